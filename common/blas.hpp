@@ -1,0 +1,18 @@
+#pragma once
+// common/blas.hpp — the one door to BLAS (OpenBLAS). cblas.h cannot share a translation unit with
+// xtensor-blas (TOOLCHAIN.md pitfall #2), so every direct BLAS call lives in blas.cpp.
+#include <cstdint>
+
+namespace z2h::blas {
+
+// Row-major C (M×N) = alpha · op(A) · op(B) + beta · C, where op(A) is M×K and op(B) is K×N.
+// trans_a: A is stored as (K, M) and read transposed — no transposed copy is ever made.
+// trans_b: B is stored as (N, K). With beta = 1 the product is added to C (gradient accumulation).
+void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+           const float* B, float beta, float* C);
+
+// OpenBLAS's thread count (it starts with one per core). Programs pass their --threads here.
+void set_num_threads(int n);
+int num_threads();
+
+}  // namespace z2h::blas

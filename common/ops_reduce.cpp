@@ -1,0 +1,228 @@
+// common/ops_reduce.cpp — sum, mean, max, var, std over chosen dimensions (keepdim or not).
+//
+// xtensor pitfall #1 (TOOLCHAIN.md): `x - xt::sum(x, {1}, xt::keep_dims)` — a lazy keep_dims
+// reducer inside a broadcasting expression — silently computes wrong numbers (xtensor #2737).
+// Reductions here are evaluated into their own buffer first and only then broadcast against x;
+// tests/test_tensor_ops.cpp pins the case "x - sum(x, 1, keepdim)".
+#include <cmath>
+#include <limits>
+
+#include "common/ops_internal.hpp"
+
+namespace z2h {
+using namespace detail;
+
+namespace {
+
+using DimMask = std::array<bool, Shape::kMaxDims>;
+
+// Which dimensions a reduction removes; an empty list means all of them.
+DimMask parse_dims(const Dims& dims, int ndim, const char* op) {
+  DimMask m{};
+  if (dims.ndim() == 0) {
+    for (int i = 0; i < ndim; ++i) m[static_cast<size_t>(i)] = true;
+    return m;
+  }
+  for (int64_t d : dims) {
+    size_t u = static_cast<size_t>(wrap_dim(d, ndim));
+    if (m[u]) throw std::invalid_argument(std::string(op) + ": dimension " + std::to_string(d) + " listed twice");
+    m[u] = true;
+  }
+  return m;
+}
+int64_t pack(const DimMask& m) {
+  int64_t bits = 0;
+  for (size_t i = 0; i < m.size(); ++i)
+    if (m[i]) bits |= int64_t{1} << i;
+  return bits;
+}
+DimMask unpack(int64_t bits) {
+  DimMask m{};
+  for (size_t i = 0; i < m.size(); ++i) m[i] = (bits >> i) & 1;
+  return m;
+}
+Shape result_shape(const Shape& s, const DimMask& m, bool keepdim) {
+  Shape r;
+  for (int i = 0; i < s.ndim(); ++i) {
+    if (!m[static_cast<size_t>(i)]) r.push_back(s[i]);
+    else if (keepdim) r.push_back(1);
+  }
+  return r;
+}
+
+// Sums of x over the reduced dims, accumulated in double (shape: keepdim form, k).
+std::vector<double> sums(const Tensor& x, const Shape& k) {
+  std::vector<double> acc(static_cast<size_t>(k.numel()), 0.0);
+  const float* xv = x.data();
+  Broadcast p = make_broadcast(x.shape(), x.shape(), k);
+  for_each_row(p, [&](int64_t o, int64_t, int64_t ib, int64_t n, int64_t, int64_t sb) {
+    if (sb) {
+      for (int64_t j = 0; j < n; ++j) acc[static_cast<size_t>(ib + j)] += xv[o + j];
+    } else {
+      double a = 0.0;
+      for (int64_t j = 0; j < n; ++j) a += xv[o + j];
+      acc[static_cast<size_t>(ib)] += a;
+    }
+  });
+  return acc;
+}
+
+// Backward of sum/mean: dx += dout (stretched back over the reduced dims) * scale.
+void sum_backward(Node& o, float scale) {
+  const Tensor& x = o.inputs[0];
+  if (!x.requires_grad()) return;
+  Shape k = keepdim_shape(x.shape(), unpack(o.ints[0]));
+  float* dx = x.node()->grad_data();
+  if (scale == 1.0f) {
+    broadcast_add(o.grad.data(), k, dx, x.shape());
+  } else {
+    Tensor g = o.grad / scale;  // dout / n, as PyTorch's mean backward
+    broadcast_add(g.data(), k, dx, x.shape());
+  }
+}
+
+Tensor reduce_sum(const Tensor& x, const Dims& dims, bool keepdim, bool is_mean) {
+  const char* op = is_mean ? "mean" : "sum";
+  DimMask m = parse_dims(dims, x.ndim(), op);
+  Shape k = keepdim_shape(x.shape(), m);
+  BackwardFn fn = is_mean ? BackwardFn([](Node& o) { sum_backward(o, o.floats[0]); })
+                          : BackwardFn([](Node& o) { sum_backward(o, 1.0f); });
+  Tensor out = make_result(result_shape(x.shape(), m, keepdim), op, {x}, fn);
+  const float count = static_cast<float>(k.numel() ? x.numel() / k.numel() : 0);
+  out.node()->ints[0] = pack(m);
+  out.node()->floats[0] = count;
+  std::vector<double> s = sums(x, k);
+  float* y = out.data();
+  for (size_t i = 0; i < s.size(); ++i)
+    y[i] = is_mean ? static_cast<float>(s[i] / count) : static_cast<float>(s[i]);
+  return out;
+}
+
+}  // namespace
+
+// ---- sum / mean ----------------------------------------------------------------------------
+// x: (..., n, ...) -> the reduced dims removed (or kept as 1).   dx += dout  (mean: dout / n)
+Tensor sum(const Tensor& x) { return reduce_sum(x, Dims{}, false, false); }
+Tensor sum(const Tensor& x, Dims dims, bool keepdim) { return reduce_sum(x, dims, keepdim, false); }
+Tensor mean(const Tensor& x) { return reduce_sum(x, Dims{}, false, true); }
+Tensor mean(const Tensor& x, Dims dims, bool keepdim) { return reduce_sum(x, dims, keepdim, true); }
+
+// ---- max over one dimension ------------------------------------------------------------------
+// x: (outer, n, inner) around dim -> (outer, inner).   dx[argmax] += dout
+Tensor max(const Tensor& x, int64_t dim, bool keepdim) {
+  int d = wrap_dim(dim, x.ndim());
+  DimMask m{};
+  m[static_cast<size_t>(d)] = true;
+  AroundDim a = around(x.shape(), d);
+  if (a.n == 0) throw std::invalid_argument("max(): cannot reduce a dimension of size 0");
+  Tensor out = make_result(result_shape(x.shape(), m, keepdim), "max", {x}, [](Node& o) {
+    const Tensor& x = o.inputs[0];
+    if (!x.requires_grad()) return;
+    float* dx = x.node()->grad_data();
+    const float* g = o.grad.data();
+    for (int64_t k = 0; k < o.index.numel(); ++k) dx[o.index.data[static_cast<size_t>(k)]] += g[k];
+  });
+  LongTensor where;
+  where.data.resize(static_cast<size_t>(a.outer * a.inner));
+  const float* xv = x.data();
+  float* y = out.data();
+  for (int64_t o = 0; o < a.outer; ++o)
+    for (int64_t i = 0; i < a.inner; ++i) {
+      int64_t best = o * a.n * a.inner + i;
+      for (int64_t j = 1; j < a.n; ++j) {
+        int64_t at = (o * a.n + j) * a.inner + i;
+        if (xv[at] > xv[best] || std::isnan(xv[at])) best = at;
+      }
+      y[o * a.inner + i] = xv[best];
+      where.data[static_cast<size_t>(o * a.inner + i)] = best;  // flat position in x
+    }
+  where.shape = Shape{a.outer * a.inner};
+  out.node()->index = std::move(where);
+  return out;
+}
+
+LongTensor argmax(const Tensor& x, int64_t dim) {
+  int d = wrap_dim(dim, x.ndim());
+  AroundDim a = around(x.shape(), d);
+  DimMask m{};
+  m[static_cast<size_t>(d)] = true;
+  LongTensor out;
+  out.shape = result_shape(x.shape(), m, false);
+  out.data.resize(static_cast<size_t>(a.outer * a.inner));
+  const float* xv = x.data();
+  for (int64_t o = 0; o < a.outer; ++o)
+    for (int64_t i = 0; i < a.inner; ++i) {
+      int64_t best = 0;
+      for (int64_t j = 1; j < a.n; ++j)
+        if (xv[(o * a.n + j) * a.inner + i] > xv[(o * a.n + best) * a.inner + i]) best = j;
+      out.data[static_cast<size_t>(o * a.inner + i)] = best;
+    }
+  return out;
+}
+
+// ---- var / std -----------------------------------------------------------------------------
+// var = Σ (x - mean)² / (n - 1)   (unbiased; / n when biased), accumulated in double like PyTorch.
+// dx += dout * 2 (x - mean) / (n - 1)          std: dx += dout * (x - mean) / ((n - 1) * std)
+namespace {
+Tensor variance(const Tensor& x, const Dims& dims, bool keepdim, bool unbiased, bool take_sqrt) {
+  const char* op = take_sqrt ? "std" : "var";
+  DimMask m = parse_dims(dims, x.ndim(), op);
+  Shape k = keepdim_shape(x.shape(), m);
+  Tensor out = make_result(result_shape(x.shape(), m, keepdim), op, {x}, [](Node& o) {
+    const Tensor& x = o.inputs[0];
+    if (!x.requires_grad()) return;
+    const float denom = o.floats[0];
+    const bool is_std = o.ints[1] != 0;
+    Shape k = keepdim_shape(x.shape(), unpack(o.ints[0]));
+    // per output element: the factor that multiplies (x - mean)
+    Tensor f = empty(k);
+    for (int64_t i = 0; i < k.numel(); ++i)
+      f.data()[i] = is_std ? o.grad.data()[i] / (denom * o.data[i]) : o.grad.data()[i] * 2.0f / denom;
+    const float *xv = x.data(), *mv = o.saved.data(), *fv = f.data();
+    float* dx = x.node()->grad_data();
+    for_each_row(make_broadcast(x.shape(), x.shape(), k),
+                 [&](int64_t r, int64_t, int64_t ib, int64_t n, int64_t, int64_t sb) {
+                   for (int64_t j = 0; j < n; ++j)
+                     dx[r + j] += fv[ib + j * sb] * (xv[r + j] - mv[ib + j * sb]);
+                 });
+  });
+  const int64_t n = k.numel() ? x.numel() / k.numel() : 0;
+  const double denom = static_cast<double>(unbiased ? n - 1 : n);
+  std::vector<double> mean = sums(x, k);
+  for (double& v : mean) v /= static_cast<double>(n);
+  std::vector<double> ss(mean.size(), 0.0);
+  const float* xv = x.data();
+  for_each_row(make_broadcast(x.shape(), x.shape(), k),
+               [&](int64_t r, int64_t, int64_t ib, int64_t len, int64_t, int64_t sb) {
+                 for (int64_t j = 0; j < len; ++j) {
+                   double dlt = xv[r + j] - mean[static_cast<size_t>(ib + j * sb)];
+                   ss[static_cast<size_t>(ib + j * sb)] += dlt * dlt;
+                 }
+               });
+  float* y = out.data();
+  for (size_t i = 0; i < ss.size(); ++i) {
+    double v = ss[i] / denom;
+    y[i] = static_cast<float>(take_sqrt ? std::sqrt(v) : v);
+  }
+  Node* node = out.node();
+  if (node->backward_fn) {
+    node->ints[0] = pack(m);
+    node->ints[1] = take_sqrt;
+    node->floats[0] = static_cast<float>(denom);
+    node->saved = empty(k);
+    for (size_t i = 0; i < mean.size(); ++i) node->saved.data()[i] = static_cast<float>(mean[i]);
+  }
+  return out;
+}
+}  // namespace
+
+Tensor var(const Tensor& x, bool unbiased) { return variance(x, Dims{}, false, unbiased, false); }
+Tensor var(const Tensor& x, Dims dims, bool keepdim, bool unbiased) {
+  return variance(x, dims, keepdim, unbiased, false);
+}
+Tensor std(const Tensor& x, bool unbiased) { return variance(x, Dims{}, false, unbiased, true); }
+Tensor std(const Tensor& x, Dims dims, bool keepdim, bool unbiased) {
+  return variance(x, dims, keepdim, unbiased, true);
+}
+
+}  // namespace z2h
