@@ -149,4 +149,11 @@ void Progress::erase() {
   drawn_width_ = 0;
 }
 
+std::string lecture_line(int64_t step, int64_t max_steps, double loss) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%7lld/%7lld: %.4f", static_cast<long long>(step),
+                static_cast<long long>(max_steps), loss);
+  return buf;
+}
+
 }  // namespace z2h

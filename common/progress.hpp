@@ -4,7 +4,7 @@
 //   z2h::Progress bar(opt.steps, "train", opt.quiet);
 //   for (int64_t i = 0; i < opt.steps; ++i) {
 //     double loss = step(i);
-//     if (i % 10000 == 0) bar.println(lecture_line(i, loss));  // "      0/ 200000: 3.3239"
+//     if (i % 10000 == 0) bar.println(lecture_line(i, opt.steps, loss));  // "      0/ 200000: 3.3239"
 //     bar.update(i + 1, loss);
 //   }
 //   bar.finish();
@@ -65,5 +65,9 @@ class Progress {
   int64_t printed_done_ = 0;   // elsewhere: `done` in the last printed line
   bool finished_ = false;
 };
+
+// The lectures' progress line, Python's f'{i:7d}/{max_steps:7d}: {loss:.4f}':
+// lecture_line(0, 200000, 3.32386) == "      0/ 200000: 3.3239".
+std::string lecture_line(int64_t step, int64_t max_steps, double loss);
 
 }  // namespace z2h

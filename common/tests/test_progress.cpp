@@ -168,3 +168,9 @@ TEST_CASE("progress: a bar abandoned by an exception is erased, so the error lin
   const std::string drawn = s.substr(0, s.find('\r', 1));
   CHECK(s == drawn + "\r" + std::string(drawn.size() - 1, ' ') + "\r");
 }
+
+TEST_CASE("progress: lecture_line formats like the notebooks' f'{i:7d}/{max_steps:7d}: {loss:.4f}'", "[progress]") {
+  CHECK(z2h::lecture_line(0, 200000, 3.3238625526428223) == "      0/ 200000: 3.3239");
+  CHECK(z2h::lecture_line(190000, 200000, 2.1707) == " 190000/ 200000: 2.1707");
+  CHECK(z2h::lecture_line(5, 10, 27.88171) == "      5/     10: 27.8817");
+}

@@ -1,0 +1,318 @@
+// 03-mlp — lecture 3 of Neural Networks: Zero to Hero: the MLP of Bengio et al. 2003.
+//
+// Each name becomes examples "three characters of context -> the next character"; each character
+// is looked up in a learned embedding table C, the embeddings go side by side through a tanh
+// layer, and a linear layer gives the logits of the next character. Trained with minibatch SGD
+// on 80 % of the names, measured on the other 10 % (dev) and, on request, the last 10 % (test).
+//
+//   ./z2h run 03-mlp                      the lecture's final run (200000 steps)
+//   ./z2h run 03-mlp --lr-find            the learning-rate finder (1000 steps)
+//   ./z2h run 03-mlp --emb 2 --hidden 100 the 2-D embedding of the lecture's figure
+//   ./z2h run 03-mlp --sample-only        20 names from the last run's checkpoint
+//
+// Read it beside README.md, which follows the lecture's chapters.
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "03-mlp/model.hpp"
+#include "common/cli.hpp"
+#include "common/error.hpp"
+#include "common/generator.hpp"
+#include "common/names_dataset.hpp"
+#include "common/optim.hpp"
+#include "common/output.hpp"
+#include "common/plot.hpp"
+#include "common/progress.hpp"
+#include "common/text_data.hpp"
+
+namespace {
+
+// ================================================================================================
+// Hyper-parameters: the lecture's final version (seed and steps are in z2h::CommonOptions).
+// ================================================================================================
+struct Hyper {
+  int block_size = 3;            // context length: how many characters predict the next one?
+  int emb = 10;                  // dimensions of each character's embedding (2 for the figure)
+  int hidden = 200;              // neurons in the tanh layer
+  int batch_size = 32;           // examples per minibatch
+  double lr = 0.1;               // learning rate for steps < decay_step ...
+  double lr_final = 0.01;        // ... and from decay_step on
+  int64_t decay_step = 100000;
+  std::string init = "lecture";  // "lecture": unscaled randn; "tuned": near-uniform start (E02)
+  bool direct = false;           // direct embedding -> output connections (E03)
+  int samples = 20;              // names to sample at the end
+  bool test = false;             // also evaluate the test split (the lecture leaves it alone)
+  bool lr_find = false;          // run the learning-rate finder instead of the training
+  std::string save, load;        // checkpoint paths (default: <out>/model.safetensors)
+  bool sample_only = false;      // load a checkpoint and sample, no training
+};
+
+constexpr int64_t kLrFindSteps = 1000;
+constexpr uint64_t kSampleSeedOffset = 10;  // lecture: torch.Generator().manual_seed(2147483647 + 10)
+
+// ================================================================================================
+// Data: names -> the 80/10/10 split -> (context, next character) examples
+// ================================================================================================
+struct Data {
+  z2h::Vocab vocab;
+  z2h::Contexts train, dev, test;
+};
+
+Data load_data(const z2h::CommonOptions& opt, int block_size) {
+  auto words = z2h::read_lines(z2h::data_file(opt, "names.txt"));
+  auto vocab = z2h::Vocab::from_words(words, '.');
+  auto split = z2h::split_words(words);  // random.seed(42); random.shuffle(words); 80/10/10
+  return {vocab, z2h::build_contexts(split.train, block_size, vocab),
+          z2h::build_contexts(split.dev, block_size, vocab),
+          z2h::build_contexts(split.test, block_size, vocab)};
+}
+
+mlp::LongTensor inputs(const z2h::Contexts& c) {
+  return mlp::LongTensor(c.X, z2h::Shape{static_cast<int64_t>(c.size()), c.block_size});
+}
+mlp::LongTensor targets(const z2h::Contexts& c) { return mlp::LongTensor(c.Y); }
+
+// ================================================================================================
+// Model: a fresh init from the seeded generator, or a checkpoint
+// ================================================================================================
+mlp::ModelConfig model_config(const Hyper& hp) {
+  return {.block_size = hp.block_size, .emb = hp.emb, .hidden = hp.hidden, .direct = hp.direct,
+          .init = hp.init == "tuned" ? mlp::Init::tuned : mlp::Init::lecture};
+}
+
+std::filesystem::path checkpoint_path(const std::string& flag, const std::filesystem::path& out) {
+  return flag.empty() ? out / "model.safetensors" : std::filesystem::path(flag);
+}
+
+// The checkpoint decides the architecture; a flag given on the command line must agree with it.
+void check_matches(const mlp::ModelConfig& ck, const Hyper& hp, const CLI::App& app) {
+  auto check = [&](const char* flag, int given, int stored) {
+    if (app.count(flag) && given != stored)
+      throw z2h::UserError(std::string("the checkpoint was trained with ") + flag + " " +
+                           std::to_string(stored) + ", not " + std::to_string(given) +
+                           " (drop the flag to use the checkpoint's)");
+  };
+  check("--block-size", hp.block_size, ck.block_size);
+  check("--emb", hp.emb, ck.emb);
+  check("--hidden", hp.hidden, ck.hidden);
+  if (app.count("--direct") && !ck.direct)
+    throw z2h::UserError("the checkpoint has no direct connections (it was trained without --direct)");
+}
+
+// ================================================================================================
+// Training: the lecture's loop; lr-find replaces lr by 10**lre with lre = linspace(-3, 0, steps)
+// ================================================================================================
+struct History {
+  std::vector<double> loss, lr;  // per step: the minibatch loss (before the update), the lr used
+};
+
+History train(mlp::Model& model, const Data& data, const Hyper& hp, int64_t steps,
+              z2h::Generator& g, bool quiet) {
+  const auto Xtr = inputs(data.train);
+  const auto Ytr = targets(data.train);
+  std::vector<float> lrs;
+  if (hp.lr_find)  // lre = torch.linspace(-3, 0, steps); lrs = 10**lre
+    for (float lre : z2h::linspace(-3.0f, 0.0f, steps).tolist()) lrs.push_back(std::pow(10.0f, lre));
+
+  // SGD with the lecture's schedule (lr, then lr_final from decay_step on), or the finder's lrs
+  z2h::optim::SGD sgd(model.parameters(), [&](int64_t i) -> double {
+    if (hp.lr_find) return lrs[static_cast<size_t>(i)];
+    return i < hp.decay_step ? hp.lr : hp.lr_final;
+  });
+  History hist;
+  z2h::Progress bar(steps, hp.lr_find ? "lr-find" : "train", quiet);
+  for (int64_t i = 0; i < steps; ++i) {
+    // minibatch construct (the lecture drew these from the unseeded global generator)
+    mlp::LongTensor ix = z2h::randint(0, Xtr.size(0), z2h::Shape{hp.batch_size}, g);
+    hist.lr.push_back(sgd.current_lr());
+    float loss = mlp::train_step(model, sgd, Xtr[ix], Ytr[ix]);
+    hist.loss.push_back(loss);
+    if (i % 10000 == 0) bar.println(z2h::lecture_line(i, steps, loss));
+    bar.update(i + 1, loss);
+  }
+  bar.finish();
+  return hist;
+}
+
+// ================================================================================================
+// Evaluation: the loss over whole splits
+// ================================================================================================
+nlohmann::json evaluate(const mlp::Model& model, const Data& data, bool with_test) {
+  nlohmann::json loss = {{"train", mlp::split_loss(model, inputs(data.train), targets(data.train))},
+                         {"val", mlp::split_loss(model, inputs(data.dev), targets(data.dev))},
+                         {"test", nullptr}};
+  if (with_test) loss["test"] = mlp::split_loss(model, inputs(data.test), targets(data.test));
+  for (const char* split : {"train", "val", "test"})
+    if (!loss[split].is_null()) std::printf("%-5s %.4f\n", split, loss[split].get<double>());
+  return loss;
+}
+
+// ================================================================================================
+// Plots
+// ================================================================================================
+void plot_loss(const std::filesystem::path& png, const History& h) {  // plt.plot(stepi, lossi)
+  std::vector<double> log10_loss;
+  for (double l : h.loss) log10_loss.push_back(std::log10(l));
+  z2h::plot::lines(png, {{.y = log10_loss}},
+                   {.title = "log10 of the minibatch loss", .xlabel = "step", .ylabel = "log10 loss"});
+}
+
+void plot_lr_find(const std::filesystem::path& png, const History& h) {  // plt.plot(lri, lossi)
+  std::vector<double> lre;
+  for (double lr : h.lr) lre.push_back(std::log10(lr));
+  z2h::plot::lines(png, {{.x = lre, .y = h.loss}},
+                   {.title = "learning-rate finder", .xlabel = "lre (learning rate = 10^lre)",
+                    .ylabel = "minibatch loss", .grid = true});
+}
+
+void plot_embedding(const std::filesystem::path& png, const mlp::Model& model, const z2h::Vocab& vocab) {
+  // plt.figure(figsize=(8,8)); plt.scatter(C[:,0], C[:,1], s=200); plt.text(..., color='white')
+  z2h::plot::Points pts{.size = 200};
+  const float* C = model.C.data();
+  for (int i = 0; i < mlp::kVocab; ++i) {
+    pts.x.push_back(C[i * model.cfg.emb + 0]);
+    pts.y.push_back(C[i * model.cfg.emb + 1]);
+    pts.labels.emplace_back(1, vocab.itos(i));
+  }
+  z2h::plot::scatter(png, pts,
+                     {.title = model.cfg.emb == 2 ? "the 2-D character embeddings (C)"
+                                                  : "character embeddings: dimensions 0 and 1 of C",
+                      .xlabel = "C[:, 0]", .ylabel = "C[:, 1]", .width = 800, .height = 800,
+                      .grid = true});
+}
+
+// ================================================================================================
+// The run
+// ================================================================================================
+struct Run {
+  const z2h::CommonOptions& opt;
+  const Hyper& hp;
+  const CLI::App& app;
+};
+
+int sample_only(const Run& r) {
+  const auto path = checkpoint_path(r.hp.load, r.opt.out);
+  if (!std::filesystem::exists(path))
+    throw z2h::UserError("no checkpoint at '" + path.string() + "' (train first: ./z2h run 03-mlp, or pass --load PATH)");
+  mlp::Checkpoint ck = mlp::load_checkpoint(path);
+  check_matches(ck.model.cfg, r.hp, r.app);
+  const uint64_t seed = r.app.count("--seed") ? r.opt.seed : ck.seed;  // the saving run's, by default
+  for (const auto& name : mlp::sample(ck.model, ck.vocab, r.hp.samples, seed + kSampleSeedOffset))
+    std::printf("%s\n", name.c_str());
+  return 0;
+}
+
+int train_and_report(const Run& r, int64_t steps) {
+  const Hyper& hp = r.hp;
+  const z2h::CommonOptions& opt = r.opt;
+  const auto out = z2h::prepare_out_dir(opt.out);
+  z2h::Stopwatch clock;
+
+  // data
+  z2h::Generator g(opt.seed);  // g = torch.Generator().manual_seed(seed): the init, then the batches
+  std::optional<mlp::Checkpoint> loaded;
+  if (!hp.load.empty()) loaded = mlp::load_checkpoint(hp.load);
+  if (loaded) check_matches(loaded->model.cfg, hp, r.app);
+  const int block_size = loaded ? loaded->model.cfg.block_size : hp.block_size;
+  Data data = load_data(opt, block_size);
+  std::printf("examples: train %zu, dev %zu, test %zu (block_size %d)\n", data.train.size(),
+              data.dev.size(), data.test.size(), block_size);
+
+  // model
+  mlp::Model model = loaded ? loaded->model : mlp::Model::init(model_config(hp), g);
+  std::printf("parameters: %lld\n", static_cast<long long>(model.num_params()));
+
+  // training
+  z2h::Stopwatch train_clock;
+  History hist = train(model, data, hp, steps, g, opt.quiet);
+  const double train_s = train_clock.seconds();
+  const double steps_per_s = train_s > 0 ? static_cast<double>(steps) / train_s : 0.0;
+
+  // evaluation
+  nlohmann::json loss = evaluate(model, data, hp.test);
+
+  // sampling
+  auto names = mlp::sample(model, data.vocab, hp.samples, opt.seed + kSampleSeedOffset);
+  for (const auto& name : names) std::printf("%s\n", name.c_str());
+
+  // plots
+  if (hp.lr_find) {
+    plot_lr_find(out / "lr_find.png", hist);
+  } else if (steps > 0) {
+    plot_loss(out / "loss.png", hist);
+  }
+  if (model.cfg.emb >= 2) plot_embedding(out / "embedding.png", model, data.vocab);
+
+  // metrics.csv, the checkpoint (not for the lr finder: its model is a by-product), summary.json
+  z2h::MetricsCsv metrics({"step", "loss", "lr"});
+  for (size_t i = 0; i < hist.loss.size(); ++i) metrics.add_row(i, hist.loss[i], hist.lr[i]);
+  metrics.save(out / "metrics.csv");
+  std::string checkpoint;
+  if (!hp.lr_find) {
+    checkpoint = checkpoint_path(hp.save, out).string();
+    mlp::save_checkpoint(checkpoint, model, data.vocab, opt.seed, (loaded ? loaded->steps : 0) + steps);
+  }
+  const mlp::ModelConfig& mc = model.cfg;
+  nlohmann::json summary = {
+      {"stage", opt.stage},
+      {"seed", opt.seed},
+      {"config", {{"block_size", mc.block_size}, {"emb", mc.emb}, {"hidden", mc.hidden},
+                  {"batch_size", hp.batch_size}, {"lr", hp.lr}, {"lr_final", hp.lr_final},
+                  {"decay_step", hp.decay_step}, {"init", mc.init == mlp::Init::tuned ? "tuned" : "lecture"},
+                  {"direct", mc.direct}, {"steps", steps}, {"samples", hp.samples},
+                  {"test", hp.test}, {"lr_find", hp.lr_find}, {"load", hp.load}}},
+      {"params", model.num_params()},
+      {"steps", steps},
+      {"loss", loss},
+      {"samples", names},
+      {"wall_s", clock.seconds()},
+      {"steps_per_s", steps_per_s},
+      {"threads", opt.threads},
+      {"mode", hp.lr_find ? "lr-find" : "train"},
+      {"split_sizes", {{"train", data.train.size()}, {"val", data.dev.size()}, {"test", data.test.size()}}},
+      {"step0_loss", hist.loss.empty() ? nlohmann::json(nullptr) : nlohmann::json(hist.loss[0])},
+      {"checkpoint", checkpoint.empty() ? nlohmann::json(nullptr) : nlohmann::json(checkpoint)},
+  };
+  z2h::write_json_atomic(out / "summary.json", summary);
+  std::printf("trained %lld steps in %.1f s (%.0f steps/s, %d thread%s); wrote %s\n",
+              static_cast<long long>(steps), train_s, steps_per_s, opt.threads,
+              opt.threads == 1 ? "" : "s", out.string().c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"03-mlp: the MLP of Bengio et al. 2003 on names (lecture 3)"};
+  z2h::CommonOptions opt{.stage = "03-mlp", .seed = 2147483647, .steps = 200000};
+  z2h::add_common_options(app, opt);
+  Hyper hp;
+  app.add_option("--block-size", hp.block_size, "context length (characters)")->check(z2h::at_least(1));
+  app.add_option("--emb", hp.emb, "embedding dimensions per character")->check(z2h::at_least(1));
+  app.add_option("--hidden", hp.hidden, "neurons in the tanh layer")->check(z2h::at_least(1));
+  app.add_option("--batch-size", hp.batch_size, "examples per minibatch")->check(z2h::at_least(1));
+  app.add_option("--lr", hp.lr, "learning rate before --decay-step")->check(z2h::positive());
+  app.add_option("--lr-final", hp.lr_final, "learning rate from --decay-step on")->check(z2h::positive());
+  app.add_option("--decay-step", hp.decay_step, "step at which the learning rate drops")->check(z2h::at_least(0));
+  app.add_option("--init", hp.init, "lecture: unscaled randn; tuned: near-uniform start (E02)")
+      ->check(CLI::IsMember({"lecture", "tuned"}));
+  app.add_flag("--direct", hp.direct, "add direct embedding->output connections (E03)");
+  app.add_option("--samples", hp.samples, "names to sample")->check(z2h::at_least(0));
+  app.add_flag("--test", hp.test, "also evaluate the test split");
+  app.add_flag("--lr-find", hp.lr_find, "learning-rate finder: lr = 10**linspace(-3, 0, steps), 1000 steps unless --steps");
+  app.add_option("--save", hp.save, "where to write the checkpoint (default <out>/model.safetensors)")->option_text("PATH");
+  app.add_option("--load", hp.load, "start from this checkpoint instead of a fresh init (--sample-only: default <out>/model.safetensors)")
+      ->option_text("PATH");
+  app.add_flag("--sample-only", hp.sample_only, "load a checkpoint and sample, no training");
+  return z2h::run_main(argc, argv, app, opt, [&] {
+    const Run r{opt, hp, app};
+    if (hp.sample_only) return sample_only(r);
+    return train_and_report(r, hp.lr_find && !app.count("--steps") ? kLrFindSteps : opt.steps);
+  });
+}

@@ -1,0 +1,345 @@
+#!/usr/bin/python3
+"""Stage 03-mlp in PyTorch: the final version of makemore_part2_mlp.ipynb (Bengio et al. 2003).
+
+This is the Python side of stage 03-mlp. It is never needed to build, run or test the C++ program;
+it is used for two things:
+
+  * goldens: the numbers the C++ tests compare against, in tests/goldens/ (init digest, the first
+    300 minibatch losses, step-0 losses for other seeds, samples, the lr-finder's first losses):
+      /usr/bin/python3 03-mlp/reference.py --goldens 03-mlp/tests/goldens
+  * the side-by-side benchmark (03-mlp/bench.sh, docs/benchmarks.md): the default 200k-step run,
+      /usr/bin/python3 03-mlp/reference.py --threads 1
+  * and it reads the C++ program's checkpoint, evaluates and samples it with PyTorch:
+      /usr/bin/python3 03-mlp/reference.py --load out/03-mlp/model.safetensors
+
+The model and the loop are the notebook's, line for line, with one difference: the notebook drew
+its minibatch indices from torch's *global, unseeded* generator (`torch.randint(0, N, (32,))`), so
+nobody can reproduce its losses. Here they come from the seeded generator `g` that made the
+parameters, continuing after them, as lecture 4 does: `torch.randint(0, N, (32,), generator=g)`.
+
+Run it with Debian's /usr/bin/python3 (python3-torch 1.13.1, the lecture's PyTorch generation).
+"""
+import argparse
+import json
+import random
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+
+# ---- data ----------------------------------------------------------------------------------------
+def load_words(path):
+    with open(path) as f:
+        return f.read().splitlines()
+
+
+def build_dataset(words, block_size, stoi):
+    """Every (context of block_size previous characters, next character) pair of every word."""
+    X, Y = [], []
+    for w in words:
+        context = [0] * block_size
+        for ch in w + '.':
+            ix = stoi[ch]
+            X.append(context)
+            Y.append(ix)
+            context = context[1:] + [ix]  # crop and append
+    return torch.tensor(X), torch.tensor(Y)
+
+
+def make_splits(words, block_size):
+    chars = sorted(list(set(''.join(words))))
+    stoi = {s: i + 1 for i, s in enumerate(chars)}
+    stoi['.'] = 0
+    itos = {i: s for s, i in stoi.items()}
+    words = list(words)
+    random.seed(42)
+    random.shuffle(words)
+    n1 = int(0.8 * len(words))
+    n2 = int(0.9 * len(words))
+    splits = {
+        'train': build_dataset(words[:n1], block_size, stoi),
+        'val': build_dataset(words[n1:n2], block_size, stoi),
+        'test': build_dataset(words[n2:], block_size, stoi),
+    }
+    return splits, itos
+
+
+# ---- model ---------------------------------------------------------------------------------------
+def init_params(cfg, g):
+    """The notebook's parameters, drawn in its order with unscaled randn (cfg.init == 'lecture').
+
+    'tuned' (exercise E02) draws the very same numbers and only scales them: Kaiming-like W1,
+    small b1, and a near-zero output layer, so the initial predictions are almost uniform.
+    'direct' (exercise E03) adds Bengio et al.'s direct embedding->output weights W3, drawn last.
+    """
+    n_in = cfg.block_size * cfg.emb
+    C = torch.randn((27, cfg.emb), generator=g)
+    W1 = torch.randn((n_in, cfg.hidden), generator=g)
+    b1 = torch.randn(cfg.hidden, generator=g)
+    W2 = torch.randn((cfg.hidden, 27), generator=g)
+    b2 = torch.randn(27, generator=g)
+    params = {'C': C, 'W1': W1, 'b1': b1, 'W2': W2, 'b2': b2}
+    if cfg.direct:
+        params['W3'] = torch.randn((n_in, 27), generator=g)
+    if cfg.init == 'tuned':
+        with torch.no_grad():
+            W1 *= (5 / 3) / n_in ** 0.5
+            b1 *= 0.01
+            W2 *= 0.01
+            b2 *= 0
+            if cfg.direct:
+                params['W3'] *= 0.01
+    for p in params.values():
+        p.requires_grad = True
+    return params
+
+
+def forward(params, X, block_size, emb_dim):
+    emb = params['C'][X]                                              # (B, block_size, emb)
+    x = emb.view(-1, block_size * emb_dim)                            # (B, block_size*emb)
+    h = torch.tanh(x @ params['W1'] + params['b1'])                   # (B, hidden)
+    logits = h @ params['W2'] + params['b2']                          # (B, 27)
+    if 'W3' in params:
+        logits = logits + x @ params['W3']                            # direct connections
+    return logits
+
+
+# ---- training ------------------------------------------------------------------------------------
+def train(params, Xtr, Ytr, cfg, g, lrs=None, quiet=False, log_every=10000):
+    """Minibatch SGD. Returns the minibatch loss of every step, computed before its update."""
+    losses = []
+    steps = len(lrs) if lrs is not None else cfg.steps
+    for i in range(steps):
+        # minibatch construct: from the seeded g (the notebook used the global unseeded generator)
+        ix = torch.randint(0, Xtr.shape[0], (cfg.batch_size,), generator=g)
+        logits = forward(params, Xtr[ix], cfg.block_size, cfg.emb)
+        loss = F.cross_entropy(logits, Ytr[ix])
+        for p in params.values():
+            p.grad = None
+        loss.backward()
+        if lrs is not None:
+            lr = lrs[i]
+        else:
+            lr = cfg.lr if i < cfg.decay_step else cfg.lr_final
+        for p in params.values():
+            p.data += -lr * p.grad
+        if not quiet and i % log_every == 0:
+            print(f'{i:7d}/{steps:7d}: {loss.item():.4f}', flush=True)
+        losses.append(loss.item())
+    return losses
+
+
+@torch.no_grad()
+def split_loss(params, X, Y, cfg):
+    return F.cross_entropy(forward(params, X, cfg.block_size, cfg.emb), Y).item()
+
+
+@torch.no_grad()
+def sample(params, cfg, itos, n, seed):
+    g = torch.Generator().manual_seed(seed)
+    names = []
+    for _ in range(n):
+        out = []
+        context = [0] * cfg.block_size
+        while True:
+            logits = forward(params, torch.tensor([context]), cfg.block_size, cfg.emb)
+            probs = F.softmax(logits, dim=1)
+            ix = torch.multinomial(probs, num_samples=1, generator=g).item()
+            context = context[1:] + [ix]
+            out.append(ix)
+            if ix == 0:
+                break
+        names.append(''.join(itos[i] for i in out))
+    return names
+
+
+def load_safetensors(path):
+    """Reads a checkpoint written by the C++ program (safetensors: 8-byte header length, JSON
+    header, raw little-endian float32). safetensors.torch.load_file(path) does the same where the
+    safetensors package is installed; this keeps reference.py to Debian's python3-torch."""
+    import struct
+    with open(path, 'rb') as f:
+        b = f.read()
+    n = struct.unpack('<Q', b[:8])[0]
+    header = json.loads(b[8:8 + n])
+    meta = header.pop('__metadata__', {})
+    data = b[8 + n:]
+    params = {k: torch.frombuffer(bytearray(data[v['data_offsets'][0]:v['data_offsets'][1]]),
+                                  dtype=torch.float32).view(v['shape']) for k, v in header.items()}
+    return params, meta
+
+
+# ---- goldens -------------------------------------------------------------------------------------
+def digest(t):
+    """A small exact fingerprint of a tensor: shape, first/last 4 values and float64 sums."""
+    flat = t.detach().reshape(-1).double()
+    return {
+        'shape': list(t.shape),
+        'first': flat[:4].tolist(),
+        'last': flat[-4:].tolist(),
+        'sum': flat.sum().item(),
+        'sum_abs': flat.abs().sum().item(),
+    }
+
+
+def run_for_goldens(cfg, splits, itos, steps, samples=0):
+    """Init digest, `steps` minibatch losses, and optionally samples before and after them."""
+    g = torch.Generator().manual_seed(cfg.seed)
+    params = init_params(cfg, g)
+    out = {'init': {k: digest(v) for k, v in params.items()}}
+    if samples:
+        out['samples_init'] = sample(params, cfg, itos, samples, cfg.seed + 10)
+    cfg_steps = argparse.Namespace(**vars(cfg))
+    cfg_steps.steps = steps
+    out['losses'] = train(params, *splits['train'], cfg_steps, g, quiet=True)
+    if samples:
+        out['eval'] = {s: split_loss(params, *splits[s], cfg) for s in ('train', 'val', 'test')}
+        out['samples'] = sample(params, cfg, itos, samples, cfg.seed + 10)
+    return out
+
+
+def write_goldens(directory, words, base):
+    import os
+    os.makedirs(directory, exist_ok=True)
+    cmd = '/usr/bin/python3 03-mlp/reference.py --goldens ' + directory
+    meta = {'command': cmd, 'torch': torch.__version__, 'threads': torch.get_num_threads()}
+
+    def cfg_with(**kw):
+        c = argparse.Namespace(**vars(base))
+        for k, v in kw.items():
+            setattr(c, k, v)
+        c.steps = 0
+        return c
+
+    def dump(name, obj):
+        with open(os.path.join(directory, name), 'w') as f:
+            json.dump({**meta, **obj}, f, indent=1)
+            f.write('\n')
+
+    splits, itos = make_splits(words, base.block_size)
+    sizes = {s: list(splits[s][0].shape) for s in splits}
+    config_keys = ('seed', 'block_size', 'emb', 'hidden', 'batch_size', 'lr', 'lr_final',
+                   'decay_step', 'init', 'direct')
+
+    # 1. the default configuration and the tuned init of exercise E02: init digest, 20 samples
+    #    from the untrained model, the minibatch loss of steps 0..299 (each before its update),
+    #    the full-split losses and 20 samples after them
+    for name, kw in (('default_300.json', {}), ('tuned_300.json', {'init': 'tuned'})):
+        cfg = cfg_with(**kw)
+        r = run_for_goldens(cfg, splits, itos, 300, samples=20)
+        dump(name, {'what': 'init digest, samples of the untrained model (seed+10), minibatch '
+                    'losses of steps 0..299, full-split losses and samples (seed+10) after them',
+                    'config': {k: getattr(cfg, k) for k in config_keys}, 'split_sizes': sizes, **r})
+
+    # 2. the step-0 minibatch loss of the default model for other seeds (each a fresh generator)
+    step0 = {}
+    for s in [0, 1, 42, 1337, 3407, 123456789, 2**40 + 7]:
+        step0[str(s)] = run_for_goldens(cfg_with(seed=s), splits, itos, 1)['losses'][0]
+    dump('step0_seeds.json', {'what': 'step-0 minibatch loss of the default model, other --seed',
+                              'step0': step0})
+
+    # 3. other configurations: the first 20 minibatch losses
+    variants = {}
+    for name, kw in {'emb2_hidden100': dict(emb=2, hidden=100),
+                     'direct': dict(direct=True),
+                     'tuned_direct': dict(init='tuned', direct=True),
+                     'block5_emb16_hidden64_batch50': dict(block_size=5, emb=16, hidden=64,
+                                                           batch_size=50)}.items():
+        c = cfg_with(**kw)
+        sp = splits if c.block_size == base.block_size else make_splits(words, c.block_size)[0]
+        r = run_for_goldens(c, sp, itos, 20)
+        variants[name] = {'config': {k: getattr(c, k) for k in config_keys},
+                          'split_sizes': {s: list(sp[s][0].shape) for s in sp},
+                          'init': r['init'], 'losses': r['losses']}
+    dump('variants_20.json', {'what': 'init digest and the first 20 minibatch losses of other '
+                              'configurations', 'variants': variants})
+
+    # 4. the learning-rate finder: from the default init, step i uses lr = 10**lre[i]
+    g = torch.Generator().manual_seed(base.seed)
+    params = init_params(base, g)
+    lre = torch.linspace(-3, 0, 1000)
+    lrs = 10 ** lre
+    losses = train(params, *splits['train'], base, g, lrs=lrs, quiet=True)
+    dump('lr_find.json', {'what': 'lr finder from the default init: lre = linspace(-3, 0, 1000), '
+                          'lr = 10**lre (float32); 1000 steps, losses of the first 100 and the '
+                          'mean of the last 100',
+                          'lre_first': lre[:5].tolist(), 'lre_mid': lre[498:502].tolist(),
+                          'lre_last': lre[-5:].tolist(),
+                          'lr_first': lrs[:5].tolist(), 'lr_last': lrs[-5:].tolist(),
+                          'losses_first100': losses[:100],
+                          'mean_loss_last100': sum(losses[-100:]) / 100})
+
+
+# ---- main ----------------------------------------------------------------------------------------
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--data', default='data/names.txt')
+    ap.add_argument('--seed', type=int, default=2147483647)
+    ap.add_argument('--steps', type=int, default=200000)
+    ap.add_argument('--block-size', type=int, default=3)
+    ap.add_argument('--emb', type=int, default=10)
+    ap.add_argument('--hidden', type=int, default=200)
+    ap.add_argument('--batch-size', type=int, default=32)
+    ap.add_argument('--lr', type=float, default=0.1)
+    ap.add_argument('--lr-final', type=float, default=0.01)
+    ap.add_argument('--decay-step', type=int, default=100000)
+    ap.add_argument('--init', choices=['lecture', 'tuned'], default='lecture')
+    ap.add_argument('--direct', action='store_true')
+    ap.add_argument('--samples', type=int, default=20)
+    ap.add_argument('--threads', type=int, default=1)
+    ap.add_argument('--quiet', action='store_true')
+    ap.add_argument('--load', metavar='PATH', help='evaluate and sample a checkpoint of the C++ '
+                    'program (model.safetensors) instead of training')
+    ap.add_argument('--json', help='write the run (printed lines, losses, samples, timing) as JSON')
+    ap.add_argument('--goldens', metavar='DIR', help='write the test goldens into DIR and exit')
+    cfg = ap.parse_args()
+    torch.set_num_threads(cfg.threads)
+
+    words = load_words(cfg.data)
+    if cfg.goldens:
+        write_goldens(cfg.goldens, words, cfg)
+        return
+
+    if cfg.load:
+        params, meta = load_safetensors(cfg.load)
+        cfg.block_size, cfg.emb = int(meta['block_size']), int(meta['emb'])
+        splits, itos = make_splits(words, cfg.block_size)
+        for s in ('train', 'val'):
+            print(s, split_loss(params, *splits[s], cfg))
+        for n in sample(params, cfg, itos, cfg.samples, int(meta['seed']) + 10):
+            print(n)
+        return
+
+    splits, itos = make_splits(words, cfg.block_size)
+    for s in ('train', 'val', 'test'):
+        print(s, tuple(splits[s][0].shape))
+    g = torch.Generator().manual_seed(cfg.seed)
+    params = init_params(cfg, g)
+    print('params', sum(p.nelement() for p in params.values()))
+
+    t0 = time.time()
+    losses = train(params, *splits['train'], cfg, g, quiet=cfg.quiet)
+    wall = time.time() - t0
+    final = {s: split_loss(params, *splits[s], cfg) for s in ('train', 'val', 'test')}
+    for s in ('train', 'val', 'test'):
+        print(s, final[s])
+    names = sample(params, cfg, itos, cfg.samples, cfg.seed + 10)
+    for n in names:
+        print(n)
+    sps = cfg.steps / wall if wall > 0 else 0.0
+    print(f'train time {wall:.2f} s, {sps:.0f} steps/s, {torch.get_num_threads()} thread(s)')
+    if cfg.json:
+        with open(cfg.json, 'w') as f:
+            json.dump({'command': ' '.join(sys.argv), 'torch': torch.__version__,
+                       'config': {k: v for k, v in vars(cfg).items() if k not in ('json', 'goldens')},
+                       'printed': [f'{i:7d}/{cfg.steps:7d}: {losses[i]:.4f}'
+                                   for i in range(0, cfg.steps, 10000)],
+                       'loss': final, 'samples': names, 'wall_s': wall, 'steps_per_s': sps,
+                       'threads': torch.get_num_threads()}, f, indent=1)
+            f.write('\n')
+
+
+if __name__ == '__main__':
+    main()
