@@ -10,6 +10,7 @@
 #include "common/generator.hpp"
 #include "common/ops.hpp"
 #include "common/safetensors.hpp"
+#include "common/sample_names.hpp"
 
 namespace mlp {
 
@@ -111,24 +112,9 @@ double split_loss(const Model& model, const LongTensor& X, const LongTensor& Y) 
 
 // ---- sampling --------------------------------------------------------------------------------
 std::vector<std::string> sample(const Model& model, const z2h::Vocab& vocab, int n, uint64_t seed) {
-  z2h::NoGradGuard no_grad;
   z2h::Generator g(seed);
-  std::vector<std::string> names;
-  for (int k = 0; k < n; ++k) {
-    std::string out;
-    std::vector<int64_t> context(static_cast<size_t>(model.cfg.block_size), 0);  // start with all '.'
-    while (true) {
-      Tensor logits = model.forward(LongTensor(context, Shape{1, model.cfg.block_size}));  // (1, 27)
-      Tensor probs = z2h::softmax(logits, 1);
-      const int64_t ix = z2h::multinomial(probs, 1, /*replacement=*/false, g).data[0];
-      context.erase(context.begin());  // slide the window: drop the oldest, append the new one
-      context.push_back(ix);
-      out += vocab.itos(static_cast<int>(ix));
-      if (ix == 0) break;
-    }
-    names.push_back(out);
-  }
-  return names;
+  return z2h::sample_names([&](const LongTensor& context) { return model.forward(context); },  // (1, 27)
+                           model.cfg.block_size, vocab, n, g);
 }
 
 // ---- checkpoints ---------------------------------------------------------------------------
