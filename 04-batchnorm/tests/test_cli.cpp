@@ -1,0 +1,169 @@
+// The 04-batchnorm program itself: its flags, its error lines and exit codes, and the files every run
+// leaves in --out (COURSE.md §2). Each test runs the built binary (STAGE04_EXE) with a few steps.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <vector>
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+struct Run {
+  int rc = -1;
+  std::string out, err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream f(p);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// A fresh directory for one test's outputs, removed when the test ends.
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    static int n = 0;
+    path = fs::temp_directory_path() / ("z2h-04-test-" + std::to_string(getpid()) + "-" + std::to_string(n++));
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+// Runs the program with `args` (a shell-quoted string), capturing stdout, stderr and the exit code.
+Run run(const std::string& args, const TempDir& tmp) {
+  const fs::path out = tmp.path / "stdout.txt", err = tmp.path / "stderr.txt";
+  const std::string cmd = std::string(STAGE04_EXE) + " " + args + " >" + out.string() + " 2>" + err.string();
+  const int status = std::system(cmd.c_str());
+  Run r;
+  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = slurp(out);
+  r.err = slurp(err);
+  return r;
+}
+
+// A bad invocation: exit code 2 and exactly one line on stderr, `error: ...`, and no output files.
+void expect_usage_error(const std::string& args, const std::string& mentions) {
+  TempDir tmp;
+  const Run r = run(args + " --out " + (tmp.path / "out").string(), tmp);
+  INFO("04-batchnorm " << args << "\nstderr: " << r.err);
+  CHECK(r.rc == 2);
+  CHECK(r.err.rfind("error: ", 0) == 0);
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK(r.err.find(mentions) != std::string::npos);
+  CHECK(!fs::exists(tmp.path / "out" / "summary.json"));
+}
+
+int lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
+
+}  // namespace
+
+TEST_CASE("the program's --help lists the stage's flags and exits 0", "[cli]") {
+  TempDir tmp;
+  const Run r = run("--help", tmp);
+  CHECK(r.rc == 0);
+  for (const char* flag : {"--seed", "--out", "--threads", "--data", "--steps", "--quiet", "--mode", "--variant",
+                           "--n-hidden", "--batch", "--lr", "--lr-decay-step", "--save", "--load"})
+    CHECK(r.out.find(flag) != std::string::npos);
+}
+
+TEST_CASE("invalid values are one error line and exit code 2, never a crash", "[cli]") {
+  expect_usage_error("--steps -1", "--steps");
+  expect_usage_error("--batch 1", "--batch");
+  expect_usage_error("--mode nonsense", "--mode");
+  expect_usage_error("--variant nonsense", "--variant");
+  expect_usage_error("--lr 0", "--lr");
+  expect_usage_error("--no-such-flag", "no-such-flag");
+  expect_usage_error("--mode deep --variant tanh", "--variant");
+  expect_usage_error("--data /nonexistent/names.txt --steps 1", "/nonexistent/names.txt");
+  expect_usage_error("--load /nonexistent/model.safetensors --steps 0", "/nonexistent/model.safetensors");
+}
+
+TEST_CASE("a corrupt checkpoint is a clear error, not a crash", "[cli]") {
+  TempDir tmp;
+  const fs::path bad = tmp.path / "bad.safetensors";
+  std::ofstream(bad) << "not a checkpoint";
+  expect_usage_error("--load " + bad.string() + " --steps 0", bad.filename().string());
+}
+
+TEST_CASE("a short training run writes metrics.csv, summary.json, the checkpoint and the plots", "[cli]") {
+  TempDir tmp;
+  const fs::path out = tmp.path / "run";
+  const Run r = run("--steps 25 --quiet --out " + out.string(), tmp);
+  INFO(r.err);
+  REQUIRE(r.rc == 0);
+  CHECK(r.out.rfind("12097\n      0/     25: 3.3239\n", 0) == 0);  // the notebook's first two lines
+  const std::string csv = slurp(out / "metrics.csv");
+  CHECK(csv.rfind("step,loss,lr\n0,3.3238625526428223,0.1\n", 0) == 0);
+  CHECK(lines(csv) == 26);  // header + one row per step
+  const json s = json::parse(slurp(out / "summary.json"));
+  for (const char* key : {"stage", "seed", "config", "params", "steps", "loss", "samples", "wall_s", "steps_per_s", "threads"})
+    CHECK(s.contains(key));
+  CHECK(s["stage"] == "04-batchnorm");
+  CHECK(s["params"] == 12097);
+  CHECK(s["steps"] == 25);
+  CHECK(s["config"]["lr_decay_step"] == 100000);  // --steps shortens the run; the lr drop stays put
+  CHECK(s["samples"].size() == 20);
+  for (const char* f : {"model.safetensors", "loss.png", "h_step0.png", "hpreact_step0.png", "saturation_step0.png"})
+    CHECK(fs::file_size(out / f) > 0);
+
+  SECTION("and --load with --steps 0 evaluates and samples the saved model without training") {
+    const fs::path again = tmp.path / "again";
+    const Run r2 = run("--steps 0 --quiet --load " + (out / "model.safetensors").string() + " --out " + again.string(), tmp);
+    INFO(r2.err);
+    REQUIRE(r2.rc == 0);
+    const json s2 = json::parse(slurp(again / "summary.json"));
+    CHECK(s2["loss"]["val"] == s["loss"]["val"]);
+    CHECK(s2["samples"] == s["samples"]);
+    CHECK(lines(slurp(again / "metrics.csv")) == 1);  // the header only
+  }
+  SECTION("and a checkpoint of another model is refused") {
+    const Run r3 = run("--variant tanh --steps 0 --load " + (out / "model.safetensors").string() + " --out " +
+                           (tmp.path / "x").string(), tmp);
+    CHECK(r3.rc == 2);
+    CHECK(r3.err.find("mlp-batchnorm") != std::string::npos);
+  }
+}
+
+TEST_CASE("the program's --mode deep prints the statistics tables and draws the four diagnostic plots", "[cli]") {
+  TempDir tmp;
+  const fs::path out = tmp.path / "deep";
+  const Run r = run("--mode deep --steps 20 --samples 2 --quiet --out " + out.string(), tmp);
+  INFO(r.err);
+  REQUIRE(r.rc == 0);
+  CHECK(r.out.rfind("47024\n      0/ 200000: 3.2870\n", 0) == 0);
+  CHECK(r.out.find("layer 2 (      Tanh): mean ") != std::string::npos);
+  CHECK(r.out.find("weight  (30, 100) | mean ") != std::string::npos);
+  for (const char* f : {"activations.png", "gradients.png", "weight_gradients.png", "update_ratios.png", "loss.png",
+                        "model.safetensors", "summary.json"})
+    CHECK(fs::exists(out / f));
+  const std::string csv = slurp(out / "metrics.csv");
+  CHECK(csv.rfind("step,loss,lr,ud_C,ud_0.weight,", 0) == 0);
+  CHECK(lines(csv) == 21);
+}
+
+TEST_CASE("the program's --mode bonus, e01 and e02 run and write their summaries", "[cli]") {
+  TempDir tmp;
+  Run r = run("--mode bonus --out " + (tmp.path / "b").string(), tmp);
+  CHECK(r.rc == 0);
+  CHECK(r.out.rfind("a std: 0.9875972270965576\nb std: 1.0006722211837769\n", 0) == 0);
+  r = run("--mode e01 --steps 30 --quiet --out " + (tmp.path / "e1").string(), tmp);
+  CHECK(r.rc == 0);
+  CHECK(r.out.find("W2  0 ") != std::string::npos);
+  CHECK(fs::exists(tmp.path / "e1" / "e01_b2.png"));
+  r = run("--mode e02 --steps 30 --quiet --out " + (tmp.path / "e2").string(), tmp);
+  CHECK(r.rc == 0);
+  CHECK(json::parse(slurp(tmp.path / "e2" / "summary.json"))["max_abs_logit_diff"].get<double>() < 1e-4);
+}
