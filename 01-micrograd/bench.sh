@@ -10,23 +10,13 @@
 # each, one after the other. Both time only the training loop and report steps/s, wall-clock and
 # CPU; the ratio is C++ / Python. Python takes ~1-2 s per step, so the full run takes minutes.
 set -euo pipefail
-[ $# -ge 1 ] || { echo "usage: $0 <bin-dir>" >&2; exit 2; }
-bin=$(cd "$1" && pwd)
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$root"
-steps=${STEPS:-100}
-python=${PYTHON:-/usr/bin/python3}
-[ -x "$bin/01-micrograd" ] || { echo "error: $bin/01-micrograd not found (build it first: ./z2h bench 01-micrograd)" >&2; exit 2; }
-"$python" -c "import numpy, sklearn" 2>/dev/null || { echo "error: $python cannot import numpy and sklearn (apt-get install python3-numpy python3-sklearn)" >&2; exit 2; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+source "$(dirname "${BASH_SOURCE[0]}")/../common/bench_setup.sh"
+bench_setup 01-micrograd 100 "import numpy, sklearn" "python3-numpy python3-sklearn" "$@"
 echo "config:  demo.ipynb's moons training, $steps full-batch steps, seed 1337, 1 thread each"
 
-echo "load average before C++: $(cut -d' ' -f1-3 /proc/loadavg)"
+bench_load "C++"
 "$bin/01-micrograd" moons --quiet --steps "$steps" --out "$tmp/cpp" >"$tmp/cpp.log"
-echo "load average before Python: $(cut -d' ' -f1-3 /proc/loadavg)"
+bench_load "Python"
 "$python" 01-micrograd/reference.py --quiet --steps "$steps" --timing-json "$tmp/py.json" >"$tmp/py.log"
 
 "$python" - "$tmp/cpp/summary.json" "$tmp/py.json" "$steps" <<'PY'

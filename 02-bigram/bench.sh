@@ -9,23 +9,13 @@
 # reference.py calls torch.set_num_threads(1)), one after the other so they do not compete for the
 # cores. Both time only the training loop and report steps/s; the ratio is C++ / PyTorch.
 set -euo pipefail
-[ $# -ge 1 ] || { echo "usage: $0 <bin-dir>" >&2; exit 2; }
-bin=$(cd "$1" && pwd)
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$root"
-steps=${STEPS:-100}
-python=${PYTHON:-/usr/bin/python3}
-[ -x "$bin/02-bigram" ] || { echo "error: $bin/02-bigram not found (build it first: ./z2h bench 02-bigram)" >&2; exit 2; }
-"$python" -c "import torch" 2>/dev/null || { echo "error: $python cannot import torch (apt-get install python3-torch)" >&2; exit 2; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+source "$(dirname "${BASH_SOURCE[0]}")/../common/bench_setup.sh"
+bench_setup 02-bigram 100 "import torch" "python3-torch" "$@"
 echo "config:  the lecture's full-batch training, $steps steps over 228146 examples, 1 thread each"
 
-echo "load average before C++: $(cut -d' ' -f1-3 /proc/loadavg)"
+bench_load "C++"
 "$bin/02-bigram" --threads 1 --quiet --steps "$steps" --out "$tmp/cpp" >"$tmp/cpp.log"
-echo "load average before PyTorch: $(cut -d' ' -f1-3 /proc/loadavg)"
+bench_load "PyTorch"
 "$python" 02-bigram/reference.py --bench --threads 1 --steps "$steps" --json "$tmp/torch.json" >"$tmp/torch.log"
 
 "$python" - "$tmp/cpp/summary.json" "$tmp/torch.json" "$steps" <<'PY'

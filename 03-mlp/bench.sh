@@ -9,26 +9,16 @@
 # building, evaluation and sampling are outside it) and report steps/s; the ratio is C++ / PyTorch.
 # The load average is printed before each run: on a busy machine, re-measure.
 set -euo pipefail
-[ $# -ge 1 ] || { echo "usage: $0 <bin-dir>" >&2; exit 2; }
-bin=$(cd "$1" && pwd)
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$root"
-steps=${STEPS:-200000}
-python=${PYTHON:-/usr/bin/python3}
-[ -x "$bin/03-mlp" ] || { echo "error: $bin/03-mlp not found (build it first: ./z2h bench 03-mlp)" >&2; exit 2; }
-"$python" -c "import torch" 2>/dev/null || { echo "error: $python cannot import torch (apt-get install python3-torch)" >&2; exit 2; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+source "$(dirname "${BASH_SOURCE[0]}")/../common/bench_setup.sh"
+bench_setup 03-mlp 200000 "import torch" "python3-torch" "$@"
 echo "config:  the lecture's default run, $steps steps, batch 32, 1 thread each"
 
-echo "load average before C++: $(cut -d' ' -f1-3 /proc/loadavg)"
+bench_load "C++"
 "$bin/03-mlp" --threads 1 --quiet --steps "$steps" --out "$tmp/cpp" >"$tmp/cpp.log"
 cpp=$("$python" -c "import json,sys; print(json.load(open(sys.argv[1]))['steps_per_s'])" "$tmp/cpp/summary.json")
 cpp_val=$("$python" -c "import json,sys; print(json.load(open(sys.argv[1]))['loss']['val'])" "$tmp/cpp/summary.json")
 
-echo "load average before PyTorch: $(cut -d' ' -f1-3 /proc/loadavg)"
+bench_load "PyTorch"
 "$python" 03-mlp/reference.py --threads 1 --quiet --steps "$steps" --json "$tmp/torch.json" >"$tmp/torch.log"
 torch=$("$python" -c "import json,sys; print(json.load(open(sys.argv[1]))['steps_per_s'])" "$tmp/torch.json")
 torch_val=$("$python" -c "import json,sys; print(json.load(open(sys.argv[1]))['loss']['val'])" "$tmp/torch.json")

@@ -10,29 +10,19 @@
 # user CPU time is printed too: on a busy machine wall time lies, CPU time much less. The load
 # average is printed before each run.
 set -euo pipefail
-[ $# -ge 1 ] || { echo "usage: $0 <bin-dir>" >&2; exit 2; }
-bin=$(cd "$1" && pwd)
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$root"
-steps=${STEPS:-200000}
-python=${PYTHON:-/usr/bin/python3}
-[ -x "$bin/04-batchnorm" ] || { echo "error: $bin/04-batchnorm not found (build it first: ./z2h bench 04-batchnorm)" >&2; exit 2; }
-"$python" -c "import torch" 2>/dev/null || { echo "error: $python cannot import torch (apt-get install python3-torch)" >&2; exit 2; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+source "$(dirname "${BASH_SOURCE[0]}")/../common/bench_setup.sh"
+bench_setup 04-batchnorm 200000 "import torch" "python3-torch" "$@"
 field() { "$python" -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval('d' + sys.argv[2]))" "$@"; }
 # user CPU seconds of a command; its own output goes to $tmp/log (shown if it fails)
 cpu() { TIMEFORMAT=%U; { time "$@" >>"$tmp/log" 2>&1 || { cat "$tmp/log" >&2; exit 1; }; } 2>&1; }
-
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "config:  the lecture's batch-norm MLP, $steps steps, batch 32, 1 thread each"
 
-echo "load average before C++: $(cut -d' ' -f1-3 /proc/loadavg)"
+bench_load "C++"
 cpp_cpu=$(cpu "$bin/04-batchnorm" --threads 1 --quiet --steps "$steps" --samples 0 --out "$tmp/cpp")
 cpp=$(field "$tmp/cpp/summary.json" "['steps_per_s']")
 cpp_val=$(field "$tmp/cpp/summary.json" "['loss']['val']")
 
-echo "load average before PyTorch: $(cut -d' ' -f1-3 /proc/loadavg)"
+bench_load "PyTorch"
 torch_cpu=$(cpu "$python" 04-batchnorm/reference.py --threads 1 --quiet --steps "$steps" --json "$tmp/torch.json")
 torch=$(field "$tmp/torch.json" "['steps_per_s']")
 torch_val=$(field "$tmp/torch.json" "['loss']['val']")
