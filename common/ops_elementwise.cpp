@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "common/ops_internal.hpp"
+#include "common/vec_math.hpp"
 
 namespace z2h {
 using namespace detail;
@@ -68,6 +69,117 @@ void accumulate(const Tensor& input, const float* t, const Shape& ts, float sign
   }
 }
 
+// ---- fused backward of a broadcasting binary op (mul, div) ----------------------------------
+// Both input gradients come out of one walk over dout, row by row (in chunks of kChunk that stay
+// in L1), with no out-shaped temporaries in the common cases. `GradOut` is one input's side:
+//   direct — the input has the output's shape: each chunk is written (first contribution: no
+//            zero-fill) or added straight into its grad;
+//   rows   — the input is the output with its last dim 1, the (n, 1) divisor of a softmax:
+//            blocks of rows are staged in L1 and summed with torch_sum (PyTorch's order, as
+//            sum_to_add would), then added — the same bits as the unfused rule, one pass;
+//   other broadcasts (a bias row, …) gather the contribution in an out-shaped buffer and reduce
+//            it with sum_to_add.
+constexpr int64_t kChunk = 256;
+
+struct GradOut {
+  enum Mode { none, direct, rows, temp } mode = none;
+  float* d = nullptr;  // the input's grad buffer
+  bool first = false;  // direct: d is uninitialised, so assign instead of add
+  Tensor tmp;          // temp: the out-shaped contribution
+  Shape in_shape, out_shape;
+  // rows: up to kStageRows rows of n, contiguous, waiting to be summed into d[row0 ...]
+  static constexpr int64_t kStage = 4096, kStageRows = 256;
+  float stage[kStage];
+  float sums[kStageRows];
+  int64_t n = 0, per_flush = 0, staged = 0, row0 = 0;
+
+  GradOut(const Tensor& in, const Shape& os) : in_shape(in.shape()), out_shape(os) {
+    if (!in.requires_grad()) return;
+    const Shape& is = in.shape();
+    const int nd = os.ndim();
+    bool last_reduced = nd >= 1 && is.ndim() == nd && is[nd - 1] == 1 && os[nd - 1] > 1 && os[nd - 1] <= kChunk;
+    for (int i = 0; last_reduced && i + 1 < nd; ++i) last_reduced = is[i] == os[i];
+    if (is == os && os.numel() > 1) {
+      mode = direct;
+      d = in.node()->grad_data(&first);
+    } else if (last_reduced) {
+      mode = rows;
+      d = in.node()->grad_data();
+      n = os[nd - 1];
+      per_flush = std::min(kStageRows, kStage / n);
+    } else {
+      mode = temp;
+      tmp = empty(os);
+      d = in.node()->grad_data();
+    }
+  }
+  // Where the chunk of the contribution for output elements [off, off + m) is to be written:
+  // straight into place (the grad, the out-shaped buffer, the next staging row) where it can be,
+  // else the scratch t.
+  float* target(int64_t off, float* t) {
+    if (mode == direct && first) return d + off;
+    if (mode == temp) return tmp.data() + off;
+    if (mode == rows) return stage + staged * n;
+    return t;
+  }
+  // After the chunk is written (t: what target returned): adds it in, or counts the staged row
+  // (one whole row, n <= kChunk, for element in_off of the input).
+  void take(const float* t, int64_t m, int64_t off, int64_t in_off) {
+    if (mode == direct && !first) {
+      for (int64_t j = 0; j < m; ++j) d[off + j] += t[j];
+    } else if (mode == rows) {
+      if (staged == 0) row0 = in_off;
+      if (++staged == per_flush) flush();
+    }
+  }
+  void finish() {
+    if (mode == rows) flush();
+    if (mode == temp) sum_to_add(tmp.data(), out_shape, d, in_shape);
+  }
+  void flush() {
+    if (!staged) return;
+    torch_sum(stage, Shape{staged, n}, sums, Shape{staged, 1});
+    for (int64_t r = 0; r < staged; ++r) d[row0 + r] += sums[r];
+    staged = 0;
+  }
+};
+
+// Walks out's rows as the forward did; chunk(g, x, z, y, m, sa, sb, ta, tb) fills the chunk's
+// contributions ta (to a) and tb (to b; either may be null: not needed) from dout g, the inputs'
+// values x, z (x[0] / z[0] when the input is constant over the row: sa / sb == 0) and the output y.
+template <class Chunk>
+void binary_backward(Node& o, Chunk chunk) {
+  const Tensor &a = o.inputs[0], &b = o.inputs[1];
+  GradOut ga(a, o.shape), gb(b, o.shape);
+  const float *g = o.grad.data(), *y = o.data, *av = a.data(), *bv = b.data();
+  Broadcast p = make_broadcast(o.shape, a.shape(), b.shape());
+  for_each_row(p, [&](int64_t off, int64_t ia, int64_t ib, int64_t n, int64_t sa, int64_t sb) {
+    float ta[kChunk], tb[kChunk];
+    for (int64_t j = 0; j < n; j += kChunk) {
+      const int64_t m = std::min(kChunk, n - j);
+      float* da = ga.mode ? ga.target(off + j, ta) : nullptr;
+      float* db = gb.mode ? gb.target(off + j, tb) : nullptr;
+      chunk(g + off + j, av + ia + j * sa, bv + ib + j * sb, y + off + j, m, sa, sb, da, db);
+      if (da) ga.take(da, m, off + j, ia);
+      if (db) gb.take(db, m, off + j, ib);
+    }
+  });
+  ga.finish();
+  gb.finish();
+}
+
+// Runs body(x_at, z_at) with x_at(j) / z_at(j) reading the row or its one value, chosen once per
+// chunk so each of the four loops is plain and vectorises.
+template <class Body>
+void by_strides(const float* x, const float* z, int64_t sa, int64_t sb, Body body) {
+  auto row = [](const float* p) { return [p](int64_t j) { return p[j]; }; };
+  auto one = [](const float* p) { return [v = p[0]](int64_t) { return v; }; };
+  if (sa && sb) body(row(x), row(z));
+  else if (sa) body(row(x), one(z));
+  else if (sb) body(one(x), row(z));
+  else body(one(x), one(z));
+}
+
 }  // namespace
 
 // ---- a + b ---------------------------------------------------------------------------------
@@ -90,36 +202,35 @@ Tensor operator-(const Tensor& a, const Tensor& b) {
 
 // ---- a * b ---------------------------------------------------------------------------------
 // da += dout * b, db += dout * a
+// One pass over dout (binary_backward): a's and b's gradients chunk by chunk, each summed back to
+// its input's shape as it is produced.
 Tensor operator*(const Tensor& a, const Tensor& b) {
   return binary(a, b, "mul", [](Node& o) {
-    const Tensor &a = o.inputs[0], &b = o.inputs[1];
-    Tensor t = empty(o.shape);
-    auto mul = [](float x, float y) { return x * y; };
-    if (a.requires_grad()) {
-      binary_kernel(o.grad.data(), o.shape, b.data(), b.shape(), t.data(), o.shape, mul);
-      accumulate(a, t.data(), o.shape);
-    }
-    if (b.requires_grad()) {
-      binary_kernel(o.grad.data(), o.shape, a.data(), a.shape(), t.data(), o.shape, mul);
-      accumulate(b, t.data(), o.shape);
-    }
+    binary_backward(o, [](const float* g, const float* x, const float* z, const float*, int64_t m, int64_t sa,
+                          int64_t sb, float* ta, float* tb) {
+      by_strides(x, z, sa, sb, [&](auto xa, auto zb) {
+        if (ta) for (int64_t j = 0; j < m; ++j) ta[j] = g[j] * zb(j);  // dout * b
+        if (tb) for (int64_t j = 0; j < m; ++j) tb[j] = g[j] * xa(j);  // dout * a
+      });
+    });
   }, [](float x, float y) { return x * y; });
 }
 
 // ---- a / b ---------------------------------------------------------------------------------
 // da += dout / b, db += -dout * a / b² = -(dout / b) * out
+// One pass over dout, out and b (binary_backward): for counts / counts.sum(1, keepdim) — the
+// lecture's softmax — that is one read of dout and out, one write of da, and the row sums db.
 Tensor operator/(const Tensor& a, const Tensor& b) {
   return binary(a, b, "div", [](Node& o) {
-    const Tensor &a = o.inputs[0], &b = o.inputs[1];
-    Tensor t = empty(o.shape);  // dout / b
-    binary_kernel(o.grad.data(), o.shape, b.data(), b.shape(), t.data(), o.shape,
-                  [](float g, float y) { return g / y; });
-    accumulate(a, t.data(), o.shape);
-    if (b.requires_grad()) {
-      float* tp = t.data();
-      for (int64_t i = 0, n = o.shape.numel(); i < n; ++i) tp[i] = -tp[i] * o.data[i];
-      accumulate(b, tp, o.shape);
-    }
+    binary_backward(o, [](const float* g, const float* x, const float* z, const float* y, int64_t m, int64_t sa,
+                          int64_t sb, float* ta, float* tb) {
+      by_strides(x, z, sa, sb, [&](auto, auto zb) {
+        float t[kChunk];  // dout / b
+        float* q = ta ? ta : t;
+        for (int64_t j = 0; j < m; ++j) q[j] = g[j] / zb(j);
+        if (tb) for (int64_t j = 0; j < m; ++j) tb[j] = -q[j] * y[j];  // -(dout / b) * out
+      });
+    });
   }, [](float x, float y) { return x / y; });
 }
 
@@ -129,7 +240,7 @@ Tensor operator+(const Tensor& a, float s) {
   Tensor out = make_result(a.shape(), "add", {a}, [](Node& o) {
     accumulate(o.inputs[0], o.grad.data(), o.shape);
   });
-  flat(out) = flat(a) + s;
+  xt::noalias(flat(out)) = flat(a) + s;
   return out;
 }
 Tensor operator+(float s, const Tensor& a) { return a + s; }
@@ -137,7 +248,7 @@ Tensor operator-(const Tensor& a, float s) {
   Tensor out = make_result(a.shape(), "sub", {a}, [](Node& o) {
     accumulate(o.inputs[0], o.grad.data(), o.shape);
   });
-  flat(out) = flat(a) - s;
+  xt::noalias(flat(out)) = flat(a) - s;
   return out;
 }
 Tensor operator-(float s, const Tensor& a) { return -a + s; }
@@ -146,10 +257,10 @@ Tensor operator-(float s, const Tensor& a) { return -a + s; }
 Tensor operator*(const Tensor& a, float s) {
   Tensor out = make_result(a.shape(), "mul", {a}, [](Node& o) {
     const Tensor& x = o.inputs[0];
-    if (x.requires_grad()) flat(x.node()->grad_data(), x.numel()) += flat(o.grad) * o.floats[0];
+    if (x.requires_grad()) xt::noalias(flat(x.node()->grad_data(), x.numel())) += flat(o.grad) * o.floats[0];
   });
   out.node()->floats[0] = s;
-  flat(out) = flat(a) * s;
+  xt::noalias(flat(out)) = flat(a) * s;
   return out;
 }
 Tensor operator*(float s, const Tensor& a) { return a * s; }
@@ -158,10 +269,10 @@ Tensor operator*(float s, const Tensor& a) { return a * s; }
 Tensor operator/(const Tensor& a, float s) {
   Tensor out = make_result(a.shape(), "div", {a}, [](Node& o) {
     const Tensor& x = o.inputs[0];
-    if (x.requires_grad()) flat(x.node()->grad_data(), x.numel()) += flat(o.grad) / o.floats[0];
+    if (x.requires_grad()) xt::noalias(flat(x.node()->grad_data(), x.numel())) += flat(o.grad) / o.floats[0];
   });
   out.node()->floats[0] = s;
-  flat(out) = flat(a) / s;
+  xt::noalias(flat(out)) = flat(a) / s;
   return out;
 }
 // s / x = s * x**-1 (micrograd's derivation)
@@ -173,7 +284,7 @@ Tensor operator-(const Tensor& a) {
   Tensor out = make_result(a.shape(), "neg", {a}, [](Node& o) {
     accumulate(o.inputs[0], o.grad.data(), o.shape, -1.0f);
   });
-  flat(out) = -flat(a);
+  xt::noalias(flat(out)) = -flat(a);
   return out;
 }
 
@@ -216,10 +327,10 @@ Tensor sqrt(const Tensor& x) {
     const Tensor& x = o.inputs[0];
     if (x.requires_grad()) {
       auto y = flat(o.data, x.numel());
-      flat(x.node()->grad_data(), x.numel()) += flat(o.grad) / (2.0f * y);
+      xt::noalias(flat(x.node()->grad_data(), x.numel())) += flat(o.grad) / (2.0f * y);
     }
   });
-  flat(out) = xt::sqrt(flat(x));
+  xt::noalias(flat(out)) = xt::sqrt(flat(x));
   return out;
 }
 
@@ -228,10 +339,15 @@ Tensor sqrt(const Tensor& x) {
 Tensor exp(const Tensor& x) {
   Tensor out = make_result(x.shape(), "exp", {x}, [](Node& o) {
     const Tensor& x = o.inputs[0];
-    if (x.requires_grad())
-      flat(x.node()->grad_data(), x.numel()) += flat(o.grad) * flat(o.data, x.numel());
+    if (!x.requires_grad()) return;
+    bool first;  // the first contribution is written, not added to a zero-filled buffer
+    float* dx = x.node()->grad_data(&first);
+    const float *g = o.grad.data(), *y = o.data;
+    const int64_t n = x.numel();
+    if (first) for (int64_t i = 0; i < n; ++i) dx[i] = g[i] * y[i];
+    else for (int64_t i = 0; i < n; ++i) dx[i] += g[i] * y[i];
   });
-  flat(out) = xt::exp(flat(x));
+  vec::exp(x.data(), out.data(), x.numel());  // PyTorch's SLEEF exp (vec_math.hpp)
   return out;
 }
 
@@ -240,12 +356,15 @@ Tensor exp(const Tensor& x) {
 Tensor log(const Tensor& x) {
   Tensor out = make_result(x.shape(), "log", {x}, [](Node& o) {
     const Tensor& x = o.inputs[0];
-    if (x.requires_grad()) flat(x.node()->grad_data(), x.numel()) += flat(o.grad) / flat(x);
+    if (!x.requires_grad()) return;
+    bool first;
+    float* dx = x.node()->grad_data(&first);
+    const float *g = o.grad.data(), *xv = x.data();
+    const int64_t n = x.numel();
+    if (first) for (int64_t i = 0; i < n; ++i) dx[i] = g[i] / xv[i];
+    else for (int64_t i = 0; i < n; ++i) dx[i] += g[i] / xv[i];
   });
-  // A plain loop: xsimd's AVX-512 log trips a false g++ 12 -Wuninitialized in <avx512fintrin.h>.
-  const float* xv = x.data();
-  float* y = out.data();
-  for (int64_t i = 0, n = x.numel(); i < n; ++i) y[i] = std::log(xv[i]);
+  vec::log(x.data(), out.data(), x.numel());  // PyTorch's SLEEF log (vec_math.hpp)
   return out;
 }
 
@@ -259,10 +378,12 @@ Tensor tanh(const Tensor& x) {
     float* dx = x.node()->grad_data(&first);
     const float *g = o.grad.data(), *y = o.data;
     const int64_t n = x.numel();
-    if (first) for (int64_t i = 0; i < n; ++i) dx[i] = g[i] * (1.0f - y[i] * y[i]);
-    else for (int64_t i = 0; i < n; ++i) dx[i] += g[i] * (1.0f - y[i] * y[i]);
+    // PyTorch's tanh_backward (cpu/BinaryOpsKernel.cpp, tanh_backward_kernel) is a * (1 - b * b)
+    // on Vectorized<float>; GCC contracts 1 - b * b into one FMA there, so it is rounded once.
+    if (first) for (int64_t i = 0; i < n; ++i) dx[i] = g[i] * std::fma(-y[i], y[i], 1.0f);
+    else for (int64_t i = 0; i < n; ++i) dx[i] += g[i] * std::fma(-y[i], y[i], 1.0f);
   });
-  flat(out) = xt::tanh(flat(x));
+  vec::tanh(x.data(), out.data(), x.numel());  // PyTorch's SLEEF tanh (vec_math.hpp)
   return out;
 }
 

@@ -119,21 +119,23 @@ inline void for_each_row(const Broadcast& p, Row&& row) {
   }
 }
 
+// dst (shape `to`) = the sum of src (shape `from`, which `to` broadcasts to) over the broadcast
+// dimensions, in float and in PyTorch's order (ATen's cascade_sum as TensorIterator drives it;
+// defined in ops_reduce.cpp), so the result has torch.sum's bits. `to` may have fewer dims.
+void torch_sum(const float* src, const Shape& from, float* dst, const Shape& to);
+
 // dst (shape `to`) += src (shape `from`, which `to` broadcasts to), summing over the broadcast
-// dimensions: the backward of broadcasting, and the forward of sum(dims, keepdim=true).
+// dimensions: the backward of broadcasting. As in PyTorch's autograd (grad.sum_to(shape), then
+// accumulated), the sum is formed first and then added, so dst + sum rounds once per element.
 inline void sum_to_add(const float* src, const Shape& from, float* dst, const Shape& to) {
-  Broadcast p = make_broadcast(from, from, to);
-  for_each_row(p, [&](int64_t o, int64_t, int64_t ib, int64_t n, int64_t, int64_t sb) {
-    const float* s = src + o;
-    float* d = dst + ib;
-    if (sb) {
-      for (int64_t j = 0; j < n; ++j) d[j] += s[j];
-    } else {
-      float acc = 0.0f;
-      for (int64_t j = 0; j < n; ++j) acc += s[j];
-      d[0] += acc;
-    }
-  });
+  if (from == to) {  // nothing to sum
+    for (int64_t i = 0, n = to.numel(); i < n; ++i) dst[i] += src[i];
+    return;
+  }
+  thread_local std::vector<float> sum;
+  sum.resize(static_cast<size_t>(to.numel()));
+  torch_sum(src, from, sum.data(), to);
+  for (size_t i = 0; i < sum.size(); ++i) dst[i] += sum[i];
 }
 
 // dst (shape `to`) += src (shape `from`) stretched to `to`: the backward of a reduction.

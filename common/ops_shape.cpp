@@ -239,13 +239,29 @@ Tensor gather(const Tensor& x, const LongTensor& index) {
     const Tensor& x = o.inputs[0];
     if (!x.requires_grad()) return;
     const int64_t C = x.shape()[x.ndim() - 1], K = o.shape[o.shape.ndim() - 1];
-    float* dx = x.node()->grad_data();
-    for (int64_t i = 0; i < o.shape.numel(); ++i)
-      dx[(i / K) * C + o.index.data[static_cast<size_t>(i)]] += o.grad.data()[i];
+    const int64_t rows = K ? o.shape.numel() / K : 0;
+    const int64_t* idx = o.index.data.data();
+    const float* g = o.grad.data();
+    bool first;
+    float* dx = x.node()->grad_data(&first);
+    // The gradient is mostly zeros (probs[arange(n), ys] has one nonzero per row). On the first
+    // contribution a block of rows is zeroed and scattered into while it is in L1: one pass over
+    // dx instead of a zero-fill of the whole buffer followed by a second, scattered pass.
+    constexpr int64_t kBlock = 256;  // rows
+    for (int64_t r0 = 0; r0 < rows; r0 += kBlock) {
+      const int64_t r1 = std::min(rows, r0 + kBlock);
+      if (first) std::fill(dx + r0 * C, dx + r1 * C, 0.0f);
+      for (int64_t r = r0; r < r1; ++r)
+        for (int64_t k = 0; k < K; ++k) dx[r * C + idx[r * K + k]] += g[r * K + k];
+    }
   });
   if (out.node()->backward_fn) out.node()->index = index;
-  for (int64_t i = 0; i < index.numel(); ++i)
-    out.data()[i] = x.data()[(i / K) * C + index.data[static_cast<size_t>(i)]];
+  const int64_t rows = K ? index.numel() / K : 0;
+  const float* xv = x.data();
+  const int64_t* idx = index.data.data();
+  float* y = out.data();
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t k = 0; k < K; ++k) y[r * K + k] = xv[r * C + idx[r * K + k]];
   return out;
 }
 
@@ -254,13 +270,20 @@ Tensor gather(const Tensor& x, const LongTensor& index) {
 Tensor one_hot(const LongTensor& idx, int64_t num_classes) {
   Shape s = idx.shape;
   s.push_back(num_classes);
-  Tensor out = zeros(s);
-  for (size_t k = 0; k < idx.data.size(); ++k) {
-    int64_t v = idx.data[k];
+  for (int64_t v : idx.data)
     if (v < 0 || v >= num_classes)
       throw std::out_of_range("one_hot(): class " + std::to_string(v) + " is not in [0, " +
                               std::to_string(num_classes) + ")");
-    out.data()[static_cast<int64_t>(k) * num_classes + v] = 1.0f;
+  Tensor out = empty(s);
+  // A block of rows at a time — zeros, then the ones, while the block is in L1 — so the
+  // (n, num_classes) result is written in one pass over memory.
+  constexpr int64_t kBlock = 256;  // rows
+  float* y = out.data();
+  const int64_t n = idx.numel();
+  for (int64_t r0 = 0; r0 < n; r0 += kBlock) {
+    const int64_t r1 = std::min(n, r0 + kBlock);
+    std::fill(y + r0 * num_classes, y + r1 * num_classes, 0.0f);
+    for (int64_t r = r0; r < r1; ++r) y[r * num_classes + idx.data[static_cast<size_t>(r)]] = 1.0f;
   }
   return out;
 }
