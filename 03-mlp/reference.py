@@ -5,7 +5,8 @@ This is the Python side of stage 03-mlp. It is never needed to build, run or tes
 it is used for two things:
 
   * goldens: the numbers the C++ tests compare against, in tests/goldens/ (init digest, the first
-    300 minibatch losses, step-0 losses for other seeds, samples, the lr-finder's first losses):
+    300 minibatch losses (1000 for the default run), step-0 losses for other seeds, samples, the
+    lr-finder's first losses):
       /usr/bin/python3 03-mlp/reference.py --goldens 03-mlp/tests/goldens
   * the side-by-side benchmark (03-mlp/bench.sh, docs/benchmarks.md): the default 200k-step run,
       /usr/bin/python3 03-mlp/reference.py --threads 1
@@ -232,6 +233,14 @@ def write_goldens(directory, words, base):
         dump(name, {'what': 'init digest, samples of the untrained model (seed+10), minibatch '
                     'losses of steps 0..299, full-split losses and samples (seed+10) after them',
                     'config': {k: getattr(cfg, k) for k in config_keys}, 'split_sizes': sizes, **r})
+
+    # 1b. the default (chaotic, lecture-init) run for longer: the minibatch losses of steps 0..999.
+    #     The C++ step reproduces PyTorch's arithmetic to the bit, so these match exactly.
+    cfg = cfg_with()
+    r = run_for_goldens(cfg, splits, itos, 1000)
+    dump('default_1000.json', {'what': 'minibatch losses of steps 0..999 of the default run',
+                               'config': {k: getattr(cfg, k) for k in config_keys},
+                               'losses': r['losses']})
 
     # 2. the step-0 minibatch loss of the default model for other seeds (each a fresh generator)
     step0 = {}
