@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -265,8 +266,10 @@ int run(const Hyper& hp, const z2h::CommonOptions& opt) {
   Tensor W = z2h::randn(Shape{V, V}, g);
   W.requires_grad_();
   z2h::Stopwatch train_clock;
+  const std::clock_t train_cpu0 = std::clock();  // process CPU time: steadier than wall on a shared machine
   const std::vector<double> losses = train_net(W, d, opt.steps, hp, opt.quiet);
   const double train_s = train_clock.seconds();
+  const double train_cpu_s = static_cast<double>(std::clock() - train_cpu0) / CLOCKS_PER_SEC;
   const auto samples_neural = sample_from_net(W, d, opt.seed, hp.samples);
 
   // plots
@@ -297,6 +300,8 @@ int run(const Hyper& hp, const z2h::CommonOptions& opt) {
       {"samples", samples},
       {"wall_s", clock.seconds()},
       {"steps_per_s", steps_per_s},
+      {"train_s", train_s},
+      {"train_cpu_s", train_cpu_s},
       {"threads", opt.threads},
       {"nll", counts.smoothed.nll},
       {"nll_unsmoothed", counts.unsmoothed.nll},

@@ -36,7 +36,7 @@ TEST_CASE("a run writes summary.json, metrics.csv (one row per step), the plots 
   std::ifstream sf(out / "summary.json");
   const json s = json::parse(sf);
   for (const char* key : {"stage", "seed", "config", "params", "steps", "loss", "samples", "wall_s", "steps_per_s",
-                          "threads", "nll", "samples_neural"})
+                          "train_s", "train_cpu_s", "threads", "nll", "samples_neural"})
     CHECK(s.contains(key));
   CHECK(s["stage"] == "02-bigram");
   CHECK(s["seed"] == 2147483647u);
