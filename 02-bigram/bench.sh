@@ -16,9 +16,7 @@ echo "config:  the lecture's full-batch training, $steps steps over 228146 examp
 bench_load "C++"
 "$bin/02-bigram" --threads 1 --quiet --steps "$steps" --out "$tmp/cpp" >"$tmp/cpp.log"
 bench_load "PyTorch"
-# OPENBLAS_NUM_THREADS=1: torch.set_num_threads(1) does not always reach Debian torch's OpenBLAS,
-# whose matmuls then ran on both cores (process CPU time above wall time).
-OPENBLAS_NUM_THREADS=1 "$python" 02-bigram/reference.py --bench --threads 1 --steps "$steps" --json "$tmp/torch.json" >"$tmp/torch.log"
+"$python" 02-bigram/reference.py --bench --threads 1 --steps "$steps" --json "$tmp/torch.json" >"$tmp/torch.log"
 
 "$python" - "$tmp/cpp/summary.json" "$tmp/torch.json" "$steps" <<'PY'
 import json, sys

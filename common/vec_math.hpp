@@ -6,7 +6,7 @@
 // Sleef_expf8_u10 / Sleef_logf8_u10 / Sleef_tanhf8_u10), and its row kernels reduce a row with
 // eight lane accumulators folded by a fixed shuffle tree (ATen/cpu/vec/functional_base.h:
 // reduce_all, map_reduce_all, vec_reduce_all). These functions run the same SLEEF functions in the
-// same loop structure, so the results are PyTorch's to the last bit (tests/test_vec_math.cpp).
+// same loop structure, so the results are PyTorch's to the last bit (tests/test_tensor_bits.cpp).
 // SLEEF's functions work lane by lane, so a partial last vector (padded with zeros, as
 // Vectorized::loadu(ptr, count) pads) gives the same bits as a full one.
 #include <cstdint>
