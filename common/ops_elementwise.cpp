@@ -75,8 +75,8 @@ void accumulate(const Tensor& input, const float* t, const Shape& ts, float sign
 //   direct — the input has the output's shape: each chunk is written (first contribution: no
 //            zero-fill) or added straight into its grad;
 //   rows   — the input is the output with its last dim 1, the (n, 1) divisor of a softmax:
-//            blocks of rows are staged in L1 and summed with torch_sum (PyTorch's order, as
-//            sum_to_add would), then added — the same bits as the unfused rule, one pass;
+//            each row's contribution is summed as it is made with torch_sum_row (PyTorch's
+//            order, as sum_to_add would), then added — the same bits as the unfused rule, one pass;
 //   other broadcasts (a bias row, …) gather the contribution in an out-shaped buffer and reduce
 //            it with sum_to_add.
 constexpr int64_t kChunk = 256;
@@ -87,11 +87,6 @@ struct GradOut {
   bool first = false;  // direct: d is uninitialised, so assign instead of add
   Tensor tmp;          // temp: the out-shaped contribution
   Shape in_shape, out_shape;
-  // rows: up to kStageRows rows of n, contiguous, waiting to be summed into d[row0 ...]
-  static constexpr int64_t kStage = 4096, kStageRows = 256;
-  float stage[kStage];
-  float sums[kStageRows];
-  int64_t n = 0, per_flush = 0, staged = 0, row0 = 0;
 
   GradOut(const Tensor& in, const Shape& os) : in_shape(in.shape()), out_shape(os) {
     if (!in.requires_grad()) return;
@@ -105,8 +100,6 @@ struct GradOut {
     } else if (last_reduced) {
       mode = rows;
       d = in.node()->grad_data();
-      n = os[nd - 1];
-      per_flush = std::min(kStageRows, kStage / n);
     } else {
       mode = temp;
       tmp = empty(os);
@@ -114,33 +107,23 @@ struct GradOut {
     }
   }
   // Where the chunk of the contribution for output elements [off, off + m) is to be written:
-  // straight into place (the grad, the out-shaped buffer, the next staging row) where it can be,
-  // else the scratch t.
+  // straight into place (the grad, the out-shaped buffer) where it can be, else the scratch t.
   float* target(int64_t off, float* t) {
     if (mode == direct && first) return d + off;
     if (mode == temp) return tmp.data() + off;
-    if (mode == rows) return stage + staged * n;
     return t;
   }
-  // After the chunk is written (t: what target returned): adds it in, or counts the staged row
-  // (one whole row, n <= kChunk, for element in_off of the input).
+  // After the chunk is written (t: what target returned): adds it in, or (rows: the chunk is one
+  // whole row, m <= kChunk, for element in_off of the input) adds the row's sum.
   void take(const float* t, int64_t m, int64_t off, int64_t in_off) {
     if (mode == direct && !first) {
       for (int64_t j = 0; j < m; ++j) d[off + j] += t[j];
     } else if (mode == rows) {
-      if (staged == 0) row0 = in_off;
-      if (++staged == per_flush) flush();
+      d[in_off] += torch_sum_row(t, m);
     }
   }
   void finish() {
-    if (mode == rows) flush();
     if (mode == temp) sum_to_add(tmp.data(), out_shape, d, in_shape);
-  }
-  void flush() {
-    if (!staged) return;
-    torch_sum(stage, Shape{staged, n}, sums, Shape{staged, 1});
-    for (int64_t r = 0; r < staged; ++r) d[row0 + r] += sums[r];
-    staged = 0;
   }
 };
 

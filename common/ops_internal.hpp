@@ -123,6 +123,9 @@ inline void for_each_row(const Broadcast& p, Row&& row) {
 // dimensions, in float and in PyTorch's order (ATen's cascade_sum as TensorIterator drives it;
 // defined in ops_reduce.cpp), so the result has torch.sum's bits. `to` may have fewer dims.
 void torch_sum(const float* src, const Shape& from, float* dst, const Shape& to);
+// The same sum for one contiguous row of n floats: torch_sum of shape (n) to (), without the
+// layout analysis (for kernels that reduce row after row, e.g. a softmax divisor's gradient).
+float torch_sum_row(const float* x, int64_t n);
 
 // dst (shape `to`) += src (shape `from`, which `to` broadcasts to), summing over the broadcast
 // dimensions: the backward of broadcasting. As in PyTorch's autograd (grad.sum_to(shape), then

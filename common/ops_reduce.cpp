@@ -182,6 +182,31 @@ void sum_block(const float* in, const int64_t is[2], float* out, int64_t os, int
 }  // namespace
 
 namespace detail {
+float torch_sum_row(const float* x, int64_t n) {
+  // sum_block's choice for one contiguous row: the vector kernel from 8 numbers on, else scalar.
+  float out = 0.0f;
+  const int64_t nvec = n / 8;
+  if (n < 8) {
+    out += row_sum<1>(x, 1, n).v[0];
+  } else if (nvec / 4 < 16) {
+    // vectorized_inner_sum of one short row, spelled out so that it inlines (a softmax row of 27 is
+    // 3 vectors and a tail of 3): row_sum<8>'s no-cascade path, then the tail, then the lanes.
+    std::array<Lanes<8>, 4> p{};
+    const int64_t size_ilp = nvec / 4;
+    for (int64_t i = 0; i < size_ilp; ++i)
+      for (int k = 0; k < 4; ++k) p[static_cast<size_t>(k)].add(x + (i * 4 + k) * 8);
+    for (int64_t i = size_ilp * 4; i < nvec; ++i) p[0].add(x + i * 8);
+    for (int k = 1; k < 4; ++k) p[0].add(p[static_cast<size_t>(k)]);
+    float acc = 0.0f;
+    for (int64_t k = nvec * 8; k < n; ++k) acc += x[k];
+    for (int l = 0; l < 8; ++l) acc += p[0].v[l];
+    out += acc;
+  } else {
+    vectorized_inner_sum(x, n, &out, 1, n, 1);
+  }
+  return out;
+}
+
 void torch_sum(const float* src, const Shape& from, float* dst, const Shape& to) {
   const int nd = from.ndim();
   const int64_t out_numel = to.numel();

@@ -11,6 +11,7 @@
 #include "common/generator.hpp"
 #include "common/ops.hpp"
 #include "common/optim.hpp"
+#include "common/vec_math.hpp"
 
 namespace {
 
@@ -45,6 +46,41 @@ void BM_Lecture3MlpTrainingStep(benchmark::State& state) {
   state.counters["steps_per_s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_Lecture3MlpTrainingStep)->Unit(benchmark::kMicrosecond);
+
+// The floor of a step that computes PyTorch's bits: what `matmul` does for the six products of a
+// step (forward emb@W1, h@W2; backward dW2 = hᵀ·dlogits, dh = dlogits·W2ᵀ, dW1 = embᵀ·dpre,
+// demb = dpre·W1ᵀ — OpenBLAS, the calls ATen makes) and SLEEF's tanh over the 32×200
+// pre-activations, with nothing else: no graph, no allocation, no other op.
+void BM_Lecture3ProductsAndTanhOnly(benchmark::State& state) {
+  blas::set_num_threads(1);
+  Generator g(2147483647);
+  const int64_t B = 32, I = 30, H = 200, V = 27;
+  Tensor emb = randn({B, I}, g), W1 = randn({I, H}, g), W2 = randn({H, V}, g), dlogits = randn({B, V}, g);
+  Tensor pre = empty({B, H}), h = empty({B, H}), logits = empty({B, V}), dW2 = empty({H, V}),
+         dh = empty({B, H}), dW1 = empty({I, H}), demb = empty({B, I});
+  for (auto _ : state) {
+    blas::sgemm(false, false, B, H, I, 1.0f, emb.data(), W1.data(), 0.0f, pre.data());
+    vec::tanh(pre.data(), h.data(), B * H);
+    blas::sgemm(false, false, B, V, H, 1.0f, h.data(), W2.data(), 0.0f, logits.data());
+    blas::sgemm(true, false, H, V, B, 1.0f, h.data(), dlogits.data(), 0.0f, dW2.data());
+    blas::sgemm(false, true, B, H, V, 1.0f, dlogits.data(), W2.data(), 0.0f, dh.data());
+    blas::sgemm(true, false, I, H, B, 1.0f, emb.data(), dh.data(), 0.0f, dW1.data());
+    blas::sgemm(false, true, B, I, H, 1.0f, dh.data(), W1.data(), 0.0f, demb.data());
+    benchmark::DoNotOptimize(demb.data());
+  }
+}
+BENCHMARK(BM_Lecture3ProductsAndTanhOnly)->Unit(benchmark::kMicrosecond);
+
+// SLEEF's tanh alone over the 32×200 pre-activations (PyTorch's tanh, see common/vec_math.hpp).
+void BM_Lecture3TanhOnly(benchmark::State& state) {
+  Generator g(2147483647);
+  Tensor pre = randn({32, 200}, g), h = empty({32, 200});
+  for (auto _ : state) {
+    vec::tanh(pre.data(), h.data(), pre.numel());
+    benchmark::DoNotOptimize(h.data());
+  }
+}
+BENCHMARK(BM_Lecture3TanhOnly)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 
