@@ -16,6 +16,8 @@ __m512 Sleef_tanhf16_u10(__m512);
 #include <algorithm>
 #include <limits>
 
+#include "common/error.hpp"
+
 namespace z2h::vec {
 
 namespace {
@@ -91,22 +93,36 @@ float map_sum(Map f, const float* x, int64_t n) {
   return fold(acc, [](__m256 a, __m256 b) { return _mm256_add_ps(a, b); });
 }
 
+// This file is built for AVX2+FMA whatever the rest of the build targets (PyTorch's kernels are
+// AVX2 ones): on an older x86 CPU its instructions would crash the program, so every entry point
+// checks once and stops with one clear line instead.
+const bool kHasAvx2Fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+void require_avx2() {
+  if (!kHasAvx2Fma)
+    throw UserError("this CPU has no AVX2/FMA, which common/vec_math.cpp (PyTorch's AVX2 exp/log/tanh) "
+                    "needs: run the course on an x86-64 CPU from 2013 (Intel Haswell, AMD Zen) or later");
+}
+
 }  // namespace
 
 void exp(const float* x, float* y, int64_t n) {
+  require_avx2();
   if (kHasAvx512 && n >= 16) return map16(Sleef_expf16_u10, x, y, n);
   map([](__m256 v) { return Sleef_expf8_u10(v); }, x, y, n);
 }
 void log(const float* x, float* y, int64_t n) {
+  require_avx2();
   if (kHasAvx512 && n >= 16) return map16(Sleef_logf16_u10, x, y, n);
   map([](__m256 v) { return Sleef_logf8_u10(v); }, x, y, n);
 }
 void tanh(const float* x, float* y, int64_t n) {
+  require_avx2();
   if (kHasAvx512 && n >= 16) return map16(Sleef_tanhf16_u10, x, y, n);
   map([](__m256 v) { return Sleef_tanhf8_u10(v); }, x, y, n);
 }
 
 float reduce_max(const float* x, int64_t n) {
+  require_avx2();
   // The maximum is the same in any order; a NaN anywhere makes it NaN, as vec::maximum does.
   int64_t i = 0;
   float m = x[0];
@@ -125,10 +141,12 @@ float reduce_max(const float* x, int64_t n) {
 }
 
 float reduce_sum(const float* x, int64_t n) {
+  require_avx2();
   return map_sum([](__m256 v) { return v; }, x, n);
 }
 
 float sum_exp_minus(const float* x, float max, int64_t n, float* e) {
+  require_avx2();
   const __m256 m = _mm256_set1_ps(max);
   auto f = [m](__m256 v) { return Sleef_expf8_u10(_mm256_sub_ps(v, m)); };
   if (!e) return map_sum(f, x, n);
