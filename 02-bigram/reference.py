@@ -21,7 +21,12 @@ import random
 import sys
 import time
 
-import torch
+# torch.set_num_threads() does not reach the OpenBLAS that Debian's torch calls for its matmuls, and
+# a multi-threaded OpenBLAS splits dW = xencᵀ·dlogits (a sum over 228146 rows) differently from a
+# single-threaded one — a last-bit difference in some steps' losses. One thread, as the C++ program
+# and the side-by-side benchmark run (set OPENBLAS_NUM_THREADS yourself to try others).
+os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')
+import torch  # noqa: E402 (after the environment is set)
 import torch.nn.functional as F
 
 LECTURE_SEED = 2147483647

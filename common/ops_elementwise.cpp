@@ -200,7 +200,10 @@ Tensor operator*(const Tensor& a, const Tensor& b) {
 }
 
 // ---- a / b ---------------------------------------------------------------------------------
-// da += dout / b, db += -dout * a / b² = -(dout / b) * out
+// da += dout / b, db += -dout * a / b², rounded as PyTorch's autograd forms it
+// (FunctionsManual.cpp, div_tensor_other_backward: -grad * ((self / other) / other)), where the
+// recomputed self / other is exactly out: db += -(dout * (out / b)). Written as -(dout / b) * out
+// it differs in the last bit for a third of 02-bigram's softmax divisors.
 // One pass over dout, out and b (binary_backward): for counts / counts.sum(1, keepdim) — the
 // lecture's softmax — that is one read of dout and out, one write of da, and the row sums db.
 Tensor operator/(const Tensor& a, const Tensor& b) {
@@ -211,7 +214,7 @@ Tensor operator/(const Tensor& a, const Tensor& b) {
         float t[kChunk];  // dout / b
         float* q = ta ? ta : t;
         for (int64_t j = 0; j < m; ++j) q[j] = g[j] / zb(j);
-        if (tb) for (int64_t j = 0; j < m; ++j) tb[j] = -q[j] * y[j];  // -(dout / b) * out
+        if (tb) for (int64_t j = 0; j < m; ++j) tb[j] = -(g[j] * (y[j] / zb(j)));  // -(dout * (out / b))
       });
     });
   }, [](float x, float y) { return x / y; });

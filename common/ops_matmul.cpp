@@ -239,19 +239,29 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     const float* g = o.grad.data();
     // A first contribution is written with beta = 0 (no zero-fill); a shared (batch stride 0)
     // operand accumulates over the batch, so it is written once and added to after that.
+    // If the input's grad already holds another contribution (a weight used twice, like 02's W in
+    // `xenc @ W` and `(W**2).mean()`), the product goes to its own buffer and is added afterwards,
+    // as PyTorch's autograd adds the two tensors: beta = 1 would fold the old value into the
+    // product's block sums, another rounding when a long K is summed in blocks.
     bool first_a = false, first_b = false;
-    float* da = a.requires_grad() ? a.node()->grad_data(&first_a) : nullptr;
-    float* db = b.requires_grad() ? b.node()->grad_data(&first_b) : nullptr;
+    float* grad_a = a.requires_grad() ? a.node()->grad_data(&first_a) : nullptr;
+    float* grad_b = b.requires_grad() ? b.node()->grad_data(&first_b) : nullptr;
+    Tensor own_a = grad_a && !first_a ? empty(a.shape()) : Tensor();
+    Tensor own_b = grad_b && !first_b ? empty(b.shape()) : Tensor();
+    float* da = own_a.defined() ? own_a.data() : grad_a;
+    float* db = own_b.defined() ? own_b.data() : grad_b;
     for (int64_t i = 0; i < p.batch; ++i) {
       const float* gi = g + i * p.M * p.N;
-      const float beta_a = first_a && (p.stride_a != 0 || i == 0) ? 0.0f : 1.0f;
-      const float beta_b = first_b && (p.stride_b != 0 || i == 0) ? 0.0f : 1.0f;
+      const float beta_a = (p.stride_a != 0 || i == 0) ? 0.0f : 1.0f;
+      const float beta_b = (p.stride_b != 0 || i == 0) ? 0.0f : 1.0f;
       const float *ai = a.data() + i * p.stride_a, *bi = b.data() + i * p.stride_b;
       if (da && skinny(p.M, p.N, p.K)) skinny_rows(p.M, p.N, p.K, gi, bi, true, beta_a != 0.0f, da + i * p.stride_a);
       else if (da) blas::sgemm(false, true, p.M, p.K, p.N, 1.0f, gi, bi, beta_a, da + i * p.stride_a);
       if (db && skinny(p.M, p.K, p.N)) skinny_at_b(p.M, p.K, p.N, ai, gi, beta_b != 0.0f, db + i * p.stride_b);
       else if (db) blas::sgemm(true, false, p.K, p.N, p.M, 1.0f, ai, gi, beta_b, db + i * p.stride_b);
     }
+    if (own_a.defined()) for (int64_t j = 0, n = a.numel(); j < n; ++j) grad_a[j] += da[j];
+    if (own_b.defined()) for (int64_t j = 0, n = b.numel(); j < n; ++j) grad_b[j] += db[j];
   });
   for (int64_t i = 0; i < p.batch; ++i) {
     const float *ai = a.data() + i * p.stride_a, *bi = b.data() + i * p.stride_b;

@@ -74,10 +74,10 @@ TEST_CASE("mul and div backward over many and long broadcast rows match finite d
 
 TEST_CASE("counts / counts.sum(1, keepdim): the fused backward has the unfused rule's bits",
           "[ops][kernels]") {
-  // d counts = dout / s and d s = sum(-(dout / s) * out, 1, keepdim): the backward written out with
-  // ops, whose sum is torch_sum (PyTorch's order). The fused kernel stages blocks of rows and
-  // sums them with the same function, so the two must agree exactly — over more rows than one
-  // staging block (4096 / 27 = 151 rows) and a partial last block.
+  // d counts = dout / s and d s = sum(-(dout * ((counts / s) / s)), 1, keepdim): PyTorch's rule
+  // (FunctionsManual.cpp, div_tensor_other_backward) written out with ops, whose sum is torch_sum
+  // (PyTorch's order). The fused kernel sums each row as it makes it with the same order, so the
+  // two must agree exactly, over many rows.
   Generator g(3);
   Tensor counts = (rand({1000, 27}, g) + 0.5f).detach();
   Tensor s = sum(counts, {1}, true).detach().requires_grad_();
@@ -87,7 +87,7 @@ TEST_CASE("counts / counts.sum(1, keepdim): the fused backward has the unfused r
   sum(out * w).backward();
   NoGradGuard no_grad;
   Z2H_CHECK_CLOSE(w / s, c.grad(), 0.0, 0.0);
-  Z2H_CHECK_CLOSE(sum(-(w / s) * out, {1}, true), s.grad(), 0.0, 0.0);
+  Z2H_CHECK_CLOSE(sum(-(w * ((c / s) / s)), {1}, true), s.grad(), 0.0, 0.0);
 }
 
 TEST_CASE("x * x and x / x over many rows: both gradient contributions land in one buffer",
