@@ -113,8 +113,9 @@ std::array<Lanes<L>, nrows> multi_row_sum(const float* in, int64_t row_stride, i
 }
 
 // SumKernel.cpp row_sum: in[i * stride] for i < size, as 4 interleaved multi_row_sums.
+// Always inlined: a softmax row of 27 is 3 vectors and 3 numbers, less work than a call.
 template <int L>
-Lanes<L> row_sum(const float* in, int64_t stride, int64_t size) {
+[[gnu::always_inline]] inline Lanes<L> row_sum(const float* in, int64_t stride, int64_t size) {
   constexpr int kIlp = 4;
   const int64_t size_ilp = size / kIlp;
   std::array<Lanes<L>, kIlp> partial{};
@@ -135,16 +136,18 @@ Lanes<L> row_sum(const float* in, int64_t stride, int64_t size) {
 
 // The four kernels of cascade_sum. Dimension 0 (size0, stride is0) is summed; dimension 1
 // (size1, stride is1) is kept, its sums land at out[j * os] (added: the output starts at 0).
+// One contiguous row of n >= 8 numbers, as vectorized_inner_sum sums each of its rows: whole
+// vectors in row_sum's lanes, then the tail, then the lanes one by one.
+[[gnu::always_inline]] inline float inner_row_sum(const float* row, int64_t n) {
+  const int64_t nvec = n / 8;
+  Lanes<8> lanes = row_sum<8>(row, 8, nvec);
+  float acc = 0.0f;
+  for (int64_t k = nvec * 8; k < n; ++k) acc += row[k];  // the tail first, then the lanes
+  for (int l = 0; l < 8; ++l) acc += lanes.v[l];
+  return acc;
+}
 void vectorized_inner_sum(const float* in, int64_t is1, float* out, int64_t os, int64_t size0, int64_t size1) {
-  const int64_t nvec = size0 / 8;
-  for (int64_t j = 0; j < size1; ++j) {
-    const float* row = in + j * is1;
-    Lanes<8> lanes = row_sum<8>(row, 8, nvec);
-    float acc = 0.0f;
-    for (int64_t k = nvec * 8; k < size0; ++k) acc += row[k];  // the tail first, then the lanes
-    for (int l = 0; l < 8; ++l) acc += lanes.v[l];
-    out[j * os] += acc;
-  }
+  for (int64_t j = 0; j < size1; ++j) out[j * os] += inner_row_sum(in + j * is1, size0);
 }
 void vectorized_outer_sum(const float* in, int64_t is0, float* out, int64_t os, int64_t size0, int64_t size1) {
   int64_t j = 0;
@@ -184,27 +187,7 @@ void sum_block(const float* in, const int64_t is[2], float* out, int64_t os, int
 namespace detail {
 float torch_sum_row(const float* x, int64_t n) {
   // sum_block's choice for one contiguous row: the vector kernel from 8 numbers on, else scalar.
-  float out = 0.0f;
-  const int64_t nvec = n / 8;
-  if (n < 8) {
-    out += row_sum<1>(x, 1, n).v[0];
-  } else if (nvec / 4 < 16) {
-    // vectorized_inner_sum of one short row, spelled out so that it inlines (a softmax row of 27 is
-    // 3 vectors and a tail of 3): row_sum<8>'s no-cascade path, then the tail, then the lanes.
-    std::array<Lanes<8>, 4> p{};
-    const int64_t size_ilp = nvec / 4;
-    for (int64_t i = 0; i < size_ilp; ++i)
-      for (int k = 0; k < 4; ++k) p[static_cast<size_t>(k)].add(x + (i * 4 + k) * 8);
-    for (int64_t i = size_ilp * 4; i < nvec; ++i) p[0].add(x + i * 8);
-    for (int k = 1; k < 4; ++k) p[0].add(p[static_cast<size_t>(k)]);
-    float acc = 0.0f;
-    for (int64_t k = nvec * 8; k < n; ++k) acc += x[k];
-    for (int l = 0; l < 8; ++l) acc += p[0].v[l];
-    out += acc;
-  } else {
-    vectorized_inner_sum(x, n, &out, 1, n, 1);
-  }
-  return out;
+  return 0.0f + (n >= 8 ? inner_row_sum(x, n) : row_sum<1>(x, 1, n).v[0]);
 }
 
 void torch_sum(const float* src, const Shape& from, float* dst, const Shape& to) {
