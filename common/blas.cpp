@@ -22,4 +22,11 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
 void set_num_threads(int n) { openblas_set_num_threads(n); }
 int num_threads() { return openblas_get_num_threads(); }
 
+std::string core_name() {
+  const char* name = openblas_get_corename();
+  std::string s = name ? name : "unknown";
+  while (!s.empty() && s.back() == ' ') s.pop_back();
+  return s;
+}
+
 }  // namespace z2h::blas
