@@ -5,6 +5,7 @@
 // beta = 1 makes each product add into the gradient buffer directly.
 #include <algorithm>
 #include <cmath>
+#include <string>
 #include <type_traits>
 
 #include "common/blas.hpp"
@@ -155,15 +156,16 @@ void skinny_rows(int64_t M, int64_t K, int64_t N, const float* A, const float* B
 
 // C (K,N) = Aᵀ · G (+ C if accumulate) for A (M,K), G (M,N): the weight gradient of a tall-skinny
 // product, C[k, :] = Σ_i A[i, k] · G[i, :]. A sum over 228146 rows depends on its order, so it is
-// taken in OpenBLAS's: blocks of kBlockRows rows (the last two split evenly, rounded up to 16 —
-// OpenBLAS's level-3 driver with GEMM_Q = 320 for Skylake-X/Cooper Lake), each block summed from
-// zero by fused multiply-adds down its rows and then added to C. On this build that reproduces
-// cblas_sgemm (and so PyTorch, which calls the same OpenBLAS) to the last bit; with other BLAS
-// blockings it is the same sum in another order. The (K, 32) sums do not fit in registers, so for
-// each group of 8 k's a block's sums live in registers while the block's rows (in L2) stream past.
-constexpr int64_t kBlockRows = 320;
+// taken in OpenBLAS's: blocks of `block_rows` rows (the last two split evenly, rounded up to 16 —
+// OpenBLAS's level-3 driver, whose block is its GEMM_Q: 320 for the Cooper Lake kernels, 448 for
+// Skylake-X's), each block summed from zero by fused multiply-adds down its rows and then added to C.
+// That reproduces single-threaded cblas_sgemm (and so PyTorch, which calls the same OpenBLAS) to the
+// last bit on those kernel sets; skinny_block_rows() below says where these kernels are used. The
+// (K, 32) sums do not fit in registers, so for each group of 8 k's a block's sums live in registers
+// while the block's rows (in L2) stream past.
 
-void skinny_at_b(int64_t M, int64_t K, int64_t N, const float* A, const float* G, bool accumulate, float* C) {
+void skinny_at_b(int64_t M, int64_t K, int64_t N, const float* A, const float* G, bool accumulate, float* C,
+                 int64_t block_rows) {
   constexpr int64_t KB = 8;  // k's per register group (8 × 32 floats)
   alignas(64) float acc[kSkinny][kSkinny] = {};
   if (accumulate)
@@ -171,8 +173,8 @@ void skinny_at_b(int64_t M, int64_t K, int64_t N, const float* A, const float* G
   const RowMasks cols(N);
   for (int64_t i0 = 0; i0 < M;) {
     int64_t rb = M - i0;  // this block's rows, as OpenBLAS's driver splits its K loop
-    if (rb >= 2 * kBlockRows) rb = kBlockRows;
-    else if (rb > kBlockRows) rb = (rb / 2 + 15) / 16 * 16;
+    if (rb >= 2 * block_rows) rb = block_rows;
+    else if (rb > block_rows) rb = (rb / 2 + 15) / 16 * 16;
     for (int64_t k0 = 0; k0 < K; k0 += KB) {
       auto group = [&](auto nk) {
         constexpr int64_t Kn = decltype(nk)::value;
@@ -218,11 +220,24 @@ void skinny_at_b(int64_t M, int64_t K, int64_t N, const float* A, const float* G
 }
 #else
 void skinny_rows(int64_t, int64_t, int64_t, const float*, const float*, bool, bool, float*) {}
-void skinny_at_b(int64_t, int64_t, int64_t, const float*, const float*, bool, float*) {}
+void skinny_at_b(int64_t, int64_t, int64_t, const float*, const float*, bool, float*, int64_t) {}
 #endif
 
+// The OpenBLAS block (GEMM_Q) that skinny_at_b must use to give cblas_sgemm's bits, or 0 where these
+// kernels do not reproduce OpenBLAS: another kernel set (Haswell's and Prescott's products sum in
+// other orders — measured, not guessed: tests/test_tensor_kernels.cpp compares with cblas_sgemm on
+// every kernel set), or more than one OpenBLAS thread (threads split the sum over rows). There every
+// product goes to cblas_sgemm, so the result is still OpenBLAS's, and so PyTorch's.
+int64_t skinny_block_rows() {
+  static const std::string core = blas::core_name();
+  if (blas::num_threads() != 1) return 0;
+  if (core == "Cooperlake") return 320;
+  if (core == "SkylakeX") return 448;
+  return 0;
+}
+
 bool skinny(int64_t M, int64_t K, int64_t N) {
-  return kHaveSkinny && M >= kSkinnyRows && K <= kSkinny && N <= kSkinny;
+  return kHaveSkinny && M >= kSkinnyRows && K <= kSkinny && N <= kSkinny && skinny_block_rows() != 0;
 }
 
 }  // namespace
@@ -257,7 +272,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
       const float *ai = a.data() + i * p.stride_a, *bi = b.data() + i * p.stride_b;
       if (da && skinny(p.M, p.N, p.K)) skinny_rows(p.M, p.N, p.K, gi, bi, true, beta_a != 0.0f, da + i * p.stride_a);
       else if (da) blas::sgemm(false, true, p.M, p.K, p.N, 1.0f, gi, bi, beta_a, da + i * p.stride_a);
-      if (db && skinny(p.M, p.K, p.N)) skinny_at_b(p.M, p.K, p.N, ai, gi, beta_b != 0.0f, db + i * p.stride_b);
+      if (db && skinny(p.M, p.K, p.N)) skinny_at_b(p.M, p.K, p.N, ai, gi, beta_b != 0.0f, db + i * p.stride_b, skinny_block_rows());
       else if (db) blas::sgemm(true, false, p.K, p.N, p.M, 1.0f, ai, gi, beta_b, db + i * p.stride_b);
     }
     if (own_a.defined()) for (int64_t j = 0, n = a.numel(); j < n; ++j) grad_a[j] += da[j];
