@@ -6,8 +6,8 @@
 #include <cstring>
 #include <functional>
 
-#include "common/blas.hpp"
-#include "common/generator.hpp"
+#include "common/tensor/blas.hpp"
+#include "common/rng/generator.hpp"
 #include "common/tests/tensor_test_support.hpp"
 
 using namespace z2h;
