@@ -220,8 +220,12 @@ int run(const Hyper& hp, const z2h::CommonOptions& opt) {
     const LongTensor Xb = data.train.X[ix], Yb = data.train.Y[ix];
     const float loss = forward(m, Xb, Yb);
     backward(m);  // manual backprop! no graph, no autograd
-    if (hp.check_every > 0 && i % hp.check_every == 0) {
-      const std::vector<double> diff = autograd_check(m, Xb, Yb);
+    std::vector<double> diff;  // the optional check, before the update changes the parameters
+    if (hp.check_every > 0 && i % hp.check_every == 0) diff = autograd_check(m, Xb, Yb);
+    const double lr = i < hp.lr_decay_step ? hp.lr : hp.lr_decayed;  // step learning rate decay
+    update(m, lr);
+    if (i % hp.print_every == 0) bar.println(lecture_line(i, opt.steps, loss));
+    if (!diff.empty()) {
       std::string line = "  autograd check at step " + std::to_string(i) + ", maxdiff:";
       nlohmann::json row = {{"step", i}};
       for (size_t k = 0; k < diff.size(); ++k) {
@@ -233,9 +237,6 @@ int run(const Hyper& hp, const z2h::CommonOptions& opt) {
       bar.println(line);
       checks.push_back(row);
     }
-    const double lr = i < hp.lr_decay_step ? hp.lr : hp.lr_decayed;  // step learning rate decay
-    update(m, lr);
-    if (i % hp.print_every == 0) bar.println(lecture_line(i, opt.steps, loss));
     losses.push_back(loss);
     metrics.add_row(i, loss, lr);
     bar.update(i + 1, loss);

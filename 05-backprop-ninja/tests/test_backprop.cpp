@@ -362,21 +362,29 @@ TEST_CASE("exercise 4: each raw-buffer kernel computes its exercise-1 to -3 tens
   const float loss = forward(m, X, Y);
   backward(m);
   NoGradGuard no_grad;
+  // A product with a transposed operand: the kernel passes a transpose flag to sgemm (as ATen does
+  // for `dout @ W.T`), the tensor expression copies the transpose first. Haswell's and Prescott's
+  // sgemm give the same bits either way; other kernels (SkylakeX) need not.
+  auto check_product = [](const Cmp& c) {
+    INFO(cmp_line(c));
+    if (kernel().exact) CHECK(c.exact);
+    else CHECK(c.approximate);
+  };
   CHECK(loss == cross_entropy(m.logits, Y).item());
   CHECK(cmp("emb", m.emb, m.p.C[X].view(Shape{32, -1})).exact);
   CHECK(cmp("hprebn", m.hprebn, matmul(m.emb, m.p.W1) + m.p.b1).exact);
   CHECK(cmp("h", m.h, tanh(m.hpreact)).exact);
   CHECK(cmp("logits", m.logits, matmul(m.h, m.p.W2) + m.p.b2).exact);
   CHECK(cmp("dlogits", m.dlogits, cross_entropy_backward_fused(m.logits, Y)).exact);
-  CHECK(cmp("dh", m.dh, matmul(m.dlogits, transpose(m.p.W2, 0, 1))).exact);
-  CHECK(cmp("dW2", m.dW2, matmul(transpose(m.h, 0, 1), m.dlogits)).exact);
+  check_product(cmp("dh", m.dh, matmul(m.dlogits, transpose(m.p.W2, 0, 1))));
+  check_product(cmp("dW2", m.dW2, matmul(transpose(m.h, 0, 1), m.dlogits)));
   CHECK(cmp("db2", m.db2, sum(m.dlogits, {0})).exact);
   CHECK(cmp("dhpreact", m.dhpreact, (1.0f - pow(m.h, 2.0f)) * m.dh).exact);
   CHECK(cmp("dbngain", m.dbngain, sum(m.bnraw * m.dhpreact, {0}, true)).exact);
   CHECK(cmp("dbnbias", m.dbnbias, sum(m.dhpreact, {0}, true)).exact);
   CHECK(cmp("dhprebn", m.dhprebn, batchnorm_backward_fused(m.dhpreact, m.bnraw, m.bnvar_inv, m.p.bngain)).exact);
-  CHECK(cmp("demb", m.demb, matmul(m.dhprebn, transpose(m.p.W1, 0, 1))).exact);
-  CHECK(cmp("dW1", m.dW1, matmul(transpose(m.emb, 0, 1), m.dhprebn)).exact);
+  check_product(cmp("demb", m.demb, matmul(m.dhprebn, transpose(m.p.W1, 0, 1))));
+  check_product(cmp("dW1", m.dW1, matmul(transpose(m.emb, 0, 1), m.dhprebn)));
   CHECK(cmp("db1", m.db1, sum(m.dhprebn, {0})).exact);
   // the batch statistics: the notebook's cell-22 lines on the same pre-activations
   const Tensor bnvar_inv = pow(var(m.hprebn, {0}, true, true) + 1e-5f, -0.5f);
