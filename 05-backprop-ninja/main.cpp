@@ -179,7 +179,7 @@ nlohmann::json run_exercises_1_to_3(const Hyper& hp, const z2h::CommonOptions& o
   for (int64_t i = 0; i < hpreact_fast.numel(); ++i)
     bn_maxdiff = std::max(bn_maxdiff, std::fabs(hpreact_fast.data()[i] - f.hpreact.data()[i]));
   std::printf("max diff: %.4e\n", static_cast<double>(bn_maxdiff));
-  const Tensor dhprebn = batchnorm_backward_fused(f.hpreact.grad(), f.bnraw, f.bnvar_inv, p.bngain);
+  const Tensor dhprebn = batchnorm_backward_fused(d.dhpreact, f.bnraw, f.bnvar_inv, p.bngain);  // exercise 1's dhpreact
   const Cmp ex3 = cmp("hprebn", dhprebn, f.hprebn.grad());
   std::cout << cmp_line(ex3) << "\n";
   std::cout << "(" << shape_str(dhprebn) << ", " << shape_str(p.bngain) << ", " << shape_str(f.bnvar_inv) << ", "
