@@ -276,8 +276,12 @@ Tensor operator-(const Tensor& a) {
 
 // ---- x ** p --------------------------------------------------------------------------------
 // dx += dout * p * x**(p-1).  Like PyTorch, the common exponents are computed exactly as
-// x*x, 1/x, sqrt(x), ... rather than through std::pow.
+// x*x, 1/x, sqrt(x), ... and the others as ATen does (SLEEF's powf, 16 numbers at a time, and
+// std::pow in double for the tail: vec::pow), in the backward too (pow_backward calls x.pow(p - 1)).
 namespace {
+bool special_exponent(float p) {
+  return p == 2.0f || p == 3.0f || p == 1.0f || p == 0.5f || p == -0.5f || p == -1.0f || p == -2.0f;
+}
 float pow_scalar(float x, float p) {
   if (p == 2.0f) return x * x;
   if (p == 3.0f) return x * x * x;
@@ -285,8 +289,15 @@ float pow_scalar(float x, float p) {
   if (p == 0.5f) return std::sqrt(x);
   if (p == -0.5f) return 1.0f / std::sqrt(x);
   if (p == -1.0f) return 1.0f / x;
-  if (p == -2.0f) return 1.0f / (x * x);
-  return std::pow(x, p);
+  return 1.0f / (x * x);  // -2
+}
+// y = x ** p over n numbers
+void pow_array(const float* x, float p, float* y, int64_t n) {
+  if (special_exponent(p)) {
+    for (int64_t i = 0; i < n; ++i) y[i] = pow_scalar(x[i], p);
+  } else {
+    vec::pow(x, p, y, n);
+  }
 }
 }  // namespace
 
@@ -295,14 +306,21 @@ Tensor pow(const Tensor& x, float p) {
     const Tensor& x = o.inputs[0];
     if (!x.requires_grad()) return;
     const float p = o.floats[0];
+    if (p == 0.0f) return;  // x**0 = 1: no gradient (PyTorch's pow_backward gives zeros)
     float* dx = x.node()->grad_data();
-    const float *g = o.grad.data(), *xv = x.data();
-    for (int64_t i = 0, n = x.numel(); i < n; ++i) dx[i] += g[i] * (p * pow_scalar(xv[i], p - 1.0f));
+    const float* g = o.grad.data();
+    const int64_t n = x.numel();
+    std::vector<float> xp(static_cast<size_t>(n));  // x ** (p - 1)
+    if (p - 1.0f == 0.0f) std::fill(xp.begin(), xp.end(), 1.0f);
+    else pow_array(x.data(), p - 1.0f, xp.data(), n);
+    for (int64_t i = 0; i < n; ++i) dx[i] += g[i] * (p * xp[static_cast<size_t>(i)]);
   });
   out.node()->floats[0] = p;
-  const float* xv = x.data();
-  float* y = out.data();
-  for (int64_t i = 0, n = x.numel(); i < n; ++i) y[i] = pow_scalar(xv[i], p);
+  if (p == 0.0f) {
+    std::fill_n(out.data(), x.numel(), 1.0f);
+    return out;
+  }
+  pow_array(x.data(), p, out.data(), x.numel());
   return out;
 }
 

@@ -14,6 +14,7 @@ __m512 Sleef_tanhf16_u10(__m512);
 #endif
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "common/app/error.hpp"
@@ -119,6 +120,17 @@ void tanh(const float* x, float* y, int64_t n) {
   require_avx2();
   if (kHasAvx512 && n >= 16) return map16(Sleef_tanhf16_u10, x, y, n);
   map([](__m256 v) { return Sleef_tanhf8_u10(v); }, x, y, n);
+}
+
+void pow(const float* x, float p, float* y, int64_t n) {
+  require_avx2();
+  const __m256 e = _mm256_set1_ps(p);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {  // cpu_kernel_vec's vectorized_loop: two vectors per iteration
+    _mm256_storeu_ps(y + i, Sleef_powf8_u10(_mm256_loadu_ps(x + i), e));
+    _mm256_storeu_ps(y + i + 8, Sleef_powf8_u10(_mm256_loadu_ps(x + i + 8), e));
+  }
+  for (; i < n; ++i) y[i] = static_cast<float>(std::pow(static_cast<double>(x[i]), static_cast<double>(p)));  // basic_loop
 }
 
 float reduce_max(const float* x, int64_t n) {

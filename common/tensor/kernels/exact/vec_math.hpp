@@ -17,6 +17,11 @@ namespace z2h::vec {
 void exp(const float* x, float* y, int64_t n);
 void log(const float* x, float* y, int64_t n);
 void tanh(const float* x, float* y, int64_t n);
+// y[i] = x[i] ** p for an exponent without a special case (not 0, ±0.5, ±1, 2, 3, -2): ATen's
+// pow_tensor_scalar_optimized_kernel. Its vectorized loop takes 16 numbers at a time through
+// SLEEF's Sleef_powf8_u10 and the last n % 16 through the scalar std::pow(x, double(p)) — two
+// algorithms that differ in the last bit for some inputs, so which numbers fall in the tail matters.
+void pow(const float* x, float p, float* y, int64_t n);
 
 // max of x[0..n) (n >= 1).   vec::reduce_all(maximum)
 float reduce_max(const float* x, int64_t n);
