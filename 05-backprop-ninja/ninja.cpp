@@ -2,8 +2,7 @@
 
 #include "common/tensor/blas.hpp"
 #include "common/tensor/ops.hpp"
-#include "common/tensor/torch_sum.hpp"
-#include "common/tensor/kernels/exact/vec_math.hpp"
+#include "common/tensor/kernels/kernels.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -50,7 +49,7 @@ void linear_backward(float* dinp, float* dweight, float* dbias, const float* dou
                      const float* weight, int64_t B, int C, int OC) {
   z2h::blas::sgemm(false, true, B, C, OC, 1.0f, dout, weight, 0.0f, dinp);     // (B, OC) @ (OC, C)
   z2h::blas::sgemm(true, false, C, OC, B, 1.0f, inp, dout, 0.0f, dweight);     // (C, B) @ (B, OC)
-  z2h::sum_dim0(dout, B, OC, dbias);                                           // the bias was broadcast over B
+  z2h::kernels::sum_to(dout, {B, OC}, dbias, {1, OC});                                           // the bias was broadcast over B
 }
 
 // ================================================================================================
@@ -60,7 +59,7 @@ void batchnorm_forward(float* out, float* bnraw, float* bnvar_inv, const float* 
                        const float* bias, int64_t B, int H) {
   // bnmean = inp.mean(0): torch.sum's float sum, then divided by B (ATen's mean on the CPU)
   std::vector<float> bnmean(static_cast<size_t>(H));
-  z2h::sum_dim0(inp, B, H, bnmean.data());
+  z2h::kernels::sum_to(inp, {B, H}, bnmean.data(), {1, H});
   for (float& v : bnmean) v /= static_cast<float>(B);
   // bnvar = inp.var(0, unbiased=True), accumulated in double like torch.var, then
   // bnvar_inv = (bnvar + 1e-5)**-0.5 (ATen's rsqrt: 1 / sqrt)
@@ -91,8 +90,8 @@ void batchnorm_backward(float* dinp, float* dgain, float* dbias, const float* do
   // dgain = (bnraw * dout).sum(0), dbias = dout.sum(0): gain and bias were broadcast over B.
   // dinp holds the products for a moment.
   for (int64_t i = 0; i < B * H; ++i) dinp[i] = bnraw[i] * dout[i];
-  z2h::sum_dim0(dinp, B, H, dgain);
-  z2h::sum_dim0(dout, B, H, dbias);
+  z2h::kernels::sum_to(dinp, {B, H}, dgain, {1, H});
+  z2h::kernels::sum_to(dout, {B, H}, dbias, {1, H});
   // dinp = gain*bnvar_inv/n * (n*dout - dout.sum(0) - n/(n-1)*bnraw*(dout*bnraw).sum(0)), in this
   // order of float operations (the sums are dbias and dgain).
   const float n = static_cast<float>(B);
@@ -107,7 +106,7 @@ void batchnorm_backward(float* dinp, float* dgain, float* dbias, const float* do
 // ================================================================================================
 // tanh
 // ================================================================================================
-void tanh_forward(float* out, const float* inp, int64_t N) { z2h::vec::tanh(inp, out, N); }  // SLEEF, as torch
+void tanh_forward(float* out, const float* inp, int64_t N) { z2h::kernels::tanh(inp, out, N); }  // as torch.tanh
 
 void tanh_backward(float* dinp, const float* dout, const float* out, int64_t N) {
   for (int64_t i = 0; i < N; ++i) dinp[i] = (1.0f - out[i] * out[i]) * dout[i];
@@ -121,9 +120,7 @@ void crossentropy_softmax_backward(float* dlogits, const float* logits, const in
   for (int64_t b = 0; b < B; ++b) {
     const float* x = logits + b * V;
     float* d = dlogits + b * V;
-    // dlogits = F.softmax(logits, 1): exp(x - max) / Σ, as ATen's row kernel (a multiply by 1/Σ)
-    const float inv = 1.0f / z2h::vec::sum_exp_minus(x, z2h::vec::reduce_max(x, V), V, d);
-    for (int v = 0; v < V; ++v) d[v] *= inv;
+    z2h::kernels::softmax(x, d, 1, V);        // dlogits = F.softmax(logits, 1)
     d[Y[b]] -= 1.0f;                          // dlogits[range(n), Yb] -= 1
     for (int v = 0; v < V; ++v) d[v] /= n;    // dlogits /= n
   }
@@ -244,7 +241,7 @@ void calibrate(Ninja& m, const LongTensor& Xtr) {
   // bnmean = hpreact.mean(0, keepdim=True); bnvar = hpreact.var(0, keepdim=True, unbiased=True)
   m.bnmean = z2h::empty(Shape{1, H});
   m.bnvar = z2h::empty(Shape{1, H});
-  z2h::sum_dim0(hpreact.data(), N, H, m.bnmean.data());
+  z2h::kernels::sum_to(hpreact.data(), {N, H}, m.bnmean.data(), {1, H});
   for (int j = 0; j < H; ++j) m.bnmean.data()[j] /= static_cast<float>(N);
   std::vector<double> mean(static_cast<size_t>(H), 0.0), ss(static_cast<size_t>(H), 0.0);
   for (int64_t i = 0; i < N; ++i)

@@ -1,18 +1,15 @@
-// common/tensor/ops_nn.cpp — the row kernels of neural nets: softmax, log_softmax, cross_entropy,
-// layer_norm, batch_norm, dropout. Hand-written loops over raw pointers (xtensor views in inner
-// loops are 5-30x slower, TOOLCHAIN.md pitfall #6); exp and log are PyTorch's own SLEEF functions
-// in PyTorch's loop order (vec_math.hpp), so softmax, log_softmax and cross_entropy give its bits.
-// g++ 12 reports xsimd's AVX-512 exp/tanh as -Wuninitialized in sanitizer builds (the
-// _mm512_undefined_* idiom of its own <avx512fintrin.h>): a false positive, silenced for this file.
-#pragma GCC diagnostic ignored "-Wuninitialized"
+// common/tensor/ops_nn.cpp — the row functions of neural nets: softmax, log_softmax, cross_entropy,
+// layer_norm, batch_norm, dropout. softmax, log_softmax and cross_entropy compute their numbers with
+// kernels (kernels/kernels.hpp: xtensor expressions, or PyTorch's own kernels in an exact build);
+// layer_norm and batch_norm are loops over rows and columns.
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
 
 #include "common/rng/generator.hpp"
+#include "common/tensor/kernels/kernels.hpp"
 #include "common/tensor/ops_internal.hpp"
-#include "common/tensor/kernels/exact/vec_math.hpp"
 
 namespace z2h {
 using namespace detail;
@@ -25,138 +22,74 @@ void check_last_dim(const Tensor& x, int64_t dim, const char* op) {
                                 std::to_string(dim) + " for shape " + x.shape().str() + ")");
 }
 
-thread_local std::vector<float> scratch;
-float* scratch_of(int64_t n) {
-  if (scratch.size() < static_cast<size_t>(n)) scratch.resize(static_cast<size_t>(n));
-  return scratch.data();
-}
+// The backward rules, each defined right below its op.
+void softmax_backward(Node& o);
+void log_softmax_backward(Node& o);
+void cross_entropy_backward(Node& o);
 
-// PyTorch's log_softmax over rows (cpu/SoftMaxKernel.cpp, _vec_log_softmax_lastdim), bit for bit:
-// the row max; Σ exp(x - max) with 8 lane accumulators and vec_reduce_all's fold; SLEEF's log of
-// that sum; then (x - max) - log_sum, in that order (adding max and log_sum first would round
-// differently). y: R rows of C.
-void log_softmax_rows(const float* x, float* y, int64_t R, int64_t C) {
-  thread_local std::vector<float> stats;  // per row: max, then Σ exp (turned into its log)
-  stats.resize(static_cast<size_t>(2 * R));
-  float *mx = stats.data(), *log_sum = stats.data() + R;
-  // exp(x - max) of all rows in one pass through y (SLEEF works lane by lane, so this gives the
-  // numbers map_reduce_all sums), then each row's sum in its lane order.
-  for (int64_t i = 0; i < R; ++i) {
-    const float* xr = x + i * C;
-    float* yr = y + i * C;
-    mx[i] = vec::reduce_max(xr, C);
-    for (int64_t j = 0; j < C; ++j) yr[j] = xr[j] - mx[i];
+// x: (..., C) seen as rows × C
+struct Rows {
+  int64_t rows = 0, cols = 0;
+  explicit Rows(const Shape& s) {
+    cols = s[s.ndim() - 1];
+    rows = cols ? s.numel() / cols : 0;
   }
-  vec::exp(y, y, R * C);
-  for (int64_t i = 0; i < R; ++i) log_sum[i] = vec::reduce_sum(y + i * C, C);
-  vec::log(log_sum, log_sum, R);  // all rows' logs in one pass, as the kernel does per chunk
-  for (int64_t i = 0; i < R; ++i) {
-    const float *xr = x + i * C, m = mx[i], l = log_sum[i];
-    float* yr = y + i * C;
-    for (int64_t j = 0; j < C; ++j) yr[j] = (xr[j] - m) - l;
-  }
-}
-
-// dx += g - exp(y) * Σ g, row by row: PyTorch's _vec_host_softmax_backward_lastdim<log_softmax>
-// (cpu/SoftMaxKernel.cpp): Σ g by vec::reduce_all, exp by SLEEF, and x - exp(y) * sum contracted
-// by GCC into one FMA (checked against torch 1.13.1: the unfused form is 1 ulp off in ~5%).
-// e: scratch of C floats.
-void log_softmax_backward_row(const float* g, const float* y, float* dx, float* e, int64_t C, bool first) {
-  const float s = vec::reduce_sum(g, C);
-  vec::exp(y, e, C);
-  if (first) for (int64_t j = 0; j < C; ++j) dx[j] = std::fma(-e[j], s, g[j]);
-  else for (int64_t j = 0; j < C; ++j) dx[j] += std::fma(-e[j], s, g[j]);
-}
+};
 
 }  // namespace
 
 // ---- softmax over the last dimension ------------------------------------------------------------
-// x: (..., C) -> (..., C), y = exp(x - max) / Σ exp(x - max).   dx += y * (dout - Σ_j dout_j y_j)
+// x: (..., C) -> (..., C), y = exp(x - max) / Σ exp(x - max)
 Tensor softmax(const Tensor& x, int64_t dim) {
   check_last_dim(x, dim, "softmax");
-  const int64_t C = x.size(-1), R = C ? x.numel() / C : 0;
-  Tensor out = make_result(x.shape(), "softmax", {x}, [](Node& o) {
-    const Tensor& x = o.inputs[0];
-    if (!x.requires_grad()) return;
-    const int64_t C = o.shape[o.shape.ndim() - 1], R = C ? o.shape.numel() / C : 0;
-    float* dx = x.node()->grad_data();
-    const float *g = o.grad.data(), *y = o.data;
-    for (int64_t i = 0; i < R; ++i) {
-      float dot = 0.0f;
-      for (int64_t j = 0; j < C; ++j) dot += g[i * C + j] * y[i * C + j];
-      for (int64_t j = 0; j < C; ++j) dx[i * C + j] += y[i * C + j] * (g[i * C + j] - dot);
-    }
-  });
-  // The forward is PyTorch's _vec_softmax_lastdim (cpu/SoftMaxKernel.cpp) to the bit: SLEEF's
-  // exp(x - max), their sum in vec::reduce_all's order, then a multiply by 1 / sum.
-  const float* xv = x.data();
-  float* y = out.data();
-  for (int64_t i = 0; i < R; ++i) {
-    const float* xr = xv + i * C;
-    const float inv = 1.0f / vec::sum_exp_minus(xr, vec::reduce_max(xr, C), C, y + i * C);
-    for (int64_t j = 0; j < C; ++j) y[i * C + j] *= inv;
-  }
+  Tensor out = make_result(x.shape(), "softmax", {x}, softmax_backward);
+  const Rows r(x.shape());
+  kernels::softmax(x.data(), out.data(), r.rows, r.cols);
   return out;
 }
+namespace {
+// dx += y * (dout - Σ_j dout_j y_j)   (row by row)
+void softmax_backward(Node& o) {
+  const Tensor& x = o.inputs[0];
+  if (!x.requires_grad()) return;
+  const Rows r(o.shape);
+  const int64_t C = r.cols;
+  float* dx = x.node()->grad_data();
+  const float *g = o.grad.data(), *y = o.data;
+  for (int64_t i = 0; i < r.rows; ++i) {
+    float dot = 0.0f;
+    for (int64_t j = 0; j < C; ++j) dot += g[i * C + j] * y[i * C + j];
+    for (int64_t j = 0; j < C; ++j) dx[i * C + j] += y[i * C + j] * (g[i * C + j] - dot);
+  }
+}
+}  // namespace
 
 // ---- log_softmax over the last dimension -----------------------------------------------------
-// x: (..., C) -> (..., C), y = x - max - log Σ exp(x - max).   dx += dout - exp(y) * Σ_j dout_j
-// Both directions are PyTorch's kernels to the bit (log_softmax_rows, log_softmax_backward_row).
+// x: (..., C) -> (..., C), y = x - max - log Σ exp(x - max)
 Tensor log_softmax(const Tensor& x, int64_t dim) {
   check_last_dim(x, dim, "log_softmax");
-  const int64_t C = x.size(-1), R = C ? x.numel() / C : 0;
-  Tensor out = make_result(x.shape(), "log_softmax", {x}, [](Node& o) {
-    const Tensor& x = o.inputs[0];
-    if (!x.requires_grad()) return;
-    const int64_t C = o.shape[o.shape.ndim() - 1], R = C ? o.shape.numel() / C : 0;
-    bool first;
-    float* dx = x.node()->grad_data(&first);
-    float* e = scratch_of(C);
-    for (int64_t i = 0; i < R; ++i)
-      log_softmax_backward_row(o.grad.data() + i * C, o.data + i * C, dx + i * C, e, C, first);
-  });
-  log_softmax_rows(x.data(), out.data(), R, C);
+  Tensor out = make_result(x.shape(), "log_softmax", {x}, log_softmax_backward);
+  const Rows r(x.shape());
+  kernels::log_softmax(x.data(), out.data(), r.rows, r.cols);
   return out;
 }
+namespace {
+// dx += dout - exp(y) * Σ_j dout_j   (row by row)
+void log_softmax_backward(Node& o) {
+  const Tensor& x = o.inputs[0];
+  if (!x.requires_grad()) return;
+  const Rows r(o.shape);
+  bool first;
+  float* dx = x.node()->grad_data(&first);
+  kernels::log_softmax_backward(o.grad.data(), o.data, dx, r.rows, r.cols, first);
+}
+}  // namespace
 
 // ---- cross_entropy: log_softmax, then the negative log-likelihood ---------------------------
 // logits: (N, C), targets: (N) -> 0-D mean over the counted rows of  -log softmax(logits)[target].
 // Rows whose target is ignore_index count for nothing. Stable: exp(x - max) never overflows.
-// As F.cross_entropy in PyTorch 1.13 it is nll_loss(log_softmax(logits)), and both halves are
-// PyTorch's kernels bit for bit, forward and backward:
-//   forward: y = log_softmax_rows(logits); loss = -Σ y[i, t_i] / count, the sum in nll_loss's
-//            cascade order (below);
-//   backward: nll_loss's grad is g = -(dout / count) at [i, t_i] and 0 elsewhere; then
-//            log_softmax's backward, which for such a row is dx = g·[j == t] - exp(y) · g.
-// node: saved = y (N, C), index = targets, ints[0] = ignore_index, floats[0] = count.
-namespace {
-// -Σ v[b] over the rows that count, in nll_loss_out_frame's order (native/LossNLL.cpp): 8 partial
-// sums; after adding row b, level j is flushed into level j + 1 while b's low 4·(j+1) bits are 0
-// (so row 0 moves straight to the top, then rows 1..16, 17..32, ... form blocks of 16); at the end
-// the levels are added from level 0 up.
-float nll_cascade_sum(const float* y, const LongTensor& targets, int64_t C, int64_t ignore_index) {
-  constexpr int kLevels = 8;
-  const int64_t N = static_cast<int64_t>(targets.data.size());
-  const int64_t ceil_log2 = N <= 2 ? 1 : 64 - __builtin_clzll(static_cast<uint64_t>(N - 1));
-  const int64_t level_power = std::max<int64_t>(4, ceil_log2 / kLevels);
-  const int64_t level_mask = (int64_t{1} << level_power) - 1;
-  float partial[kLevels] = {};
-  for (int64_t b = 0; b < N; ++b) {
-    const int64_t t = targets.data[static_cast<size_t>(b)];
-    if (t == ignore_index) continue;
-    partial[0] -= y[b * C + t];
-    for (int j = 0; j + 1 < kLevels; ++j) {
-      if ((b & (level_mask << (j * level_power))) != 0) break;
-      partial[j + 1] += partial[j];
-      partial[j] = 0.0f;
-    }
-  }
-  float total = 0.0f;
-  for (float p : partial) total += p;
-  return total;
-}
-}  // namespace
-
+// As F.cross_entropy in PyTorch 1.13 it is nll_loss(log_softmax(logits)).
+// node: saved = log_softmax(logits) (N, C), index = targets, ints[0] = ignore_index, floats[0] = count.
 Tensor cross_entropy(const Tensor& logits, const LongTensor& targets, int64_t ignore_index) {
   if (logits.ndim() != 2 || targets.ndim() != 1 || targets.shape[0] != logits.size(0))
     throw std::invalid_argument("cross_entropy: expected logits (N, C) and targets (N), got " +
@@ -170,43 +103,29 @@ Tensor cross_entropy(const Tensor& logits, const LongTensor& targets, int64_t ig
                               std::to_string(C) + " classes");
     ++count;
   }
-  Tensor out = make_result(Shape{}, "cross_entropy", {logits}, [](Node& o) {
-    const Tensor& x = o.inputs[0];
-    if (!x.requires_grad()) return;
-    const int64_t N = x.size(0), C = x.size(1), ignore = o.ints[0];
-    const float g = -(o.grad.data()[0] / o.floats[0]);  // nll_loss_backward_out_frame
-    bool first;
-    float* dx = x.node()->grad_data(&first);
-    float* e = scratch_of(N * C);
-    vec::exp(o.saved.data(), e, N * C);  // exp(y), all rows at once
-    for (int64_t i = 0; i < N; ++i) {
-      const int64_t t = o.index.data[static_cast<size_t>(i)];
-      float* d = dx + i * C;
-      const float* er = e + i * C;
-      if (t == ignore) {  // its nll gradient row is 0, and so is log_softmax's
-        if (first) std::fill_n(d, C, 0.0f);
-        continue;
-      }
-      // the row's nll gradient sums to g (one non-zero), so each element is fma(-exp(y), g, 0 or g)
-      if (first) {
-        for (int64_t j = 0; j < C; ++j) d[j] = std::fma(-er[j], g, 0.0f);
-        d[t] = std::fma(-er[t], g, g);
-      } else {
-        for (int64_t j = 0; j < C; ++j) d[j] += std::fma(-er[j], g, j == t ? g : 0.0f);
-      }
-    }
-  });
-  Tensor y = empty(Shape{N, C});
-  log_softmax_rows(logits.data(), y.data(), N, C);
-  out.data()[0] = nll_cascade_sum(y.data(), targets, C, ignore_index) / static_cast<float>(count);
+  Tensor out = make_result(Shape{}, "cross_entropy", {logits}, cross_entropy_backward);
+  Tensor logp = empty(Shape{N, C});
+  kernels::log_softmax(logits.data(), logp.data(), N, C);
+  out.data()[0] = kernels::nll_sum(logp.data(), targets.data.data(), N, C, ignore_index) / static_cast<float>(count);
   if (Node* n = out.node(); n->backward_fn) {
-    n->saved = y;
+    n->saved = logp;
     n->index = targets;
     n->ints[0] = ignore_index;
     n->floats[0] = static_cast<float>(count);
   }
   return out;
 }
+namespace {
+// dlogits += (dout / count) · (softmax(logits) - onehot(targets))   (0 for ignored rows)
+void cross_entropy_backward(Node& o) {
+  const Tensor& x = o.inputs[0];
+  if (!x.requires_grad()) return;
+  bool first;
+  float* dx = x.node()->grad_data(&first);
+  kernels::nll_log_softmax_backward(o.saved.data(), o.index.data.data(), o.grad.data()[0] / o.floats[0], dx,
+                                    x.size(0), x.size(1), o.ints[0], first);
+}
+}  // namespace
 
 // ---- layer_norm over the last dimension ----------------------------------------------------------
 // x: (..., C), weight, bias: (C) -> (..., C).   For each row: mean μ, biased variance σ²,

@@ -1,5 +1,7 @@
-// common/tensor/tensor.cpp — Shape, Storage, the Tensor handle, and backward(): the autograd engine.
+// common/tensor/tensor.cpp — Shape, Storage, the Tensor handle, views, LongTensor, factories, printing.
 #include "common/tensor/tensor.hpp"
+
+#include "common/tensor/autograd.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -241,81 +243,6 @@ Tensor& Tensor::copy_(const Tensor& src) {
   return *this;
 }
 
-// ================================================================================================
-// Grad mode
-// ================================================================================================
-namespace {
-thread_local bool g_grad_enabled = true;
-}
-bool grad_enabled() { return g_grad_enabled; }
-NoGradGuard::NoGradGuard() : prev_(g_grad_enabled) { g_grad_enabled = false; }
-NoGradGuard::~NoGradGuard() { g_grad_enabled = prev_; }
-
-// ================================================================================================
-// backward(): micrograd's algorithm. Build a topological order of the nodes that need a gradient
-// (children before parents), then walk it in reverse, calling each node's backward rule. Rules
-// accumulate (+=) into their inputs' grads, so a tensor used twice receives both contributions.
-// ================================================================================================
-namespace {
-uint32_t g_pass = 0;
-
-void topo_sort(Node* root, std::vector<Node*>& order) {
-  // Iterative depth-first search (graphs of long training loops can be deep).
-  ++g_pass;
-  std::vector<std::pair<Node*, size_t>> stack;
-  root->visit = g_pass;
-  stack.emplace_back(root, 0);
-  while (!stack.empty()) {
-    auto& [node, next] = stack.back();
-    if (next < node->inputs.size()) {
-      Node* child = node->inputs[next++].node();
-      if (child->requires_grad && child->backward_fn && child->visit != g_pass) {
-        child->visit = g_pass;
-        stack.emplace_back(child, 0);
-      }
-    } else {
-      order.push_back(node);
-      stack.pop_back();
-    }
-  }
-}
-}  // namespace
-
-void Tensor::backward() const {
-  if (numel() != 1)
-    throw std::invalid_argument("backward(): the tensor has shape " + shape().str() +
-                                "; only a single-element loss can seed backward() (or pass grad_output)");
-  backward(ones(shape()));
-}
-
-void Tensor::backward(const Tensor& grad_output) const {
-  Node& root = must(n_);
-  if (!root.requires_grad)
-    throw std::logic_error("backward(): this tensor does not require grad (no parameter with "
-                           "requires_grad_() led to it, or it was computed under NoGradGuard)");
-  if (grad_output.shape() != root.shape)
-    throw std::invalid_argument("backward(): grad_output has shape " + grad_output.shape().str() +
-                                " but the tensor has shape " + root.shape.str());
-  NoGradGuard no_graph_of_the_backward_pass;
-  float* g = root.grad_data();
-  const float* go = grad_output.data();
-  for (int64_t i = 0, n = root.shape.numel(); i < n; ++i) g[i] += go[i];
-  if (!root.backward_fn) return;  // a leaf: its grad is the seed
-
-  thread_local std::vector<Node*> order;
-  order.clear();
-  topo_sort(n_, order);
-  for (auto it = order.rbegin(); it != order.rend(); ++it) {
-    Node* node = *it;
-    if (!node->grad.defined()) continue;  // nothing flowed here
-    node->backward_fn(*node);
-    if (!node->retains_grad) node->grad = Tensor();  // intermediates' grads are freed, as in PyTorch
-  }
-}
-
-// ================================================================================================
-// make_result: how every op allocates its output and (maybe) joins the graph.
-// ================================================================================================
 namespace {
 Tensor fresh(Shape s) {
   int64_t n = s.numel();
@@ -323,36 +250,6 @@ Tensor fresh(Shape s) {
   return Tensor(new_node(s, Storage::make(static_cast<size_t>(n))));
 }
 }  // namespace
-
-Tensor make_result(Shape s, const char* op, std::initializer_list<Tensor> inputs, BackwardFn fn) {
-  Tensor out = fresh(s);
-  Node* n = out.node();
-  n->op = op;
-  if (!g_grad_enabled) return out;
-  for (const Tensor& t : inputs)
-    if (t.defined() && t.requires_grad()) {
-      n->requires_grad = true;
-      n->backward_fn = fn;
-      n->inputs.assign(inputs.begin(), inputs.end());
-      break;
-    }
-  return out;
-}
-
-Tensor make_result(Shape s, const char* op, const std::vector<Tensor>& inputs, BackwardFn fn) {
-  Tensor out = fresh(s);
-  Node* n = out.node();
-  n->op = op;
-  if (!g_grad_enabled) return out;
-  for (const Tensor& t : inputs)
-    if (t.requires_grad()) {
-      n->requires_grad = true;
-      n->backward_fn = fn;
-      n->inputs = inputs;
-      break;
-    }
-  return out;
-}
 
 // ================================================================================================
 // view: a new node over the same storage. Backward: the gradient, read in the input's shape.
@@ -385,7 +282,7 @@ Tensor Tensor::view(Shape s) const {
   Tensor out(new_node(s, src.storage));
   Node* n = out.node();
   n->op = "view";
-  if (g_grad_enabled && src.requires_grad) {
+  if (grad_enabled() && src.requires_grad) {
     n->requires_grad = true;
     n->inputs = {*this};
     // x: any shape -> out: same numbers, new shape.   dx += dout (element for element)

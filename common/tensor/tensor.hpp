@@ -1,16 +1,9 @@
 #pragma once
-// common/tensor/tensor.hpp — the tensor-level micrograd: a float32 Tensor that remembers how it was made.
+// common/tensor/tensor.hpp — a float32 Tensor that remembers how it was made.
 //
-// Lecture 1's `Value` held one number, its gradient, its children and a `_backward` closure.
-// A `Tensor` is the same idea for a whole block of numbers:
-//
-//   Value (micrograd)        Tensor (here)
-//   data                     data()         row-major, contiguous float32, shape()
-//   grad                     grad()         a Tensor of the same shape (undefined until backward)
-//   _prev                    node->inputs   the tensors this one was computed from
-//   _op                      node->op       "tanh", "matmul", ... (op_name())
-//   _backward                node->backward_fn   a plain function beside each op's forward (ops*.cpp)
-//   backward()               backward()     topological order, walked in reverse; grads accumulate
+// Lecture 1's `Value` held one number, its gradient, its children and a `_backward` closure; a
+// `Tensor` is the same idea for a whole block of numbers. How the gradients are found — the graph
+// and backward() — is common/tensor/autograd.hpp, which opens with the Value ↔ Tensor table.
 //
 // A Tensor is a cheap handle (one pointer, reference counted) to a Node. Copying a Tensor copies the
 // handle, not the numbers: `Tensor b = a;` makes b and a the same tensor, as in Python.
@@ -27,9 +20,9 @@
 //
 // Not thread-safe: one thread builds and runs a graph at a time (reference counts are plain ints).
 //
-// The ops themselves (+, matmul, tanh, cross_entropy, ...) are declared in common/tensor/ops.hpp; the
-// factories (zeros, randn, ...) at the end of this file. This header does not include xtensor, so
-// a stage's translation units compile quickly; the op implementations (ops_*.cpp) use it.
+// The ops themselves (+, matmul, tanh, cross_entropy, ...) are declared in common/tensor/ops.hpp;
+// the factories (zeros, randn, ...) at the end of this file. This header does not include xtensor,
+// so a stage's translation units compile quickly; the op implementations (ops_*.cpp) use it.
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -112,7 +105,6 @@ struct Storage {
 
 class Tensor;
 struct Node;
-using BackwardFn = void (*)(Node& out);  // reads out.grad and the inputs, accumulates into their grads
 
 // ================================================================================================
 // Tensor: a handle to a Node.
@@ -172,40 +164,6 @@ class Tensor {
 };
 
 // ================================================================================================
-// Node: what a tensor is. Ops fill in `inputs`, `backward_fn` and whatever backward needs.
-// ================================================================================================
-struct Node {
-  int refs = 0;
-  Shape shape;
-  Storage* storage = nullptr;  // owns the numbers; views share it
-  float* data = nullptr;       // == storage->data
-  Tensor grad;                 // same shape as this; undefined until backward reaches it
-
-  bool requires_grad = false;
-  bool retains_grad = false;
-  const char* op = "leaf";
-  BackwardFn backward_fn = nullptr;  // null for leaves
-  std::vector<Tensor> inputs;        // the graph edges: d(loss)/d(input) is accumulated from here
-
-  // What backward needs beyond the inputs (each op documents its use).
-  std::array<int64_t, 4> ints{};
-  std::array<float, 2> floats{};
-  Tensor saved;       // e.g. softmax's output, cross_entropy's log-sum-exps, a dropout mask
-  LongTensor index;   // e.g. embedding indices, cross-entropy targets, argmax positions
-
-  uint32_t visit = 0;  // backward's topological sort marks nodes with the current pass number
-
-  // The gradient buffer of this node, created as zeros on first use; backward rules add into it.
-  float* grad_data();
-  // The same buffer for a rule that writes every element: if this is the first contribution
-  // (*first == true) the buffer is uninitialised and must be assigned (=), otherwise added to (+=).
-  // Saves zero-filling and re-reading the buffer in the hot ops (matmul, tanh, add).
-  float* grad_data(bool* first);
-
-  ~Node();
-};
-
-// ================================================================================================
 // No-grad scope: `{ NoGradGuard g; ... }` is Python's `with torch.no_grad(): ...`.
 // ================================================================================================
 bool grad_enabled();
@@ -257,13 +215,5 @@ LongTensor multinomial(const Tensor& probs, int64_t num_samples, bool replacemen
 
 // torch-like printing: tensor([[0.1, 0.2], ...])
 std::ostream& operator<<(std::ostream& os, const Tensor& t);
-
-// ================================================================================================
-// For op authors (see docs/common.md, "How to add an op").
-// ================================================================================================
-// Allocates the result of an op. If grad mode is on and an input requires grad, the result records
-// `op`, `inputs` and `fn`, and so joins the graph; otherwise it is a plain tensor.
-Tensor make_result(Shape s, const char* op, std::initializer_list<Tensor> inputs, BackwardFn fn);
-Tensor make_result(Shape s, const char* op, const std::vector<Tensor>& inputs, BackwardFn fn);
 
 }  // namespace z2h

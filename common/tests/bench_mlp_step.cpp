@@ -11,7 +11,7 @@
 #include "common/rng/generator.hpp"
 #include "common/tensor/ops.hpp"
 #include "common/nn/optim.hpp"
-#include "common/tensor/kernels/exact/vec_math.hpp"
+#include "common/tensor/kernels/kernels.hpp"
 
 namespace {
 
@@ -60,7 +60,7 @@ void BM_Lecture3ProductsAndTanhOnly(benchmark::State& state) {
          dh = empty({B, H}), dW1 = empty({I, H}), demb = empty({B, I});
   for (auto _ : state) {
     blas::sgemm(false, false, B, H, I, 1.0f, emb.data(), W1.data(), 0.0f, pre.data());
-    vec::tanh(pre.data(), h.data(), B * H);
+    kernels::tanh(pre.data(), h.data(), B * H);
     blas::sgemm(false, false, B, V, H, 1.0f, h.data(), W2.data(), 0.0f, logits.data());
     blas::sgemm(true, false, H, V, B, 1.0f, h.data(), dlogits.data(), 0.0f, dW2.data());
     blas::sgemm(false, true, B, H, V, 1.0f, dlogits.data(), W2.data(), 0.0f, dh.data());
@@ -76,7 +76,7 @@ void BM_Lecture3TanhOnly(benchmark::State& state) {
   Generator g(2147483647);
   Tensor pre = randn({32, 200}, g), h = empty({32, 200});
   for (auto _ : state) {
-    vec::tanh(pre.data(), h.data(), pre.numel());
+    kernels::tanh(pre.data(), h.data(), pre.numel());
     benchmark::DoNotOptimize(h.data());
   }
 }

@@ -2,7 +2,7 @@
 //   build/release/bin/bench_roofline --benchmark_min_time=2
 // - BM_StreamTriad: c = a * b + c over three 228146×27 float arrays (25 MB each, lecture 2's
 //   tensor size): the machine's streaming bandwidth, reported as bytes/s (4 streams: 3 reads, 1 write).
-// - BM_RowSums: counts.sum(1, keepdim=True) for a (228146, 27) tensor, in PyTorch's order (torch_sum).
+// - BM_RowSums: counts.sum(1, keepdim=True) for a (228146, 27) tensor, in PyTorch's order (kernels::sum_to).
 #include <benchmark/benchmark.h>
 
 #include "common/rng/generator.hpp"
@@ -30,7 +30,7 @@ void BM_RowSums(benchmark::State& state) {
   Generator g(2);
   Tensor x = rand({kRows, kCols}, g), s = empty({kRows, 1});
   for (auto _ : state) {
-    detail::torch_sum(x.data(), x.shape(), s.data(), s.shape());
+    kernels::sum_to(x.data(), x.shape(), s.data(), s.shape());
     benchmark::DoNotOptimize(s.data());
   }
 }

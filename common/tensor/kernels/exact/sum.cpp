@@ -1,0 +1,196 @@
+// common/tensor/kernels/exact/sum.cpp — PyTorch's float sum to the bit: sum_to (kernels.hpp) and
+// torch_sum_row (exact.hpp), behind torch.sum/mean and every broadcasting backward.
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+#include "common/tensor/kernels/exact/exact.hpp"
+
+namespace z2h::kernels::exact {
+
+// ---- PyTorch's float sum --------------------------------------------------------------------
+// torch.sum on a float CPU tensor accumulates in float, in an order fixed by two pieces of ATen
+// (1.13): TensorIterator lays the reduction out as at most two loops (reduced dims first, dims
+// merged where memory allows; TensorIterator.cpp reorder_dimensions / coalesce_dimensions), and
+// cascade_sum (cpu/SumKernel.cpp) sums each such block with one of four kernels. Every kernel is
+// built from row_sum: 4 interleaved partial sums (ILP), each a cascade of 4 levels that flushes
+// every 16 (or more, for very long rows) additions, so only numbers of similar size meet. Vector
+// kernels do the same with 8 independent lanes. The code below follows those functions one to one,
+// with L = 8 lanes standing for a Vectorized<float> and L = 1 for a scalar.
+namespace {
+
+// L lanes in one GCC/Clang vector (a register, like Vectorized<float>): each lane adds on its own.
+template <int L>
+struct Lanes {
+  typedef float V __attribute__((vector_size(sizeof(float) * L)));
+  V v{};
+  void add(const float* p) {
+    V t;
+    std::memcpy(&t, p, sizeof t);  // an unaligned load
+    v += t;
+  }
+  void add(const Lanes& o) { v += o.v; }
+};
+
+// utils::CeilLog2 (native/cpu/utils.h).
+int64_t ceil_log2(int64_t x) { return x <= 2 ? 1 : 64 - __builtin_clzll(static_cast<uint64_t>(x - 1)); }
+
+// SumKernel.cpp multi_row_sum: nrows sums at once; sum k adds in[i * row_stride + k * col_stride]
+// for i < size through the level cascade.
+template <int L, int nrows>
+std::array<Lanes<L>, nrows> multi_row_sum(const float* in, int64_t row_stride, int64_t col_stride, int64_t size) {
+  constexpr int kLevels = 4;
+  const int64_t level_power = std::max<int64_t>(4, ceil_log2(size) / kLevels);
+  const int64_t level_step = int64_t{1} << level_power, level_mask = level_step - 1;
+  std::array<std::array<Lanes<L>, nrows>, kLevels> acc{};
+  int64_t i = 0;
+  for (; i + level_step <= size;) {
+    for (int64_t j = 0; j < level_step; ++j, ++i)
+      for (int k = 0; k < nrows; ++k) acc[0][k].add(in + i * row_stride + k * col_stride);
+    for (int j = 1; j < kLevels; ++j) {
+      for (int k = 0; k < nrows; ++k) {
+        acc[j][k].add(acc[j - 1][k]);
+        acc[j - 1][k] = Lanes<L>{};
+      }
+      if ((i & (level_mask << (j * level_power))) != 0) break;
+    }
+  }
+  for (; i < size; ++i)
+    for (int k = 0; k < nrows; ++k) acc[0][k].add(in + i * row_stride + k * col_stride);
+  for (int j = 1; j < kLevels; ++j)
+    for (int k = 0; k < nrows; ++k) acc[0][k].add(acc[j][k]);
+  return acc[0];
+}
+
+// SumKernel.cpp row_sum: in[i * stride] for i < size, as 4 interleaved multi_row_sums.
+// Always inlined: a softmax row of 27 is 3 vectors and 3 numbers, less work than a call.
+template <int L>
+[[gnu::always_inline]] inline Lanes<L> row_sum(const float* in, int64_t stride, int64_t size) {
+  constexpr int kIlp = 4;
+  const int64_t size_ilp = size / kIlp;
+  std::array<Lanes<L>, kIlp> partial{};
+  if (size_ilp < 16) {
+    // Short rows (e.g. 27 logits, 3 vectors): fewer additions than the smallest cascade step (16),
+    // so no level is ever flushed and multi_row_sum reduces to four plain running sums (adding its
+    // untouched zero levels changes nothing: an accumulator that starts at +0 is never -0). The
+    // same numbers, without zeroing and folding 16 accumulators per row.
+    for (int64_t i = 0; i < size_ilp; ++i)
+      for (int k = 0; k < kIlp; ++k) partial[static_cast<size_t>(k)].add(in + (i * kIlp + k) * stride);
+  } else {
+    partial = multi_row_sum<L, kIlp>(in, stride * kIlp, stride, size_ilp);
+  }
+  for (int64_t i = size_ilp * kIlp; i < size; ++i) partial[0].add(in + i * stride);
+  for (int k = 1; k < kIlp; ++k) partial[0].add(partial[k]);
+  return partial[0];
+}
+
+// The four kernels of cascade_sum. Dimension 0 (size0, stride is0) is summed; dimension 1
+// (size1, stride is1) is kept, its sums land at out[j * os] (added: the output starts at 0).
+// One contiguous row of n >= 8 numbers, as vectorized_inner_sum sums each of its rows: whole
+// vectors in row_sum's lanes, then the tail, then the lanes one by one.
+[[gnu::always_inline]] inline float inner_row_sum(const float* row, int64_t n) {
+  const int64_t nvec = n / 8;
+  Lanes<8> lanes = row_sum<8>(row, 8, nvec);
+  float acc = 0.0f;
+  for (int64_t k = nvec * 8; k < n; ++k) acc += row[k];  // the tail first, then the lanes
+  for (int l = 0; l < 8; ++l) acc += lanes.v[l];
+  return acc;
+}
+void vectorized_inner_sum(const float* in, int64_t is1, float* out, int64_t os, int64_t size0, int64_t size1) {
+  for (int64_t j = 0; j < size1; ++j) out[j * os] += inner_row_sum(in + j * is1, size0);
+}
+void vectorized_outer_sum(const float* in, int64_t is0, float* out, int64_t os, int64_t size0, int64_t size1) {
+  int64_t j = 0;
+  for (; j + 32 <= size1; j += 32) {  // 4 vectors of columns at once
+    auto sums = multi_row_sum<8, 4>(in + j, is0, 8, size0);
+    for (int i = 0; i < 4; ++i)
+      for (int l = 0; l < 8; ++l) out[(j + i * 8 + l) * os] += sums[static_cast<size_t>(i)].v[static_cast<size_t>(l)];
+  }
+  for (; j + 8 <= size1; j += 8) {  // then one vector
+    Lanes<8> s = row_sum<8>(in + j, is0, size0);
+    for (int l = 0; l < 8; ++l) out[(j + l) * os] += s.v[static_cast<size_t>(l)];
+  }
+  for (; j < size1; ++j) out[j * os] += row_sum<1>(in + j, is0, size0).v[0];  // then single columns
+}
+void scalar_inner_sum(const float* in, int64_t is0, int64_t is1, float* out, int64_t os, int64_t size0, int64_t size1) {
+  for (int64_t j = 0; j < size1; ++j) out[j * os] += row_sum<1>(in + j * is1, is0, size0).v[0];
+}
+void scalar_outer_sum(const float* in, int64_t is0, int64_t is1, float* out, int64_t os, int64_t size0, int64_t size1) {
+  int64_t j = 0;
+  for (; j + 3 < size1; j += 4) {
+    auto sums = multi_row_sum<1, 4>(in + j * is1, is0, is1, size0);
+    for (int k = 0; k < 4; ++k) out[(j + k) * os] += sums[static_cast<size_t>(k)].v[0];
+  }
+  for (; j < size1; ++j) out[j * os] += row_sum<1>(in + j * is1, is0, size0).v[0];
+}
+
+// cascade_sum's choice of kernel for one 2-D block (the reduced dimension is dimension 0).
+void sum_block(const float* in, const int64_t is[2], float* out, int64_t os, int64_t size0, int64_t size1) {
+  if (is[0] == 1 && size0 >= 8) vectorized_inner_sum(in, is[1], out, os, size0, size1);
+  else if (is[1] == 1 && size1 >= 8) vectorized_outer_sum(in, is[0], out, os, size0, size1);
+  else if (is[0] < is[1]) scalar_inner_sum(in, is[0], is[1], out, os, size0, size1);
+  else scalar_outer_sum(in, is[0], is[1], out, os, size0, size1);
+}
+
+}  // namespace
+
+float torch_sum_row(const float* x, int64_t n) {
+  // sum_block's choice for one contiguous row: the vector kernel from 8 numbers on, else scalar.
+  return 0.0f + (n >= 8 ? inner_row_sum(x, n) : row_sum<1>(x, 1, n).v[0]);
+}
+
+void sum_to(const float* src, const Shape& from, float* dst, const Shape& to) {
+  const int nd = from.ndim();
+  const int64_t out_numel = to.numel();
+  std::fill_n(dst, out_numel, 0.0f);  // cascade_sum: iter.output().fill_(0), then +=
+  if (from.numel() == 0) return;
+  // The dimensions, fastest first, without the size-1 ones: (size, input stride, output stride).
+  struct Dim {
+    int64_t size = 1, in = 0, out = 0;
+  };
+  std::array<Dim, Shape::kMaxDims> dims{};
+  int nd_dims = 0;
+  int64_t in_stride = 1, out_stride = 1;
+  for (int i = nd - 1; i >= 0; --i) {
+    const int j = i - (nd - to.ndim());
+    const int64_t kept = j >= 0 ? to[j] : 1;
+    if (from[i] != 1) dims[static_cast<size_t>(nd_dims++)] = {from[i], in_stride, kept == 1 ? 0 : out_stride};
+    in_stride *= from[i];
+    out_stride *= kept;
+  }
+  // reorder_dimensions: reduced dims (output stride 0) first; each group keeps its stride order.
+  std::stable_partition(dims.begin(), dims.begin() + nd_dims, [](const Dim& d) { return d.out == 0; });
+  // coalesce_dimensions: merge neighbours that are one run of memory in both tensors.
+  std::array<Dim, Shape::kMaxDims> m{};
+  int nm = 0;
+  for (int i = 0; i < nd_dims; ++i) {
+    const Dim& d = dims[static_cast<size_t>(i)];
+    Dim* last = nm ? &m[static_cast<size_t>(nm - 1)] : nullptr;
+    if (last && last->in * last->size == d.in && last->out * last->size == d.out) last->size *= d.size;
+    else m[static_cast<size_t>(nm++)] = d;
+  }
+  if (nm == 0 || m[0].out != 0) {  // nothing is reduced: the sum of one number is itself
+    for (int64_t i = 0; i < out_numel; ++i) dst[i] = 0.0f + src[i];
+    return;
+  }
+  const int64_t is[2] = {m[0].in, m[1].in};  // m[1] is (1, 0, 0) when there is no second dim
+  // Dimensions beyond the first two: one 2-D block per index, the fastest of them innermost.
+  std::array<int64_t, Shape::kMaxDims> idx{};
+  int64_t in_off = 0, out_off = 0;
+  while (true) {
+    sum_block(src + in_off, is, dst + out_off, m[1].out, m[0].size, m[1].size);
+    int d = 2;
+    for (; d < nm; ++d) {
+      const Dim& o = m[static_cast<size_t>(d)];
+      in_off += o.in;
+      out_off += o.out;
+      if (++idx[static_cast<size_t>(d)] < o.size) break;
+      in_off -= o.in * o.size;
+      out_off -= o.out * o.size;
+      idx[static_cast<size_t>(d)] = 0;
+    }
+    if (d >= nm) break;
+  }
+}
+
+}  // namespace z2h::kernels::exact
