@@ -5,8 +5,12 @@
 // finite differences for the element-wise ops, OpenBLAS's cblas_sgemm (blas::sgemm) for matmul.
 #include <cstring>
 #include <functional>
+#include <string>
+#include <tuple>
+#include <vector>
 
 #include "common/tensor/blas.hpp"
+#include "common/tensor/kernels/kernels.hpp"
 #include "common/rng/generator.hpp"
 #include "common/tests/tensor_test_support.hpp"
 
@@ -176,3 +180,138 @@ TEST_CASE("one_hot(xs) @ W picks rows of W exactly; gather's backward scatters i
     for (int64_t k = 0; k < 2; ++k) dW[size_t(xs.data[size_t(i)] * 27 + ys.data[size_t(2 * i + k)])] += 1.0f;
   Z2H_CHECK_CLOSE(tensor(dW, {27, 27}), W.grad(), 0.0, 0.0);
 }
+
+// ---- the two kernel layers against each other ------------------------------------------------
+// kernels::readable (xtensor) and kernels::exact (PyTorch's kernels) compute the same mathematics;
+// they may differ in the last bits (sum order, exp's polynomial, a fused multiply-add). Each kernel
+// of the interface is run through both on the same inputs and compared within float rounding:
+// a relative 2e-6 per element (a few ulps) for element-wise kernels, 1e-5 for sums and products.
+#if Z2H_EXACT_KERNELS
+namespace {
+std::vector<float> randn_vec(int64_t n, Generator& g, float scale = 1.0f) {
+  std::vector<float> v(static_cast<size_t>(n));
+  Tensor t = randn({n}, g);
+  for (int64_t i = 0; i < n; ++i) v[static_cast<size_t>(i)] = t.data()[i] * scale;
+  return v;
+}
+void check_close(const std::vector<float>& readable, const std::vector<float>& exact, double rtol, double atol) {
+  REQUIRE(readable.size() == exact.size());
+  double worst = 0;
+  size_t at = 0;
+  for (size_t i = 0; i < exact.size(); ++i) {
+    const double err = std::abs(double(readable[i]) - double(exact[i])) - rtol * std::abs(double(exact[i]));
+    if (err > worst) worst = err, at = i;
+  }
+  INFO("worst excess over rtol at [" << at << "]: readable " << readable[at] << " vs exact " << exact[at]);
+  CHECK(worst <= atol);
+}
+}  // namespace
+
+TEST_CASE("readable and exact kernels agree: element-wise functions and tanh's backward", "[kernels][layers]") {
+  Generator g(11);
+  const int64_t n = 1037;  // whole vectors and a tail
+  auto x = randn_vec(n, g, 3.0f), dy = randn_vec(n, g);
+  std::vector<float> ax(x.size()), r(x.size()), e(x.size());
+  for (size_t i = 0; i < x.size(); ++i) ax[i] = std::abs(x[i]) + 1e-3f;
+  for (auto [name, fr, fe] : {std::tuple{"exp", &kernels::readable::exp, &kernels::exact::exp},
+                              std::tuple{"log", &kernels::readable::log, &kernels::exact::log},
+                              std::tuple{"tanh", &kernels::readable::tanh, &kernels::exact::tanh}}) {
+    INFO(name);
+    const float* in = std::string(name) == "log" ? ax.data() : x.data();
+    fr(in, r.data(), n);
+    fe(in, e.data(), n);
+    check_close(r, e, 2e-6, 1e-30);
+  }
+  for (float p : {2.0f, -0.5f, 1.7f, 0.0f}) {
+    INFO("pow " << p);
+    kernels::readable::pow(ax.data(), p, r.data(), n);
+    kernels::exact::pow(ax.data(), p, e.data(), n);
+    check_close(r, e, 2e-6, 1e-30);
+  }
+  std::vector<float> y(x.size());
+  kernels::exact::tanh(x.data(), y.data(), n);
+  kernels::readable::tanh_backward(dy.data(), y.data(), r.data(), n, true);
+  kernels::exact::tanh_backward(dy.data(), y.data(), e.data(), n, true);
+  check_close(r, e, 2e-6, 1e-7);
+}
+
+TEST_CASE("readable and exact kernels agree: broadcasting ops and their backward", "[kernels][layers]") {
+  Generator g(12);
+  const Shape ys{64, 3, 27}, as{64, 3, 27}, bs{3, 1};  // b broadcasts over rows and columns
+  auto a = randn_vec(as.numel(), g), b = randn_vec(bs.numel(), g), dy = randn_vec(ys.numel(), g);
+  for (float& v : b) v = std::abs(v) + 0.5f;  // a divisor away from 0
+  for (auto op : {kernels::BinaryOp::add, kernels::BinaryOp::sub, kernels::BinaryOp::mul, kernels::BinaryOp::div}) {
+    std::vector<float> r(static_cast<size_t>(ys.numel())), e(r.size());
+    kernels::readable::binary(op, a.data(), as, b.data(), bs, r.data(), ys);
+    kernels::exact::binary(op, a.data(), as, b.data(), bs, e.data(), ys);
+    CHECK(r == e);  // one rounding per element: the same bits
+  }
+  std::vector<float> y(static_cast<size_t>(ys.numel()));
+  kernels::exact::binary(kernels::BinaryOp::div, a.data(), as, b.data(), bs, y.data(), ys);
+  for (bool div : {false, true}) {
+    INFO((div ? "div" : "mul") << " backward");
+    std::vector<float> ra(a.size(), 0.5f), rb(b.size(), 0.5f), ea = ra, eb = rb;  // add to what is there
+    auto run = [&](auto mul_bw, auto div_bw, std::vector<float>& da, std::vector<float>& db) {
+      kernels::GradTarget ta{da.data(), as, false}, tb{db.data(), bs, false};
+      if (div) div_bw(dy.data(), y.data(), ys, a.data(), as, b.data(), bs, ta, tb);
+      else mul_bw(dy.data(), ys, a.data(), as, b.data(), bs, ta, tb);
+    };
+    run(kernels::readable::mul_backward, kernels::readable::div_backward, ra, rb);
+    run(kernels::exact::mul_backward, kernels::exact::div_backward, ea, eb);
+    check_close(ra, ea, 2e-6, 1e-6);
+    check_close(rb, eb, 1e-5, 1e-4);  // sums of 1728 contributions, in two orders
+  }
+}
+
+TEST_CASE("readable and exact kernels agree: sums, softmax rows, the nll and its backward", "[kernels][layers]") {
+  Generator g(13);
+  const Shape from{40, 7, 33};
+  auto x = randn_vec(from.numel(), g);
+  for (const Shape& to : {Shape{}, Shape{33}, Shape{40, 1, 1}, Shape{1, 7, 1}, Shape{7, 33}}) {
+    INFO("sum to " << to.str());
+    std::vector<float> r(static_cast<size_t>(to.numel())), e(r.size());
+    kernels::readable::sum_to(x.data(), from, r.data(), to);
+    kernels::exact::sum_to(x.data(), from, e.data(), to);
+    check_close(r, e, 1e-5, 1e-4);
+  }
+  const int64_t R = 70, C = 27;
+  auto logits = randn_vec(R * C, g, 4.0f), dy = randn_vec(R * C, g);
+  std::vector<int64_t> t(static_cast<size_t>(R));
+  for (int64_t i = 0; i < R; ++i) t[static_cast<size_t>(i)] = i % 9 == 4 ? -100 : (i * 7) % C;
+  std::vector<float> r(static_cast<size_t>(R * C)), e(r.size()), lp(r.size());
+  kernels::readable::softmax(logits.data(), r.data(), R, C);
+  kernels::exact::softmax(logits.data(), e.data(), R, C);
+  check_close(r, e, 1e-5, 1e-7);
+  kernels::readable::log_softmax(logits.data(), r.data(), R, C);
+  kernels::exact::log_softmax(logits.data(), e.data(), R, C);
+  check_close(r, e, 1e-5, 1e-6);
+  kernels::exact::log_softmax(logits.data(), lp.data(), R, C);
+  CHECK(kernels::readable::nll_sum(lp.data(), t.data(), R, C, -100) ==
+        Approx(kernels::exact::nll_sum(lp.data(), t.data(), R, C, -100)).epsilon(1e-5));
+  kernels::readable::log_softmax_backward(dy.data(), lp.data(), r.data(), R, C, true);
+  kernels::exact::log_softmax_backward(dy.data(), lp.data(), e.data(), R, C, true);
+  check_close(r, e, 1e-5, 1e-5);
+  kernels::readable::nll_log_softmax_backward(lp.data(), t.data(), 0.03f, r.data(), R, C, -100, true);
+  kernels::exact::nll_log_softmax_backward(lp.data(), t.data(), 0.03f, e.data(), R, C, -100, true);
+  check_close(r, e, 1e-5, 1e-8);
+}
+
+TEST_CASE("readable and exact kernels agree: products, plain and transposed, set and accumulated", "[kernels][layers]") {
+  Generator g(14);
+  struct Case {
+    bool ta, tb;
+    int64_t M, N, K;
+  };
+  for (const Case c : {Case{false, false, 32, 200, 30}, Case{false, true, 32, 30, 200}, Case{true, false, 30, 200, 32},
+                       Case{false, false, 5000, 27, 27}, Case{true, false, 27, 27, 5000}}) {
+    INFO("trans " << c.ta << c.tb << " M " << c.M << " N " << c.N << " K " << c.K);
+    auto A = randn_vec(c.M * c.K, g), B = randn_vec(c.K * c.N, g);
+    for (bool acc : {false, true}) {
+      std::vector<float> r(static_cast<size_t>(c.M * c.N), 1.0f), e = r;
+      kernels::readable::gemm(c.ta, c.tb, c.M, c.N, c.K, A.data(), B.data(), acc, r.data());
+      kernels::exact::gemm(c.ta, c.tb, c.M, c.N, c.K, A.data(), B.data(), acc, e.data());
+      check_close(r, e, 1e-5, 1e-3);  // sums of up to 5000 products of unit size
+    }
+  }
+}
+#endif

@@ -61,7 +61,7 @@ std::vector<size_t> summed_axes(const Shape& from, const Shape& to) {
 // The gradient `g` (shape `gs`, an op's output) summed back to the target's shape and put there.
 void put_summed(GradTarget t, const Array& g, const Shape& gs) {
   if (t.shape == gs) return put(view(t.data, t.shape), g, t.first);
-  Array s = xt::sum(g, summed_axes(gs, t.shape), xt::evaluation_strategy::immediate);
+  Array s = xt::sum(g, summed_axes(gs, t.shape));  // assigned to an array: evaluated here
   put(flat(t.data, t.shape.numel()), xt::flatten(s), t.first);
 }
 
@@ -100,7 +100,7 @@ void div_backward(const float* dy, const float* y, const Shape& ys, const float*
 }
 
 void sum_to(const float* x, const Shape& from, float* y, const Shape& to) {
-  Array s = xt::sum(view(x, from), summed_axes(from, to), xt::evaluation_strategy::immediate);
+  Array s = xt::sum(view(x, from), summed_axes(from, to));  // assigned to an array: evaluated here
   flat(y, to.numel()) = xt::flatten(s);
 }
 
