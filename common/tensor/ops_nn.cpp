@@ -14,6 +14,7 @@
 namespace z2h {
 using namespace detail;
 
+
 namespace {
 
 void check_last_dim(const Tensor& x, int64_t dim, const char* op) {
@@ -26,6 +27,9 @@ void check_last_dim(const Tensor& x, int64_t dim, const char* op) {
 void softmax_backward(Node& o);
 void log_softmax_backward(Node& o);
 void cross_entropy_backward(Node& o);
+void layer_norm_backward(Node& o);
+void batch_norm_backward(Node& o);
+void dropout_backward(Node& o);
 
 // x: (..., C) seen as rows × C
 struct Rows {
@@ -137,32 +141,7 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, flo
   if (weight.numel() != C || bias.numel() != C)
     throw std::invalid_argument("layer_norm: weight " + weight.shape().str() + " and bias " +
                                 bias.shape().str() + " must have the size of the last dim of " + x.shape().str());
-  Tensor out = make_result(x.shape(), "layer_norm", {x, weight, bias}, [](Node& o) {
-    const Tensor &x = o.inputs[0], &w = o.inputs[1], &b = o.inputs[2];
-    const int64_t C = x.size(-1), R = C ? x.numel() / C : 0;
-    const float *xv = x.data(), *g = o.grad.data(), *wv = w.data(), *st = o.saved.data();
-    float* dx = x.requires_grad() ? x.node()->grad_data() : nullptr;
-    float* dw = w.requires_grad() ? w.node()->grad_data() : nullptr;
-    float* db = b.requires_grad() ? b.node()->grad_data() : nullptr;
-    for (int64_t i = 0; i < R; ++i) {
-      const float mu = st[2 * i], rstd = st[2 * i + 1];
-      const float *xr = xv + i * C, *gr = g + i * C;
-      float mean_d = 0.0f, mean_dx = 0.0f;
-      for (int64_t j = 0; j < C; ++j) {
-        const float xhat = (xr[j] - mu) * rstd, d = gr[j] * wv[j];
-        mean_d += d;
-        mean_dx += d * xhat;
-      }
-      mean_d /= static_cast<float>(C);
-      mean_dx /= static_cast<float>(C);
-      for (int64_t j = 0; j < C; ++j) {
-        const float xhat = (xr[j] - mu) * rstd;
-        if (dx) dx[i * C + j] += (gr[j] * wv[j] - mean_d - xhat * mean_dx) * rstd;
-        if (dw) dw[j] += gr[j] * xhat;
-        if (db) db[j] += gr[j];
-      }
-    }
-  });
+  Tensor out = make_result(x.shape(), "layer_norm", {x, weight, bias}, layer_norm_backward);
   Tensor stats = empty(Shape{R, 2});
   const float *xv = x.data(), *wv = weight.data(), *bv = bias.data();
   float* y = out.data();
@@ -182,6 +161,34 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, flo
   if (out.node()->backward_fn) out.node()->saved = stats;
   return out;
 }
+namespace {
+void layer_norm_backward(Node& o) {
+  const Tensor &x = o.inputs[0], &w = o.inputs[1], &b = o.inputs[2];
+  const int64_t C = x.size(-1), R = C ? x.numel() / C : 0;
+  const float *xv = x.data(), *g = o.grad.data(), *wv = w.data(), *st = o.saved.data();
+  float* dx = x.requires_grad() ? x.node()->grad_data() : nullptr;
+  float* dw = w.requires_grad() ? w.node()->grad_data() : nullptr;
+  float* db = b.requires_grad() ? b.node()->grad_data() : nullptr;
+  for (int64_t i = 0; i < R; ++i) {
+    const float mu = st[2 * i], rstd = st[2 * i + 1];
+    const float *xr = xv + i * C, *gr = g + i * C;
+    float mean_d = 0.0f, mean_dx = 0.0f;
+    for (int64_t j = 0; j < C; ++j) {
+      const float xhat = (xr[j] - mu) * rstd, d = gr[j] * wv[j];
+      mean_d += d;
+      mean_dx += d * xhat;
+    }
+    mean_d /= static_cast<float>(C);
+    mean_dx /= static_cast<float>(C);
+    for (int64_t j = 0; j < C; ++j) {
+      const float xhat = (xr[j] - mu) * rstd;
+      if (dx) dx[i * C + j] += (gr[j] * wv[j] - mean_d - xhat * mean_dx) * rstd;
+      if (dw) dw[j] += gr[j] * xhat;
+      if (db) db[j] += gr[j];
+    }
+  }
+}
+}  // namespace
 
 // ---- batch_norm (lecture 4/6 BatchNorm1d, training mode) ---------------------------------------
 // x: (N, C) or (N, L, C), seen as R rows of C; gamma, beta: (C) -> x's shape.
@@ -197,37 +204,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, floa
     throw std::invalid_argument("batch_norm: gamma " + gamma.shape().str() + " / beta " + beta.shape().str() +
                                 " must have C = " + std::to_string(C) + " elements");
   if (R < 2) throw std::invalid_argument("batch_norm: the unbiased variance needs at least 2 rows, got " + x.shape().str());
-  Tensor out = make_result(x.shape(), "batch_norm", {x, gamma, beta}, [](Node& o) {
-    const Tensor &x = o.inputs[0], &gm = o.inputs[1], &bt = o.inputs[2];
-    const int64_t C = x.size(-1), R = x.numel() / C;
-    const float *xv = x.data(), *g = o.grad.data(), *gv = gm.data();
-    const float *mu = o.saved.data(), *sd = o.saved.data() + C;
-    std::vector<float> sum_d(static_cast<size_t>(C), 0.0f), sum_dx(static_cast<size_t>(C), 0.0f);
-    for (int64_t i = 0; i < R; ++i)
-      for (int64_t j = 0; j < C; ++j) {
-        const float xhat = (xv[i * C + j] - mu[j]) / sd[j];
-        sum_d[static_cast<size_t>(j)] += g[i * C + j];
-        sum_dx[static_cast<size_t>(j)] += g[i * C + j] * xhat;
-      }
-    if (gm.requires_grad()) {
-      float* dg = gm.node()->grad_data();
-      for (int64_t j = 0; j < C; ++j) dg[j] += sum_dx[static_cast<size_t>(j)];
-    }
-    if (bt.requires_grad()) {
-      float* db = bt.node()->grad_data();
-      for (int64_t j = 0; j < C; ++j) db[j] += sum_d[static_cast<size_t>(j)];
-    }
-    if (!x.requires_grad()) return;
-    float* dx = x.node()->grad_data();
-    const float n = static_cast<float>(R);
-    for (int64_t i = 0; i < R; ++i)
-      for (int64_t j = 0; j < C; ++j) {
-        const size_t u = static_cast<size_t>(j);
-        const float xhat = (xv[i * C + j] - mu[j]) / sd[j];
-        dx[i * C + j] += gv[j] / sd[j] *
-                         (g[i * C + j] - sum_d[u] / n - xhat * sum_dx[u] / (n - 1.0f));
-      }
-  });
+  Tensor out = make_result(x.shape(), "batch_norm", {x, gamma, beta}, batch_norm_backward);
   std::vector<double> s(static_cast<size_t>(C), 0.0), ss(static_cast<size_t>(C), 0.0);
   const float* xv = x.data();
   for (int64_t i = 0; i < R; ++i)
@@ -255,6 +232,39 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, floa
   }
   return out;
 }
+namespace {
+void batch_norm_backward(Node& o) {
+  const Tensor &x = o.inputs[0], &gm = o.inputs[1], &bt = o.inputs[2];
+  const int64_t C = x.size(-1), R = x.numel() / C;
+  const float *xv = x.data(), *g = o.grad.data(), *gv = gm.data();
+  const float *mu = o.saved.data(), *sd = o.saved.data() + C;
+  std::vector<float> sum_d(static_cast<size_t>(C), 0.0f), sum_dx(static_cast<size_t>(C), 0.0f);
+  for (int64_t i = 0; i < R; ++i)
+    for (int64_t j = 0; j < C; ++j) {
+      const float xhat = (xv[i * C + j] - mu[j]) / sd[j];
+      sum_d[static_cast<size_t>(j)] += g[i * C + j];
+      sum_dx[static_cast<size_t>(j)] += g[i * C + j] * xhat;
+    }
+  if (gm.requires_grad()) {
+    float* dg = gm.node()->grad_data();
+    for (int64_t j = 0; j < C; ++j) dg[j] += sum_dx[static_cast<size_t>(j)];
+  }
+  if (bt.requires_grad()) {
+    float* db = bt.node()->grad_data();
+    for (int64_t j = 0; j < C; ++j) db[j] += sum_d[static_cast<size_t>(j)];
+  }
+  if (!x.requires_grad()) return;
+  float* dx = x.node()->grad_data();
+  const float n = static_cast<float>(R);
+  for (int64_t i = 0; i < R; ++i)
+    for (int64_t j = 0; j < C; ++j) {
+      const size_t u = static_cast<size_t>(j);
+      const float xhat = (xv[i * C + j] - mu[j]) / sd[j];
+      dx[i * C + j] += gv[j] / sd[j] *
+                       (g[i * C + j] - sum_d[u] / n - xhat * sum_dx[u] / (n - 1.0f));
+    }
+}
+}  // namespace
 
 // ---- dropout -------------------------------------------------------------------------------
 // As PyTorch's CPU dropout: noise = bernoulli(1 - p) / (1 - p); out = x * noise.  dx += dout * noise
@@ -268,14 +278,17 @@ Tensor dropout(const Tensor& x, float p, bool training, Generator& g) {
     bernoulli_(noise.data(), static_cast<size_t>(noise.numel()), 1.0 - static_cast<double>(p), g);
     flat(noise) = flat(noise) / (1.0f - p);
   }
-  Tensor out = make_result(x.shape(), "dropout", {x}, [](Node& o) {
-    const Tensor& x = o.inputs[0];
-    if (x.requires_grad()) flat(x.node()->grad_data(), x.numel()) += flat(o.grad) * flat(o.saved);
-  });
+  Tensor out = make_result(x.shape(), "dropout", {x}, dropout_backward);
   flat(out) = flat(x) * flat(noise);
   if (out.node()->backward_fn) out.node()->saved = noise;
   return out;
 }
+namespace {
+void dropout_backward(Node& o) {
+  const Tensor& x = o.inputs[0];
+  if (x.requires_grad()) flat(x.node()->grad_data(), x.numel()) += flat(o.grad) * flat(o.saved);
+}
+}  // namespace
 
 Tensor dropout(const Tensor& x, float p, bool training) { return dropout(x, p, training, default_generator()); }
 

@@ -19,6 +19,12 @@ namespace z2h {
 using namespace detail;
 
 namespace {
+// The backward rules, each defined right below its op.
+void max_backward(Node& o);
+}  // namespace
+
+
+namespace {
 
 using DimMask = std::array<bool, Shape::kMaxDims>;
 
@@ -79,7 +85,7 @@ std::vector<double> sums(const Tensor& x, const Shape& k) {
 }
 
 // Backward of sum/mean: dx += dout (stretched back over the reduced dims) * scale.
-void sum_backward(Node& o, float scale) {
+void stretch_backward(Node& o, float scale) {
   const Tensor& x = o.inputs[0];
   if (!x.requires_grad()) return;
   Shape k = keepdim_shape(x.shape(), unpack(o.ints[0]));
@@ -92,12 +98,15 @@ void sum_backward(Node& o, float scale) {
   }
 }
 
+// sum: dx += dout;  mean: dx += dout / n  (floats[0] = n)
+void sum_backward(Node& o) { stretch_backward(o, 1.0f); }
+void mean_backward(Node& o) { stretch_backward(o, o.floats[0]); }
+
 Tensor reduce_sum(const Tensor& x, const Dims& dims, bool keepdim, bool is_mean) {
   const char* op = is_mean ? "mean" : "sum";
   DimMask m = parse_dims(dims, x.ndim(), op);
   Shape k = keepdim_shape(x.shape(), m);
-  BackwardFn fn = is_mean ? BackwardFn([](Node& o) { sum_backward(o, o.floats[0]); })
-                          : BackwardFn([](Node& o) { sum_backward(o, 1.0f); });
+  BackwardFn fn = is_mean ? mean_backward : sum_backward;
   Tensor out = make_result(result_shape(x.shape(), m, keepdim), op, {x}, fn);
   const float count = static_cast<float>(k.numel() ? x.numel() / k.numel() : 0);
   out.node()->ints[0] = pack(m);
@@ -128,13 +137,7 @@ Tensor max(const Tensor& x, int64_t dim, bool keepdim) {
   m[static_cast<size_t>(d)] = true;
   AroundDim a = around(x.shape(), d);
   if (a.n == 0) throw std::invalid_argument("max(): cannot reduce a dimension of size 0");
-  Tensor out = make_result(result_shape(x.shape(), m, keepdim), "max", {x}, [](Node& o) {
-    const Tensor& x = o.inputs[0];
-    if (!x.requires_grad()) return;
-    float* dx = x.node()->grad_data();
-    const float* g = o.grad.data();
-    for (int64_t k = 0; k < o.index.numel(); ++k) dx[o.index.data[static_cast<size_t>(k)]] += g[k];
-  });
+  Tensor out = make_result(result_shape(x.shape(), m, keepdim), "max", {x}, max_backward);
   LongTensor where;
   where.data.resize(static_cast<size_t>(a.outer * a.inner));
   const float* xv = x.data();
@@ -153,6 +156,15 @@ Tensor max(const Tensor& x, int64_t dim, bool keepdim) {
   out.node()->index = std::move(where);
   return out;
 }
+namespace {
+void max_backward(Node& o) {
+  const Tensor& x = o.inputs[0];
+  if (!x.requires_grad()) return;
+  float* dx = x.node()->grad_data();
+  const float* g = o.grad.data();
+  for (int64_t k = 0; k < o.index.numel(); ++k) dx[o.index.data[static_cast<size_t>(k)]] += g[k];
+}
+}  // namespace
 
 LongTensor argmax(const Tensor& x, int64_t dim) {
   int d = wrap_dim(dim, x.ndim());

@@ -9,6 +9,17 @@ namespace z2h {
 using namespace detail;
 
 namespace {
+// The backward rules, each defined right below its op.
+void permute_backward(Node& o);
+void slice_backward(Node& o);
+void cat_backward(Node& o);
+void index_backward(Node& o);
+void gather_backward(Node& o);
+void tril_backward(Node& o);
+}  // namespace
+
+
+namespace {
 
 // Walks the output of a permutation in row-major order; calls f(out_pos, in_pos) per element.
 template <class F>
@@ -64,15 +75,7 @@ Tensor permute(const Tensor& x, Dims dims) {
     perm[static_cast<size_t>(i)] = d;
     s.push_back(x.shape()[d]);
   }
-  Tensor out = make_result(s, "permute", {x}, [](Node& o) {
-    const Tensor& x = o.inputs[0];
-    if (!x.requires_grad()) return;
-    std::array<int, Shape::kMaxDims> perm{};
-    for (size_t i = 0; i < perm.size(); ++i) perm[i] = static_cast<int>((o.ints[0] >> (4 * i)) & 15);
-    float* dx = x.node()->grad_data();
-    const float* g = o.grad.data();
-    permute_walk(x.shape(), perm, [&](int64_t op, int64_t ip) { dx[ip] += g[op]; });
-  });
+  Tensor out = make_result(s, "permute", {x}, permute_backward);
   int64_t packed = 0;
   for (size_t i = 0; i < perm.size(); ++i) packed |= int64_t{perm[i]} << (4 * i);
   out.node()->ints[0] = packed;
@@ -81,6 +84,17 @@ Tensor permute(const Tensor& x, Dims dims) {
   permute_walk(x.shape(), perm, [&](int64_t op, int64_t ip) { y[op] = xv[ip]; });
   return out;
 }
+namespace {
+void permute_backward(Node& o) {
+  const Tensor& x = o.inputs[0];
+  if (!x.requires_grad()) return;
+  std::array<int, Shape::kMaxDims> perm{};
+  for (size_t i = 0; i < perm.size(); ++i) perm[i] = static_cast<int>((o.ints[0] >> (4 * i)) & 15);
+  float* dx = x.node()->grad_data();
+  const float* g = o.grad.data();
+  permute_walk(x.shape(), perm, [&](int64_t op, int64_t ip) { dx[ip] += g[op]; });
+}
+}  // namespace
 
 Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1) {
   Dims dims;
@@ -102,19 +116,7 @@ Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end) {
   end = std::clamp<int64_t>(end, start, n);
   Shape s = x.shape();
   s[d] = end - start;
-  Tensor out = make_result(s, "slice", {x}, [](Node& o) {
-    const Tensor& x = o.inputs[0];
-    if (!x.requires_grad()) return;
-    AroundDim a = around(x.shape(), static_cast<int>(o.ints[0]));
-    const int64_t start = o.ints[1], len = o.ints[2] - o.ints[1];
-    float* dx = x.node()->grad_data();
-    const float* g = o.grad.data();
-    for (int64_t i = 0; i < a.outer; ++i) {
-      float* dst = dx + (i * a.n + start) * a.inner;
-      const float* src = g + i * len * a.inner;
-      for (int64_t j = 0; j < len * a.inner; ++j) dst[j] += src[j];
-    }
-  });
+  Tensor out = make_result(s, "slice", {x}, slice_backward);
   out.node()->ints[0] = d;
   out.node()->ints[1] = start;
   out.node()->ints[2] = end;
@@ -124,6 +126,21 @@ Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end) {
                 out.data() + i * (end - start) * a.inner);
   return out;
 }
+namespace {
+void slice_backward(Node& o) {
+  const Tensor& x = o.inputs[0];
+  if (!x.requires_grad()) return;
+  AroundDim a = around(x.shape(), static_cast<int>(o.ints[0]));
+  const int64_t start = o.ints[1], len = o.ints[2] - o.ints[1];
+  float* dx = x.node()->grad_data();
+  const float* g = o.grad.data();
+  for (int64_t i = 0; i < a.outer; ++i) {
+    float* dst = dx + (i * a.n + start) * a.inner;
+    const float* src = g + i * len * a.inner;
+    for (int64_t j = 0; j < len * a.inner; ++j) dst[j] += src[j];
+  }
+}
+}  // namespace
 
 // x[:, index]: a slice of length 1, then the dimension dropped (a view).
 Tensor select(const Tensor& x, int64_t dim, int64_t index) {
@@ -158,23 +175,7 @@ Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
                                   " differ outside dimension " + std::to_string(d));
     s[d] += x.shape()[d];
   }
-  Tensor out = make_result(s, "cat", xs, [](Node& o) {
-    const int d = static_cast<int>(o.ints[0]);
-    AroundDim a = around(o.shape, d);
-    int64_t offset = 0;  // where this input's block starts along dim d
-    for (const Tensor& x : o.inputs) {
-      const int64_t len = x.shape()[d];
-      if (x.requires_grad()) {
-        float* dx = x.node()->grad_data();
-        for (int64_t i = 0; i < a.outer; ++i) {
-          const float* src = o.grad.data() + (i * a.n + offset) * a.inner;
-          float* dst = dx + i * len * a.inner;
-          for (int64_t j = 0; j < len * a.inner; ++j) dst[j] += src[j];
-        }
-      }
-      offset += len;
-    }
-  });
+  Tensor out = make_result(s, "cat", xs, cat_backward);
   out.node()->ints[0] = d;
   AroundDim a = around(s, d);
   int64_t offset = 0;
@@ -186,6 +187,25 @@ Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
   }
   return out;
 }
+namespace {
+void cat_backward(Node& o) {
+  const int d = static_cast<int>(o.ints[0]);
+  AroundDim a = around(o.shape, d);
+  int64_t offset = 0;  // where this input's block starts along dim d
+  for (const Tensor& x : o.inputs) {
+    const int64_t len = x.shape()[d];
+    if (x.requires_grad()) {
+      float* dx = x.node()->grad_data();
+      for (int64_t i = 0; i < a.outer; ++i) {
+        const float* src = o.grad.data() + (i * a.n + offset) * a.inner;
+        float* dst = dx + i * len * a.inner;
+        for (int64_t j = 0; j < len * a.inner; ++j) dst[j] += src[j];
+      }
+    }
+    offset += len;
+  }
+}
+}  // namespace
 
 // ---- integer indexing: C[X] -------------------------------------------------------------------
 // weight: (V, ...rest), idx: any shape of ints in [0, V) -> idx.shape + rest.
@@ -200,18 +220,7 @@ Tensor embedding(const Tensor& weight, const LongTensor& idx) {
     if (v < 0 || v >= V)
       throw std::out_of_range("index " + std::to_string(v) + " is out of bounds for dimension 0 with size " +
                               std::to_string(V));
-  Tensor out = make_result(s, "index", {weight}, [](Node& o) {
-    const Tensor& w = o.inputs[0];
-    if (!w.requires_grad()) return;
-    const int64_t row = w.shape()[0] ? w.numel() / w.shape()[0] : 0;
-    float* dw = w.node()->grad_data();
-    const float* g = o.grad.data();
-    for (size_t k = 0; k < o.index.data.size(); ++k) {
-      float* dst = dw + o.index.data[k] * row;
-      const float* src = g + static_cast<int64_t>(k) * row;
-      for (int64_t j = 0; j < row; ++j) dst[j] += src[j];
-    }
-  });
+  Tensor out = make_result(s, "index", {weight}, index_backward);
   if (out.node()->backward_fn) out.node()->index = idx;
   const float* w = weight.data();
   float* y = out.data();
@@ -219,6 +228,20 @@ Tensor embedding(const Tensor& weight, const LongTensor& idx) {
     std::copy_n(w + idx.data[k] * row, row, y + static_cast<int64_t>(k) * row);
   return out;
 }
+namespace {
+void index_backward(Node& o) {
+  const Tensor& w = o.inputs[0];
+  if (!w.requires_grad()) return;
+  const int64_t row = w.shape()[0] ? w.numel() / w.shape()[0] : 0;
+  float* dw = w.node()->grad_data();
+  const float* g = o.grad.data();
+  for (size_t k = 0; k < o.index.data.size(); ++k) {
+    float* dst = dw + o.index.data[k] * row;
+    const float* src = g + static_cast<int64_t>(k) * row;
+    for (int64_t j = 0; j < row; ++j) dst[j] += src[j];
+  }
+}
+}  // namespace
 
 Tensor Tensor::operator[](const LongTensor& idx) const { return embedding(*this, idx); }
 
@@ -235,26 +258,7 @@ Tensor gather(const Tensor& x, const LongTensor& index) {
   const int64_t C = x.shape()[nd - 1], K = index.shape[nd - 1];
   for (int64_t v : index.data)
     if (v < 0 || v >= C) throw std::out_of_range("gather(): index " + std::to_string(v) + " out of range");
-  Tensor out = make_result(index.shape, "gather", {x}, [](Node& o) {
-    const Tensor& x = o.inputs[0];
-    if (!x.requires_grad()) return;
-    const int64_t C = x.shape()[x.ndim() - 1], K = o.shape[o.shape.ndim() - 1];
-    const int64_t rows = K ? o.shape.numel() / K : 0;
-    const int64_t* idx = o.index.data.data();
-    const float* g = o.grad.data();
-    bool first;
-    float* dx = x.node()->grad_data(&first);
-    // The gradient is mostly zeros (probs[arange(n), ys] has one nonzero per row). On the first
-    // contribution a block of rows is zeroed and scattered into while it is in L1: one pass over
-    // dx instead of a zero-fill of the whole buffer followed by a second, scattered pass.
-    constexpr int64_t kBlock = 256;  // rows
-    for (int64_t r0 = 0; r0 < rows; r0 += kBlock) {
-      const int64_t r1 = std::min(rows, r0 + kBlock);
-      if (first) std::fill(dx + r0 * C, dx + r1 * C, 0.0f);
-      for (int64_t r = r0; r < r1; ++r)
-        for (int64_t k = 0; k < K; ++k) dx[r * C + idx[r * K + k]] += g[r * K + k];
-    }
-  });
+  Tensor out = make_result(index.shape, "gather", {x}, gather_backward);
   if (out.node()->backward_fn) out.node()->index = index;
   const int64_t rows = K ? index.numel() / K : 0;
   const float* xv = x.data();
@@ -264,6 +268,28 @@ Tensor gather(const Tensor& x, const LongTensor& index) {
     for (int64_t k = 0; k < K; ++k) y[r * K + k] = xv[r * C + idx[r * K + k]];
   return out;
 }
+namespace {
+void gather_backward(Node& o) {
+  const Tensor& x = o.inputs[0];
+  if (!x.requires_grad()) return;
+  const int64_t C = x.shape()[x.ndim() - 1], K = o.shape[o.shape.ndim() - 1];
+  const int64_t rows = K ? o.shape.numel() / K : 0;
+  const int64_t* idx = o.index.data.data();
+  const float* g = o.grad.data();
+  bool first;
+  float* dx = x.node()->grad_data(&first);
+  // The gradient is mostly zeros (probs[arange(n), ys] has one nonzero per row). On the first
+  // contribution a block of rows is zeroed and scattered into while it is in L1: one pass over
+  // dx instead of a zero-fill of the whole buffer followed by a second, scattered pass.
+  constexpr int64_t kBlock = 256;  // rows
+  for (int64_t r0 = 0; r0 < rows; r0 += kBlock) {
+    const int64_t r1 = std::min(rows, r0 + kBlock);
+    if (first) std::fill(dx + r0 * C, dx + r1 * C, 0.0f);
+    for (int64_t r = r0; r < r1; ++r)
+      for (int64_t k = 0; k < K; ++k) dx[r * C + idx[r * K + k]] += g[r * K + k];
+  }
+}
+}  // namespace
 
 // ---- one_hot ---------------------------------------------------------------------------------
 // idx: any shape -> idx.shape + (num_classes), 1.0 at each index (F.one_hot(...).float()).
@@ -296,16 +322,19 @@ Tensor tril(const Tensor& x) {
     const int64_t C = s[s.ndim() - 1], R = s[s.ndim() - 2];
     return (i % C) <= (i / C) % R;
   };
-  Tensor out = make_result(x.shape(), "tril", {x}, [](Node& o) {
-    const Tensor& x = o.inputs[0];
-    if (!x.requires_grad()) return;
-    const int64_t C = o.shape[o.shape.ndim() - 1], R = o.shape[o.shape.ndim() - 2];
-    float* dx = x.node()->grad_data();
-    for (int64_t i = 0; i < o.shape.numel(); ++i)
-      if ((i % C) <= (i / C) % R) dx[i] += o.grad.data()[i];
-  });
+  Tensor out = make_result(x.shape(), "tril", {x}, tril_backward);
   for (int64_t i = 0; i < x.numel(); ++i) out.data()[i] = keep(x.shape(), i) ? x.data()[i] : 0.0f;
   return out;
 }
+namespace {
+void tril_backward(Node& o) {
+  const Tensor& x = o.inputs[0];
+  if (!x.requires_grad()) return;
+  const int64_t C = o.shape[o.shape.ndim() - 1], R = o.shape[o.shape.ndim() - 2];
+  float* dx = x.node()->grad_data();
+  for (int64_t i = 0; i < o.shape.numel(); ++i)
+    if ((i % C) <= (i / C) % R) dx[i] += o.grad.data()[i];
+}
+}  // namespace
 
 }  // namespace z2h

@@ -276,6 +276,11 @@ Shape infer_shape(Shape s, int64_t numel, const Shape& from) {
 }
 }  // namespace
 
+namespace {
+void view_backward(Node& o);
+}  // namespace
+
+// x: any shape -> out: the same numbers, a new shape
 Tensor Tensor::view(Shape s) const {
   Node& src = must(n_);
   s = infer_shape(s, src.shape.numel(), src.shape);
@@ -285,20 +290,24 @@ Tensor Tensor::view(Shape s) const {
   if (grad_enabled() && src.requires_grad) {
     n->requires_grad = true;
     n->inputs = {*this};
-    // x: any shape -> out: same numbers, new shape.   dx += dout (element for element)
-    n->backward_fn = [](Node& o) {
-      Node& x = *o.inputs[0].node();
-      if (!x.requires_grad) return;
-      bool first;
-      float* dx = x.grad_data(&first);
-      const float* dout = o.grad.data();
-      const int64_t N = o.shape.numel();
-      if (first) std::copy_n(dout, N, dx);
-      else for (int64_t i = 0; i < N; ++i) dx[i] += dout[i];
-    };
+    n->backward_fn = view_backward;
   }
   return out;
 }
+
+namespace {
+// dx += dout, element for element (the gradient read in the input's shape)
+void view_backward(Node& o) {
+  Node& x = *o.inputs[0].node();
+  if (!x.requires_grad) return;
+  bool first;
+  float* dx = x.grad_data(&first);
+  const float* dout = o.grad.data();
+  const int64_t N = o.shape.numel();
+  if (first) std::copy_n(dout, N, dx);
+  else for (int64_t i = 0; i < N; ++i) dx[i] += dout[i];
+}
+}  // namespace
 
 LongTensor LongTensor::view(Shape s) const {
   LongTensor out;
