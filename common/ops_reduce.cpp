@@ -361,7 +361,9 @@ LongTensor argmax(const Tensor& x, int64_t dim) {
 
 // ---- var / std -----------------------------------------------------------------------------
 // var = Σ (x - mean)² / (n - 1)   (unbiased; / n when biased), accumulated in double like PyTorch.
-// dx += dout * 2 (x - mean) / (n - 1)          std: dx += dout * (x - mean) / ((n - 1) * std)
+// Backward as PyTorch's var_backward rounds it (FunctionsManual.cpp), with the float mean of mean():
+//   var: dx += (float(2.0 / (n - 1)) * dout) * (x - mean)
+//   std: dout becomes dout / (2 * std) (0 where std == 0) first, then the same.
 namespace {
 Tensor variance(const Tensor& x, const Dims& dims, bool keepdim, bool unbiased, bool take_sqrt) {
   const char* op = take_sqrt ? "std" : "var";
@@ -370,13 +372,16 @@ Tensor variance(const Tensor& x, const Dims& dims, bool keepdim, bool unbiased, 
   Tensor out = make_result(result_shape(x.shape(), m, keepdim), op, {x}, [](Node& o) {
     const Tensor& x = o.inputs[0];
     if (!x.requires_grad()) return;
-    const float denom = o.floats[0];
+    const float two_over_dof = o.floats[0];
     const bool is_std = o.ints[1] != 0;
     Shape k = keepdim_shape(x.shape(), unpack(o.ints[0]));
     // per output element: the factor that multiplies (x - mean)
     Tensor f = empty(k);
-    for (int64_t i = 0; i < k.numel(); ++i)
-      f.data()[i] = is_std ? o.grad.data()[i] / (denom * o.data[i]) : o.grad.data()[i] * 2.0f / denom;
+    for (int64_t i = 0; i < k.numel(); ++i) {
+      float g = o.grad.data()[i];
+      if (is_std) g = o.data[i] == 0.0f ? 0.0f : g / (o.data[i] * 2.0f);
+      f.data()[i] = two_over_dof * g;
+    }
     const float *xv = x.data(), *mv = o.saved.data(), *fv = f.data();
     float* dx = x.node()->grad_data();
     for_each_row(make_broadcast(x.shape(), x.shape(), k),
@@ -407,9 +412,10 @@ Tensor variance(const Tensor& x, const Dims& dims, bool keepdim, bool unbiased, 
   if (node->backward_fn) {
     node->ints[0] = pack(m);
     node->ints[1] = take_sqrt;
-    node->floats[0] = static_cast<float>(denom);
-    node->saved = empty(k);
-    for (size_t i = 0; i < mean.size(); ++i) node->saved.data()[i] = static_cast<float>(mean[i]);
+    node->floats[0] = static_cast<float>(2.0 / denom);
+    node->saved = empty(k);  // x.mean(dim, keepdim=True) in float, as mean() computes it
+    torch_sum(x.data(), x.shape(), node->saved.data(), k);
+    for (int64_t i = 0; i < k.numel(); ++i) node->saved.data()[i] /= static_cast<float>(n);
   }
   return out;
 }
