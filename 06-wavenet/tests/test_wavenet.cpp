@@ -15,6 +15,7 @@
 #include "wavenet.hpp"
 
 #include "common/blas.hpp"
+#include "common/error.hpp"
 #include "common/generator.hpp"
 #include "common/nn.hpp"
 #include "common/ops.hpp"
@@ -230,4 +231,151 @@ TEST_CASE("a small Sequential (Embedding, two FlattenConsecutive levels, BatchNo
   check_tensor(out, c["out"], exact, 1e-6, "out");
   backward_with(out, c["w"], c["out_shape"]);
   check_param_grads(seq.parameters(), c, exact, 1e-5);
+}
+
+// ================================================================================================
+// the model and its training run
+// ================================================================================================
+namespace {
+
+// Seeds the global generator, builds the variant's model, trains it `steps` steps; returns the losses.
+std::vector<float> train_run(nn::Sequential& model, const Split& train, int64_t steps) {
+  z2h::optim::SGD sgd(model.parameters(), [](int64_t i) { return i < 150000 ? 0.1 : 0.01; });
+  std::vector<float> losses;
+  for (int64_t i = 0; i < steps; ++i) losses.push_back(train_step(model, train, 32, sgd));
+  return losses;
+}
+
+// Every |actual[i] - expected[i]| <= tol (0: identical); on failure names the worst step.
+void check_losses(const std::vector<float>& actual, const std::vector<double>& expected, double tol,
+                  const std::string& what) {
+  REQUIRE(actual.size() == expected.size());
+  double worst = 0;
+  size_t worst_i = 0;
+  for (size_t i = 0; i < actual.size(); ++i) {
+    const double d = std::fabs(actual[i] - expected[i]);
+    if (d > worst || (i == 0 && d == 0)) worst = d, worst_i = i;
+  }
+  INFO(what << ": largest |C++ - PyTorch| " << worst << " at step " << worst_i << " (C++ " << actual[worst_i]
+            << ", PyTorch " << expected[worst_i] << ")");
+  if (tol == 0) CHECK(worst == 0);
+  else CHECK(worst <= tol);
+}
+
+}  // namespace
+
+TEST_CASE("the performance log's models have the lecture's parameter counts (76579 for the final one)", "[model]") {
+  const std::map<std::string, int64_t> expected = {
+      {"original", 12097}, {"context8", 22097}, {"hierarchical", 22397}, {"bnfix", 22397}, {"scaled", 76579}};
+  for (const Variant& v : variants()) {
+    z2h::manual_seed(42);
+    nn::Sequential model = make_model(config_of(v));
+    INFO(v.name);
+    CHECK(num_parameters(model) == expected.at(v.name));
+  }
+  z2h::manual_seed(42);
+  CHECK(num_parameters(make_model({})) == 76579);
+}
+
+TEST_CASE("a hierarchical model needs a power-of-two context", "[model]") {
+  CHECK_THROWS_AS(make_model({.block_size = 6}), z2h::UserError);
+  CHECK_NOTHROW(make_model({.block_size = 16}));
+}
+
+TEST_CASE("the default run's step-0 loss is the notebook's 3.3167154788970947 to every digit", "[model][lecture]") {
+  z2h::manual_seed(42);
+  nn::Sequential model = make_model({});
+  const auto losses = train_run(model, names_data().train, 1);
+  CHECK(losses[0] == 3.3167154788970947f);
+}
+
+TEST_CASE("the first 2000 steps of the default run are PyTorch's losses, then its split losses and samples",
+          "[model][golden]") {
+  bool same_kernel = false;
+  const json gold = run_golden("default_2000", &same_kernel);
+  z2h::manual_seed(42);
+  nn::Sequential model = make_model({});
+  const auto losses = train_run(model, names_data().train, 2000);
+  // identical on the golden's kernel (the same sgemm, every other op rounded as PyTorch rounds it)
+  check_losses(losses, gold["losses"].get<std::vector<double>>(), same_kernel ? 0 : 1e-4, "2000 losses");
+  model.eval();
+  // the splits are summed in chunks here (the 7th significant digit may differ)
+  for (const char* s : {"train", "val", "test"}) {
+    const Split& split = s == std::string("train") ? names_data().train
+                                                   : (s == std::string("val") ? names_data().val : names_data().test);
+    const double ours = split_loss(model, split), theirs = gold["loss"][s].get<double>();
+    INFO(s << ": C++ " << ours << ", PyTorch " << theirs);
+    CHECK(std::fabs(ours - theirs) <= 1e-5);
+  }
+  const auto names = sample(model, names_data(), 20);
+  if (same_kernel) CHECK(names == gold["samples"].get<std::vector<std::string>>());
+  else WARN("samples not compared: another kernel's losses differ slightly, and a sampled name may too");
+}
+
+TEST_CASE("runs at other seeds, variants and step counts match independent PyTorch runs", "[model][golden]") {
+  bool same_kernel = false;
+  const json gold = run_golden("runs", &same_kernel);
+  const json runs = gold["runs"];
+  REQUIRE(runs.size() >= 4);
+  for (const json& r : runs) {
+    const std::string variant = r["variant"];
+    const Variant& v = find_variant(variant);
+    const int64_t steps = r["steps"];
+    const uint64_t seed = r["seed"];
+    INFO(variant << ", seed " << seed << ", " << steps << " steps");
+    const Data& data = names_data(v.block_size);
+    z2h::manual_seed(seed);
+    nn::Sequential model = make_model(config_of(v));
+    CHECK(num_parameters(model) == r["params"].get<int64_t>());
+    const auto all = train_run(model, data.train, steps);
+    std::vector<float> every;  // the golden keeps every 100th loss and the last
+    for (size_t i = 0; i < all.size(); i += 100) every.push_back(all[i]);
+    every.push_back(all.back());
+    check_losses(every, r["losses"].get<std::vector<double>>(), same_kernel ? 0 : 1e-4, "losses");
+    model.eval();
+    CHECK(std::fabs(split_loss(model, data.train) - r["loss"]["train"].get<double>()) <= 1e-5);
+    CHECK(std::fabs(split_loss(model, data.val) - r["loss"]["val"].get<double>()) <= 1e-5);
+    const auto names = sample(model, data, static_cast<int>(r["samples"].size()));
+    if (same_kernel) CHECK(names == r["samples"].get<std::vector<std::string>>());
+  }
+}
+
+TEST_CASE("convolution is a for loop: 8 positions forwarded one by one equal the batched forward", "[model]") {
+  z2h::manual_seed(42);
+  nn::Sequential model = make_model({});
+  model.eval();
+  const ForLoopCheck c = convolution_check(model, names_data().train, 7, 8);
+  CHECK(c.single_shape == Shape{1, 27});
+  CHECK(c.loop_shape == Shape{8, 27});
+  CHECK(c.max_abs_diff < 1e-5);  // only the products' blocking differs between 1 row and 8
+  CHECK(context_string(names_data().train, names_data().vocab, 14) == ".diondre");
+}
+
+// ================================================================================================
+// figures
+// ================================================================================================
+TEST_CASE("the loss plot's points are means of log10(loss) over chunks, a short last chunk included", "[figures]") {
+  const std::vector<float> losses = {10, 100, 1000, 10, 1};
+  const auto m = chunk_means_log10(losses, 2);
+  REQUIRE(m.size() == 3);
+  CHECK(m[0] == Approx(1.5));
+  CHECK(m[1] == Approx(2.0));
+  CHECK(m[2] == Approx(0.0));
+  CHECK(chunk_means_log10(std::vector<float>(200000, 2.0f), 1000).size() == 200);
+}
+
+TEST_CASE("the tree diagram fuses 8 characters pair by pair: 8 -> 4 -> 2 -> 1 -> output", "[figures]") {
+  z2h::manual_seed(42);
+  const nn::Sequential model = make_model({});
+  const std::string dot = model_tree_dot(model, ".diondre", ".");
+  auto count = [&](const std::string& needle) {
+    size_t n = 0;
+    for (size_t at = dot.find(needle); at != std::string::npos; at = dot.find(needle, at + 1)) ++n;
+    return n;
+  };
+  CHECK(count(" -> ") == 8 + 4 + 2 + 1);
+  CHECK(count("[label=\"'") == 8);  // the characters
+  CHECK(count("Linear 48&rarr;128") == 4);
+  CHECK(count("Linear 256&rarr;128") == 3);
+  CHECK(count("Linear 128&rarr;27") == 1);
 }
