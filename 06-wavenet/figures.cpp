@@ -26,14 +26,17 @@ std::vector<double> chunk_means_log10(const std::vector<float>& losses, int64_t 
 
 void plot_loss_chunks(const std::filesystem::path& png, const std::vector<float>& losses, int64_t chunk,
                       int64_t lr_decay_step, const std::string& title) {
+  // x: the step where each chunk starts, in thousands (point i of the notebook's plot is x = i)
   std::vector<plot::Line> lines = {{.x = {}, .y = chunk_means_log10(losses, chunk), .label = "", .color = ""}};
-  const double drop = static_cast<double>(lr_decay_step) / static_cast<double>(chunk);
+  for (size_t i = 0; i < lines[0].y.size(); ++i)
+    lines[0].x.push_back(static_cast<double>(i) * static_cast<double>(chunk) / 1000.0);
+  const double drop = static_cast<double>(lr_decay_step) / 1000.0;
   if (lr_decay_step > 0 && lr_decay_step < static_cast<int64_t>(losses.size())) {  // where lr 0.1 -> 0.01
     const auto [lo, hi] = std::minmax_element(lines[0].y.begin(), lines[0].y.end());
     lines.push_back({.x = {drop, drop}, .y = {*lo, *hi}, .label = "learning rate 0.1 -> 0.01", .color = "#999999"});
   }
   plot::lines(png, lines,
-              {.title = title, .xlabel = "thousands of steps (each point: the mean of " + std::to_string(chunk) + ")",
+              {.title = title, .xlabel = "step (thousands); each point the mean of " + std::to_string(chunk) + " steps",
                .ylabel = "mean log10(loss)"});
 }
 
@@ -66,11 +69,13 @@ std::string model_tree_dot(const nn::Sequential& model, const std::string& conte
       positions /= group;
       std::vector<std::string> here;
       for (int64_t p = 0; p < positions; ++p) {
-        const std::string id = "l" + std::to_string(level) + "_" + std::to_string(p);
-        const std::string label = last ? "Linear " + std::to_string(fan_in) + "&rarr;" + std::to_string(fan_out) +
-                                             "\nsoftmax: next char " + quote_char(target.empty() ? '?' : target[0])
-                                       : "Linear " + std::to_string(fan_in) + "&rarr;" + std::to_string(fan_out) +
-                                             "\nBatchNorm, tanh";
+        std::string id = "l";  // level 2, position 1: l2001
+        id += std::to_string(level * 1000 + p);
+        std::string label = "Linear ";
+        label += std::to_string(fan_in);
+        label += "&rarr;";
+        label += std::to_string(fan_out);
+        label += last ? "\nsoftmax: next char " + quote_char(target.empty() ? '?' : target[0]) : "\nBatchNorm, tanh";
         dot += "  " + id + " [label=\"" + label + "\" shape=box style=\"rounded,filled\" fillcolor=\"" +
                (last ? "#fde0c5" : "#e3f1dc") + "\"]\n";
         for (int k = 0; k < group; ++k)
