@@ -166,16 +166,16 @@ int run_train(const Hyper& hp, const z2h::CommonOptions& opt) {
   }
   bar.finish();
   const double wall = clock.seconds();
+  if (opt.steps > 0) {  // the Tanh layers' outputs of the last training batch (lecture 4's histograms)
+    plot_activations(out / "activations.png", model,
+                     "Tanh outputs of the last training batch (" + hp.variant + ")");
+    for (const ActivationStats& a : activation_stats(model))
+      std::printf("layer %d (Tanh): mean %+.2f, std %.2f, saturated: %.2f%%\n", a.layer, a.mean, a.std,
+                  a.saturated_percent);
+  }
+
   // ---- evaluation: every layer in eval mode (the batch norms use their running statistics) ----
   model.eval();
-  std::vector<ActivationStats> act;
-  {  // the Tanh layers' outputs after training, on the first 4096 validation examples
-    z2h::NoGradGuard no_grad;
-    model(data.val.X.slice(0, 0, std::min<int64_t>(4096, data.val.Y.size(0))));
-    plot_activations(out / "activations.png", model,
-                     "Tanh outputs after training, 4096 validation examples (" + hp.variant + ")");
-    act = activation_stats(model);
-  }
   const float train = split_loss(model, data.train), val = split_loss(model, data.val),
               test = split_loss(model, data.test);
   std::cout << "train " << py_repr(train) << "\nval " << py_repr(val) << "\ntest " << py_repr(test) << "\n";
@@ -189,8 +189,6 @@ int run_train(const Hyper& hp, const z2h::CommonOptions& opt) {
 
   // ---- "next time": convolution is a for loop ----
   const ForLoopCheck conv = print_convolution_cells(model, data);
-  for (const ActivationStats& a : act)
-    std::printf("layer %2d (Tanh): mean %+.2f, std %.2f, saturated: %.2f%%\n", a.layer, a.mean, a.std, a.saturated_percent);
   std::printf("%lld steps in %.1f s (%.0f steps/s, OpenBLAS kernel %s)\n", static_cast<long long>(opt.steps), wall,
               static_cast<double>(opt.steps) / std::max(wall, 1e-9), z2h::blas::core_name().c_str());
 
