@@ -145,7 +145,7 @@ TEST_CASE("a short training run prints the notebook's first lines and writes met
   }
 }
 
-TEST_CASE("--variant runs print their parameter count and the performance log's line", "[cli]") {
+TEST_CASE("the program's --variant runs print their parameter count and the performance log's line", "[cli]") {
   TempDir tmp;
   const Run r = run("--variant original --steps 3 --samples 1 --quiet --out " + (tmp.path / "o").string(), tmp);
   INFO(r.err);
@@ -156,7 +156,7 @@ TEST_CASE("--variant runs print their parameter count and the performance log's 
                    "val 2.105\n") != std::string::npos);
 }
 
-TEST_CASE("--mode cells prints the layer output shapes for a batch of 4 and the for-loop check", "[cli]") {
+TEST_CASE("the program's --mode cells prints the layer output shapes for a batch of 4 and the for-loop check", "[cli]") {
   TempDir tmp;
   const Run r = run("--mode cells --out " + (tmp.path / "c").string(), tmp);
   INFO(r.err);
