@@ -21,6 +21,7 @@ using namespace detail;
 namespace {
 // The backward rules, each defined right below its op.
 void max_backward(Node& o);
+void variance_backward(Node& o);
 }  // namespace
 
 
@@ -187,30 +188,14 @@ LongTensor argmax(const Tensor& x, int64_t dim) {
 
 // ---- var / std -----------------------------------------------------------------------------
 // var = Σ (x - mean)² / (n - 1)   (unbiased; / n when biased), accumulated in double like PyTorch.
-// dx += dout * 2 (x - mean) / (n - 1)          std: dx += dout * (x - mean) / ((n - 1) * std)
+// node: ints[0] = the reduced dims, ints[1] = std or var, floats[0] = float(2 / (n - 1)),
+// saved = x.mean(dims, keepdim=True) in float, as mean() computes it.
 namespace {
 Tensor variance(const Tensor& x, const Dims& dims, bool keepdim, bool unbiased, bool take_sqrt) {
   const char* op = take_sqrt ? "std" : "var";
   DimMask m = parse_dims(dims, x.ndim(), op);
   Shape k = keepdim_shape(x.shape(), m);
-  Tensor out = make_result(result_shape(x.shape(), m, keepdim), op, {x}, [](Node& o) {
-    const Tensor& x = o.inputs[0];
-    if (!x.requires_grad()) return;
-    const float denom = o.floats[0];
-    const bool is_std = o.ints[1] != 0;
-    Shape k = keepdim_shape(x.shape(), unpack(o.ints[0]));
-    // per output element: the factor that multiplies (x - mean)
-    Tensor f = empty(k);
-    for (int64_t i = 0; i < k.numel(); ++i)
-      f.data()[i] = is_std ? o.grad.data()[i] / (denom * o.data[i]) : o.grad.data()[i] * 2.0f / denom;
-    const float *xv = x.data(), *mv = o.saved.data(), *fv = f.data();
-    float* dx = x.node()->grad_data();
-    for_each_row(make_broadcast(x.shape(), x.shape(), k),
-                 [&](int64_t r, int64_t, int64_t ib, int64_t n, int64_t, int64_t sb) {
-                   for (int64_t j = 0; j < n; ++j)
-                     dx[r + j] += fv[ib + j * sb] * (xv[r + j] - mv[ib + j * sb]);
-                 });
-  });
+  Tensor out = make_result(result_shape(x.shape(), m, keepdim), op, {x}, variance_backward);
   const int64_t n = k.numel() ? x.numel() / k.numel() : 0;
   const double denom = static_cast<double>(unbiased ? n - 1 : n);
   std::vector<double> mean = sums(x, k);
@@ -233,11 +218,35 @@ Tensor variance(const Tensor& x, const Dims& dims, bool keepdim, bool unbiased, 
   if (node->backward_fn) {
     node->ints[0] = pack(m);
     node->ints[1] = take_sqrt;
-    node->floats[0] = static_cast<float>(denom);
+    node->floats[0] = static_cast<float>(2.0 / denom);
     node->saved = empty(k);
-    for (size_t i = 0; i < mean.size(); ++i) node->saved.data()[i] = static_cast<float>(mean[i]);
+    kernels::sum_to(x.data(), x.shape(), node->saved.data(), k);
+    for (int64_t i = 0; i < k.numel(); ++i) node->saved.data()[i] /= static_cast<float>(n);
   }
   return out;
+}
+
+// Backward as PyTorch's var_backward rounds it (FunctionsManual.cpp):
+//   var: dx += (float(2 / (n - 1)) * dout) * (x - mean)
+//   std: dout becomes dout / (2 * std) (0 where std == 0) first, then the same.
+void variance_backward(Node& o) {
+  const Tensor& x = o.inputs[0];
+  if (!x.requires_grad()) return;
+  const float two_over_dof = o.floats[0];
+  const bool is_std = o.ints[1] != 0;
+  Shape k = keepdim_shape(x.shape(), unpack(o.ints[0]));
+  Tensor f = empty(k);  // per output element: the factor that multiplies (x - mean)
+  for (int64_t i = 0; i < k.numel(); ++i) {
+    float g = o.grad.data()[i];
+    if (is_std) g = o.data[i] == 0.0f ? 0.0f : g / (o.data[i] * 2.0f);
+    f.data()[i] = two_over_dof * g;
+  }
+  const float *xv = x.data(), *mv = o.saved.data(), *fv = f.data();
+  float* dx = x.node()->grad_data();
+  for_each_row(make_broadcast(x.shape(), x.shape(), k),
+               [&](int64_t r, int64_t, int64_t ib, int64_t n, int64_t, int64_t sb) {
+                 for (int64_t j = 0; j < n; ++j) dx[r + j] += fv[ib + j * sb] * (xv[r + j] - mv[ib + j * sb]);
+               });
 }
 }  // namespace
 

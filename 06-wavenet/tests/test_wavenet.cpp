@@ -1,0 +1,387 @@
+// Tests of stage 06-wavenet against PyTorch and the lecture notebook.
+//
+// The goldens in tests/goldens/ come from reference.py (each file records the command and the
+// OpenBLAS kernel that made it):
+//   OPENBLAS_NUM_THREADS=1 /usr/bin/python3 06-wavenet/reference.py --goldens 06-wavenet/tests/goldens
+//   OPENBLAS_NUM_THREADS=1 OPENBLAS_CORETYPE=Haswell /usr/bin/python3 06-wavenet/reference.py --goldens 06-wavenet/tests/goldens
+// A run golden exists per kernel (default_2000_<kernel>.json, runs_<kernel>.json). On a kernel with
+// its own golden the comparison is to the bit where the stage claims bits; on any other kernel the
+// Prescott golden is used within the stated tolerance, and a WARN says so.
+// names.txt must be present: run `data/fetch names.txt` (or ./z2h test) first.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "figures.hpp"
+#include "wavenet.hpp"
+
+#include "common/tensor/blas.hpp"
+#include "common/tensor/kernels/kernels.hpp"
+#include "common/app/error.hpp"
+#include "common/rng/generator.hpp"
+#include "common/nn/nn.hpp"
+#include "common/tensor/ops.hpp"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+namespace nn = z2h::nn;
+using json = nlohmann::json;
+using namespace stage06;
+using z2h::LongTensor;
+using z2h::Shape;
+using z2h::Tensor;
+
+namespace {
+
+const fs::path kStageDir = fs::path(Z2H_SOURCE_DIR) / "06-wavenet";
+
+json golden(const std::string& name) {
+  std::ifstream f(kStageDir / "tests" / "goldens" / name);
+  if (!f)
+    FAIL("golden file 06-wavenet/tests/goldens/" << name
+         << " is missing (regenerate: OPENBLAS_NUM_THREADS=1 /usr/bin/python3 06-wavenet/reference.py --goldens "
+            "06-wavenet/tests/goldens)");
+  return json::parse(f);
+}
+
+// The run golden made with this machine's OpenBLAS kernel, or else the Prescott one (with a WARN).
+json run_golden(const std::string& stem, bool* same_kernel) {
+  const std::string core = z2h::blas::core_name();
+  // Bits can only match with the exact kernels (a portable build has the readable ones alone).
+  if (z2h::kernels::exact_build && fs::exists(kStageDir / "tests" / "goldens" / (stem + "_" + core + ".json"))) {
+    *same_kernel = true;
+    return golden(stem + "_" + core + ".json");
+  }
+  *same_kernel = false;
+  WARN("no " << stem << " golden for OpenBLAS kernel " << core << ": comparing with the Prescott one within tolerance");
+  return golden(stem + "_Prescott.json");
+}
+
+// The lecture's data for a block size, loaded once each. A missing names.txt fails loudly.
+const Data& names_data(int block_size = 8) {
+  static std::map<int, Data*> cache;
+  auto& d = cache[block_size];
+  if (!d) {
+    const fs::path path = fs::path(Z2H_DEFAULT_DATA_DIR) / "names.txt";
+    if (!fs::exists(path)) FAIL("data file " << path.string() << " not found: run `data/fetch names.txt` (or ./z2h test) first");
+    d = new Data(load_names(path.string(), block_size));
+  }
+  return *d;
+}
+
+Tensor from_json(const json& values, const json& shape) {
+  std::vector<float> v;
+  for (const auto& x : values) v.push_back(x.get<float>());
+  return z2h::tensor(std::move(v), Shape(shape.get<std::vector<int64_t>>()));
+}
+
+LongTensor long_from_json(const json& values, const json& shape) {
+  std::vector<int64_t> v;
+  for (const auto& x : values) v.push_back(x.get<int64_t>());
+  return LongTensor(std::move(v), Shape(shape.get<std::vector<int64_t>>()));
+}
+
+// Largest |a - b| over the elements, and whether all are equal to the bit.
+struct Diff {
+  double max_abs = 0;
+  bool exact = true;
+};
+Diff compare(const Tensor& actual, const json& expected) {
+  Diff d;
+  REQUIRE(static_cast<size_t>(actual.numel()) == expected.size());
+  for (int64_t i = 0; i < actual.numel(); ++i) {
+    const float a = actual.data()[i], e = expected[static_cast<size_t>(i)].get<float>();
+    d.max_abs = std::max(d.max_abs, static_cast<double>(std::fabs(a - e)));
+    d.exact = d.exact && a == e;
+  }
+  return d;
+}
+
+// Checks a tensor against a golden list: to the bit when `exact`, else within tol.
+void check_tensor(const Tensor& actual, const json& expected, bool exact, double tol, const std::string& what) {
+  const Diff d = compare(actual, expected);
+  INFO(what << ": largest |C++ - PyTorch| = " << d.max_abs << (d.exact ? " (identical bits)" : ""));
+  if (exact) CHECK(d.exact);
+  else CHECK(d.max_abs <= tol);
+}
+
+// loss = sum(out * w); backward. The module goldens' d/dinput and d/dparameter come from this loss.
+void backward_with(const Tensor& out, const json& w, const json& out_shape) {
+  z2h::sum(out * from_json(w, out_shape)).backward();
+}
+
+// The parameters p0, p1, ... of a golden case copied into the module's tensors.
+void set_params(const std::vector<Tensor>& params, const json& c) {
+  for (size_t i = 0; i < params.size(); ++i) {
+    const json& v = c["p" + std::to_string(i)];
+    REQUIRE(static_cast<size_t>(params[i].numel()) == v.size());
+    for (size_t k = 0; k < v.size(); ++k) params[i].data()[k] = v[k].get<float>();
+  }
+}
+
+void check_param_grads(const std::vector<Tensor>& params, const json& c, bool exact, double tol) {
+  for (size_t i = 0; i < params.size(); ++i)
+    check_tensor(params[i].grad(), c["dp" + std::to_string(i)], exact, tol, "d parameter " + std::to_string(i));
+}
+
+// The product-free modules' bits do not depend on OpenBLAS (only on the exact kernels: 1e-4 with
+// the readable ones); those with a matmul do.
+constexpr bool kExact = z2h::kernels::exact_build;
+bool golden_kernel_is_ours(const json& file) {
+  return z2h::kernels::exact_build && file["openblas_core"].get<std::string>() == z2h::blas::core_name();
+}
+
+}  // namespace
+
+// ================================================================================================
+// modules: forward and backward against PyTorch running the notebook's classes
+// ================================================================================================
+TEST_CASE("Linear (3-D and 2-D input, with and without bias) matches the notebook's class in PyTorch", "[modules][golden]") {
+  const json file = golden("modules.json");
+  const bool exact = golden_kernel_is_ours(file);
+  for (const std::string name : {"linear_3d", "linear_2d_nobias"}) {
+    const json& c = file["cases"][name];
+    INFO(name);
+    const bool bias = name == "linear_3d";
+    nn::Linear lin(c["x_shape"].back().get<int64_t>(), c["out_shape"].back().get<int64_t>(), bias);
+    set_params(lin.parameters(), c);
+    Tensor x = from_json(c["x"], c["x_shape"]).requires_grad_();
+    Tensor out = lin(x);
+    check_tensor(out, c["out"], exact, 1e-6, "out");
+    backward_with(out, c["w"], c["out_shape"]);
+    check_tensor(x.grad(), c["dx"], exact, 1e-6, "dx");
+    check_param_grads(lin.parameters(), c, exact, 1e-5);
+  }
+}
+
+TEST_CASE("BatchNorm1d: forward, backward, running statistics and eval mode match the notebook's class", "[modules][golden]") {
+  const json file = golden("modules.json");
+  // name, fixed: batchnorm_3d reduces over dims (0, 1); _buggy is the video's first version (dim 0 only)
+  for (const auto& [name, fixed] : std::vector<std::pair<std::string, bool>>{
+           {"batchnorm_2d", true}, {"batchnorm_3d", true}, {"batchnorm_3d_buggy", false}}) {
+    const json& c = file["cases"][name];
+    INFO(name);
+    const auto shape = c["x_shape"].get<std::vector<int64_t>>();
+    BatchNorm1d bn(shape.back(), fixed, shape.size() == 3 ? shape[1] : 1);
+    set_params(bn.parameters(), c);
+    Tensor x = from_json(c["x"], c["x_shape"]).requires_grad_();
+    Tensor out = bn(x);
+    check_tensor(out, c["out"], kExact, 1e-4, "out");
+    backward_with(out, c["w"], c["out_shape"]);
+    check_tensor(x.grad(), c["dx"], kExact, 1e-4, "dx");
+    check_param_grads(bn.parameters(), c, kExact, 1e-4);
+    {  // a second training call, then eval mode with the running buffers
+      z2h::NoGradGuard no_grad;
+      bn(from_json(c["x2"], c["x_shape"]));
+      check_tensor(bn.running_mean, c["running_mean"], kExact, 1e-4, "running_mean");
+      check_tensor(bn.running_var, c["running_var"], kExact, 1e-4, "running_var");
+      CHECK(bn.running_mean.numel() == Shape(c["running_mean_shape"].get<std::vector<int64_t>>()).numel());
+      bn.eval();
+      check_tensor(bn(from_json(c["x_eval"], c["x_shape"])), c["out_eval"], kExact, 1e-4, "eval-mode out");
+    }
+  }
+}
+
+TEST_CASE("Tanh, Embedding and FlattenConsecutive (with and without the squeeze) match PyTorch", "[modules][golden]") {
+  const json file = golden("modules.json");
+  SECTION("Tanh") {
+    const json& c = file["cases"]["tanh"];
+    nn::Tanh t;
+    Tensor x = from_json(c["x"], c["x_shape"]).requires_grad_();
+    Tensor out = t(x);
+    check_tensor(out, c["out"], kExact, 1e-4, "out");
+    backward_with(out, c["w"], c["out_shape"]);
+    check_tensor(x.grad(), c["dx"], kExact, 1e-4, "dx");
+  }
+  SECTION("FlattenConsecutive") {
+    for (const std::string name : {"flatten_consecutive_2", "flatten_consecutive_squeeze"}) {
+      const json& c = file["cases"][name];
+      INFO(name);
+      const int64_t n = name == "flatten_consecutive_2" ? 2 : 4;
+      nn::FlattenConsecutive f(n);
+      Tensor x = from_json(c["x"], c["x_shape"]).requires_grad_();
+      Tensor out = f(x);
+      CHECK(out.shape().vec() == c["out_shape"].get<std::vector<int64_t>>());
+      check_tensor(out, c["out"], kExact, 1e-4, "out");
+      backward_with(out, c["w"], c["out_shape"]);
+      check_tensor(x.grad(), c["dx"], kExact, 1e-4, "dx");
+    }
+  }
+  SECTION("Embedding, with repeated indices (their gradients add up)") {
+    const json& c = file["cases"]["embedding"];
+    nn::Embedding e(7, 3);
+    set_params(e.parameters(), c);
+    Tensor out = e(long_from_json(c["x"], c["x_shape"]));
+    CHECK(out.shape().vec() == c["out_shape"].get<std::vector<int64_t>>());
+    check_tensor(out, c["out"], kExact, 1e-4, "out");
+    backward_with(out, c["w"], c["out_shape"]);
+    check_param_grads(e.parameters(), c, true, 0);
+  }
+}
+
+TEST_CASE("a small Sequential (Embedding, two FlattenConsecutive levels, BatchNorm1d on 3-D input) matches PyTorch",
+          "[modules][golden]") {
+  const json file = golden("modules.json");
+  const json& c = file["cases"]["sequential"];
+  nn::Sequential seq({nn::Embedding(7, 3), nn::FlattenConsecutive(2), nn::Linear(6, 4, false), BatchNorm1d(4), nn::Tanh(),
+                      nn::FlattenConsecutive(2), nn::Linear(8, 5)});
+  set_params(seq.parameters(), c);
+  Tensor out = seq(long_from_json(c["x"], c["x_shape"]));
+  CHECK(out.shape().vec() == c["out_shape"].get<std::vector<int64_t>>());
+  const bool exact = golden_kernel_is_ours(file);
+  check_tensor(out, c["out"], exact, 1e-6, "out");
+  backward_with(out, c["w"], c["out_shape"]);
+  check_param_grads(seq.parameters(), c, exact, 1e-5);
+}
+
+// ================================================================================================
+// the model and its training run
+// ================================================================================================
+namespace {
+
+// Seeds the global generator, builds the variant's model, trains it `steps` steps; returns the losses.
+std::vector<float> train_run(nn::Sequential& model, const Split& train, int64_t steps) {
+  z2h::optim::SGD sgd(model.parameters(), [](int64_t i) { return i < 150000 ? 0.1 : 0.01; });
+  std::vector<float> losses;
+  for (int64_t i = 0; i < steps; ++i) losses.push_back(train_step(model, train, 32, sgd));
+  return losses;
+}
+
+// Every |actual[i] - expected[i]| <= tol (0: identical); on failure names the worst step.
+void check_losses(const std::vector<float>& actual, const std::vector<double>& expected, double tol,
+                  const std::string& what) {
+  REQUIRE(actual.size() == expected.size());
+  double worst = 0;
+  size_t worst_i = 0;
+  for (size_t i = 0; i < actual.size(); ++i) {
+    const double d = std::fabs(actual[i] - expected[i]);
+    if (d > worst || (i == 0 && d == 0)) worst = d, worst_i = i;
+  }
+  INFO(what << ": largest |C++ - PyTorch| " << worst << " at step " << worst_i << " (C++ " << actual[worst_i]
+            << ", PyTorch " << expected[worst_i] << ")");
+  if (tol == 0) CHECK(worst == 0);
+  else CHECK(worst <= tol);
+}
+
+}  // namespace
+
+TEST_CASE("the performance log's models have the lecture's parameter counts (76579 for the final one)", "[model]") {
+  const std::map<std::string, int64_t> expected = {
+      {"original", 12097}, {"context8", 22097}, {"hierarchical", 22397}, {"bnfix", 22397}, {"scaled", 76579}};
+  for (const Variant& v : variants()) {
+    z2h::manual_seed(42);
+    nn::Sequential model = make_model(config_of(v));
+    INFO(v.name);
+    CHECK(num_parameters(model) == expected.at(v.name));
+  }
+  z2h::manual_seed(42);
+  CHECK(num_parameters(make_model({})) == 76579);
+}
+
+TEST_CASE("a hierarchical model needs a power-of-two context", "[model]") {
+  CHECK_THROWS_AS(make_model({.block_size = 6}), z2h::UserError);
+  CHECK_NOTHROW(make_model({.block_size = 16}));
+}
+
+TEST_CASE("the default run's step-0 loss is the notebook's 3.3167154788970947 to every digit", "[model][lecture]") {
+  z2h::manual_seed(42);
+  nn::Sequential model = make_model({});
+  const auto losses = train_run(model, names_data().train, 1);
+  CHECK(losses[0] == 3.3167154788970947f);
+}
+
+TEST_CASE("the first 2000 steps of the default run are PyTorch's losses, then its split losses and samples",
+          "[model][golden]") {
+  bool same_kernel = false;
+  const json gold = run_golden("default_2000", &same_kernel);
+  z2h::manual_seed(42);
+  nn::Sequential model = make_model({});
+  const auto losses = train_run(model, names_data().train, 2000);
+  // identical on the golden's kernel (the same sgemm, every other op rounded as PyTorch rounds it)
+  check_losses(losses, gold["losses"].get<std::vector<double>>(), same_kernel ? 0 : 1e-4, "2000 losses");
+  model.eval();
+  // the splits are summed in chunks here (the 7th significant digit may differ)
+  for (const char* s : {"train", "val", "test"}) {
+    const Split& split = s == std::string("train") ? names_data().train
+                                                   : (s == std::string("val") ? names_data().val : names_data().test);
+    const double ours = split_loss(model, split), theirs = gold["loss"][s].get<double>();
+    INFO(s << ": C++ " << ours << ", PyTorch " << theirs);
+    CHECK(std::fabs(ours - theirs) <= 1e-5);
+  }
+  const auto names = sample(model, names_data(), 20);
+  if (same_kernel) CHECK(names == gold["samples"].get<std::vector<std::string>>());
+  else WARN("samples not compared: another kernel's losses differ slightly, and a sampled name may too");
+}
+
+TEST_CASE("runs at other seeds, variants and step counts match independent PyTorch runs", "[model][golden]") {
+  bool same_kernel = false;
+  const json gold = run_golden("runs", &same_kernel);
+  const json runs = gold["runs"];
+  REQUIRE(runs.size() >= 4);
+  for (const json& r : runs) {
+    const std::string variant = r["variant"];
+    const Variant& v = find_variant(variant);
+    const int64_t steps = r["steps"];
+    const uint64_t seed = r["seed"];
+    INFO(variant << ", seed " << seed << ", " << steps << " steps");
+    const Data& data = names_data(v.block_size);
+    z2h::manual_seed(seed);
+    nn::Sequential model = make_model(config_of(v));
+    CHECK(num_parameters(model) == r["params"].get<int64_t>());
+    const auto all = train_run(model, data.train, steps);
+    std::vector<float> every;  // the golden keeps every 100th loss and the last
+    for (size_t i = 0; i < all.size(); i += 100) every.push_back(all[i]);
+    every.push_back(all.back());
+    check_losses(every, r["losses"].get<std::vector<double>>(), same_kernel ? 0 : 1e-4, "losses");
+    model.eval();
+    CHECK(std::fabs(split_loss(model, data.train) - r["loss"]["train"].get<double>()) <= 1e-5);
+    CHECK(std::fabs(split_loss(model, data.val) - r["loss"]["val"].get<double>()) <= 1e-5);
+    const auto names = sample(model, data, static_cast<int>(r["samples"].size()));
+    if (same_kernel) CHECK(names == r["samples"].get<std::vector<std::string>>());
+  }
+}
+
+TEST_CASE("convolution is a for loop: 8 positions forwarded one by one equal the batched forward", "[model]") {
+  z2h::manual_seed(42);
+  nn::Sequential model = make_model({});
+  model.eval();
+  const ForLoopCheck c = convolution_check(model, names_data().train, 7, 8);
+  CHECK(c.single_shape == Shape{1, 27});
+  CHECK(c.loop_shape == Shape{8, 27});
+  CHECK(c.max_abs_diff < 1e-5);  // only the products' blocking differs between 1 row and 8
+  CHECK(context_string(names_data().train, names_data().vocab, 14) == ".diondre");
+}
+
+// ================================================================================================
+// figures
+// ================================================================================================
+TEST_CASE("the loss plot's points are means of log10(loss) over chunks, a short last chunk included", "[figures]") {
+  const std::vector<float> losses = {10, 100, 1000, 10, 1};
+  const auto m = chunk_means_log10(losses, 2);
+  REQUIRE(m.size() == 3);
+  CHECK(m[0] == Approx(1.5));
+  CHECK(m[1] == Approx(2.0));
+  CHECK(m[2] == Approx(0.0));
+  CHECK(chunk_means_log10(std::vector<float>(200000, 2.0f), 1000).size() == 200);
+}
+
+TEST_CASE("the tree diagram fuses 8 characters pair by pair: 8 -> 4 -> 2 -> 1 -> output", "[figures]") {
+  z2h::manual_seed(42);
+  const nn::Sequential model = make_model({});
+  const std::string dot = model_tree_dot(model, ".diondre", ".");
+  auto count = [&](const std::string& needle) {
+    size_t n = 0;
+    for (size_t at = dot.find(needle); at != std::string::npos; at = dot.find(needle, at + 1)) ++n;
+    return n;
+  };
+  CHECK(count(" -> ") == 8 + 4 + 2 + 1);
+  CHECK(count("[label=\"'") == 8);  // the characters
+  CHECK(count("Linear 48&rarr;128") == 4);
+  CHECK(count("Linear 256&rarr;128") == 3);
+  CHECK(count("Linear 128&rarr;27") == 1);
+}
