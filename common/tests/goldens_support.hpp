@@ -42,6 +42,7 @@ namespace z2h::test {
 inline const std::map<std::string, std::string>& same_sgemm_as() {
   static const std::map<std::string, std::string> m = {
       {"Cooperlake", "SkylakeX"},  // Cooperlake adds bf16 kernels only; 02-04's goldens: identical bits
+      {"Zen", "Haswell"},          // AMD's Zen runs Haswell's sgemm; 02-04's goldens: identical bits
   };
   return m;
 }
