@@ -41,9 +41,10 @@ const z2h::test::KernelGoldens& goldens() { return z2h::test::stage_goldens("03-
 json golden(const std::string& name) { return goldens().load(name); }
 
 // On another kernel set than the goldens', the default (lecture-init) run parts from PyTorch's after
-// ~13 steps (below): its first 10 losses are compared within 1e-4, and after them the mean of every
-// 100 steps within 0.1 (measured between Prescott, Haswell and SkylakeX: at most 0.025).
-constexpr z2h::test::Tolerance kChaotic{.steps = 10, .tol = 1e-4, .window = 100, .band = 0.1};
+// ~13 steps (below): its first 10 losses are compared within 2e-4, and after them the mean of every
+// 330 steps within 0.2. Measured between PyTorch's runs on the Prescott, Haswell, SkylakeX and
+// Sandybridge kernel sets: at most 9.9e-5 in the first 10 steps, at most 0.066 between 330-step means.
+constexpr z2h::test::Tolerance kChaotic{.steps = 10, .tol = 2e-4, .window = 330, .band = 0.2};
 
 std::vector<std::string> names_txt() {
   const fs::path path = fs::path(Z2H_DEFAULT_DATA_DIR) / "names.txt";
@@ -230,7 +231,7 @@ TEST_CASE("300 minibatch losses, the full-split losses and the samples are PyTor
   const auto& d = splits(3);
   auto losses = run_steps(m, g, d, 32, 300);
   // The tuned init is not chaotic: on other kernel sets every loss stays within 1e-5 of PyTorch's
-  // (measured between Prescott, Haswell and SkylakeX: at most 7.2e-7), and so do the split losses.
+  // (measured between four kernel sets: at most 7.2e-7), and so do the split losses.
   z2h::test::check_losses(losses, gold["losses"], goldens(), {.steps = 300, .tol = 1e-5}, "tuned init, 300 steps");
   z2h::test::check_value(mlp::split_loss(m, X_of(d.train), Y_of(d.train)), gold["eval"]["train"], goldens(), 1e-5, "train loss");
   z2h::test::check_value(mlp::split_loss(m, X_of(d.dev), Y_of(d.dev)), gold["eval"]["val"], goldens(), 1e-5, "dev loss");
@@ -245,9 +246,9 @@ TEST_CASE("after 300 steps of the default run, the split losses and the samples 
   auto losses = run_steps(m, g, d, 32, 300);
   z2h::test::check_losses(losses, gold["losses"], goldens(), kChaotic, "default run, 300 steps");
   // On another kernel set the chaotic run has parted from PyTorch's: its split losses (~6.1 here)
-  // within 0.1 (measured: at most 0.029), its names only well-formed.
-  z2h::test::check_value(mlp::split_loss(m, X_of(d.train), Y_of(d.train)), gold["eval"]["train"], goldens(), 0.1, "train loss");
-  z2h::test::check_value(mlp::split_loss(m, X_of(d.dev), Y_of(d.dev)), gold["eval"]["val"], goldens(), 0.1, "dev loss");
+  // within 0.2 (measured between four kernel sets: at most 0.051), its names only well-formed.
+  z2h::test::check_value(mlp::split_loss(m, X_of(d.train), Y_of(d.train)), gold["eval"]["train"], goldens(), 0.2, "train loss");
+  z2h::test::check_value(mlp::split_loss(m, X_of(d.dev), Y_of(d.dev)), gold["eval"]["val"], goldens(), 0.2, "dev loss");
   z2h::test::check_samples(mlp::sample(m, d.vocab, 20, 2147483647ull + 10), gold["samples"], goldens(), 0, "20 names");
 }
 
@@ -260,8 +261,9 @@ TEST_CASE("the first minibatch losses of other configurations track PyTorch", "[
     const int n = 20;
     auto losses = run_steps(m, g, splits(cfg.block_size), v["config"]["batch_size"], n);
     // Three of them start from the chaotic lecture init: on other kernel sets their first 10 losses
-    // within 1e-4, the mean of the last 10 within 0.1 (measured: the largest single difference 2.8e-4).
-    z2h::test::check_losses(losses, v["losses"], goldens(), {.steps = 10, .tol = 1e-4, .window = 10, .band = 0.1},
+    // within 2e-4, the mean of the last 10 within 0.01 (measured between four kernel sets: at most
+    // 7.2e-5 in the first 10 steps, 4e-4 in any step).
+    z2h::test::check_losses(losses, v["losses"], goldens(), {.steps = 10, .tol = 2e-4, .window = 10, .band = 0.01},
                             "variant " + name);
   }
 }
