@@ -20,6 +20,7 @@
 #include "common/plot/plot.hpp"
 #include "common/app/progress.hpp"
 #include "common/rng/py_random.hpp"
+#include "common/app/run_info.hpp"
 #include "draw.hpp"
 #include "engine.hpp"
 #include "lecture.hpp"
@@ -295,7 +296,7 @@ int run(const Config& cfg, const z2h::CommonOptions& opt, std::vector<std::strin
   if (demos.empty()) demos = kDemos;
   const fs::path out = z2h::prepare_out_dir(opt.out);
   z2h::Stopwatch clock;
-  std::cout << "01-micrograd: seed " << opt.seed << ", out " << out.string() << "\n";
+  std::cout << z2h::run_header("01-micrograd", opt.seed, 1) << "\nout " << out.string() << "\n";
   auto wants = [&](const std::string& name) { return std::find(demos.begin(), demos.end(), name) != demos.end(); };
   if (wants("derivative")) demo_derivative(out);
   if (wants("expression")) demo_expression(out);
@@ -329,6 +330,7 @@ int run(const Config& cfg, const z2h::CommonOptions& opt, std::vector<std::strin
       {"train_cpu_s", moons.train_cpu_s},
       {"steps_per_s", moons.train_s > 0 ? static_cast<double>(steps.size()) / moons.train_s : 0.0},
       {"threads", 1},
+      {"openblas_core", z2h::openblas_core()},  // named for every stage; this one computes with scalars only
   });
   std::cout << "\nwrote " << (out / "summary.json").string() << "; total " << fixed(wall_s, 2) << " s\n";
   return 0;

@@ -32,6 +32,7 @@
 #include "common/data/names_dataset.hpp"
 #include "common/io/output.hpp"
 #include "common/plot/plot.hpp"
+#include "common/app/run_info.hpp"
 #include "common/io/safetensors.hpp"
 #include "common/data/text_data.hpp"
 
@@ -70,6 +71,7 @@ struct Data {
 
 Data load_data(const z2h::CommonOptions& opt) {
   auto words = z2h::read_lines(z2h::data_file(opt, "names.txt"));
+  std::printf("%s\n", z2h::run_header(opt.stage, opt.seed, opt.threads).c_str());
   auto vocab = z2h::Vocab::from_words(words, '.');  // stoi: '.'=0, 'a'=1 ... 'z'=26
   size_t shortest = words.empty() ? 0 : words[0].size(), longest = 0;
   for (const auto& w : words) shortest = std::min(shortest, w.size()), longest = std::max(longest, w.size());
@@ -303,6 +305,7 @@ int run(const Hyper& hp, const z2h::CommonOptions& opt) {
       {"train_s", train_s},
       {"train_cpu_s", train_cpu_s},
       {"threads", opt.threads},
+      {"openblas_core", z2h::openblas_core()},
       {"nll", counts.smoothed.nll},
       {"nll_unsmoothed", counts.unsmoothed.nll},
       {"nll_float32", counts.float32.nll},

@@ -6,8 +6,10 @@ program; it is used for three things:
 
   * side-by-side checks: it prints the same lines as the C++ program, for any --seed/--samples,
       /usr/bin/python3 02-bigram/reference.py --seed 42 --samples 10
-  * goldens: the numbers the C++ tests compare against, in 02-bigram/tests/goldens/
-      /usr/bin/python3 02-bigram/reference.py --goldens 02-bigram/tests/goldens
+  * goldens: the numbers the C++ tests compare against, in 02-bigram/tests/goldens/<kernel>/, one
+    folder per OpenBLAS kernel set (the one it runs on; OPENBLAS_CORETYPE=Haswell in front forces it):
+      OPENBLAS_NUM_THREADS=1 /usr/bin/python3 02-bigram/reference.py --goldens 02-bigram/tests/goldens
+    (or ./z2h goldens 02-bigram)
   * the benchmark (02-bigram/bench.sh, docs/benchmarks.md): the lecture's 100 full-batch steps,
       /usr/bin/python3 02-bigram/reference.py --bench
 
@@ -15,6 +17,7 @@ Run it with Debian's /usr/bin/python3 (python3-torch 1.13.1, the lecture's PyTor
 its multinomial(p, 1, replacement=True) is the CDF search that gives the lecture's names).
 """
 import argparse
+import ctypes
 import json
 import os
 import random
@@ -29,9 +32,28 @@ os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')
 import torch  # noqa: E402 (after the environment is set)
 import torch.nn.functional as F
 
+STAGE = '02-bigram'
 LECTURE_SEED = 2147483647
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_DATA = os.path.join(HERE, '..', 'data', 'names.txt')
+
+def openblas_core():
+    """The kernel set OpenBLAS picked for this CPU (OPENBLAS_CORETYPE overrides it), e.g. 'Haswell'.
+
+    Every product goes through OpenBLAS's sgemm, whose summation order is the kernel's, so long
+    runs come out differently under each. The goldens therefore go into a folder named after the
+    kernel that made them, and the C++ tests compare bit for bit against their own kernel's."""
+    lib = ctypes.CDLL('libopenblas.so.0')
+    lib.openblas_get_corename.restype = ctypes.c_char_p
+    return lib.openblas_get_corename().decode().strip()
+
+
+def goldens_command(directory):
+    """The command line that makes these goldens again, with the environment it ran in."""
+    env = ['OPENBLAS_NUM_THREADS=1']
+    if 'OPENBLAS_CORETYPE' in os.environ:
+        env.append('OPENBLAS_CORETYPE=' + os.environ['OPENBLAS_CORETYPE'])
+    return ' '.join(env + ['/usr/bin/python3 %s/reference.py --goldens' % STAGE, directory])
 
 
 # ---- data ------------------------------------------------------------------------------------
@@ -348,14 +370,17 @@ def exercise_variant(args, X, Y, reference_losses, W_ref, forward, itos, say):
 
 # ---- goldens and the benchmark ---------------------------------------------------------------
 def write_goldens(args):
-    """The files in 02-bigram/tests/goldens/, each with the command that made it."""
-    os.makedirs(args.goldens, exist_ok=True)
-    cmd = '/usr/bin/python3 02-bigram/reference.py --goldens 02-bigram/tests/goldens'
-    meta = {'command': cmd, 'torch': torch.__version__,
+    """The files in 02-bigram/tests/goldens/<kernel>/, each with the command that made it."""
+    if os.environ.get('OPENBLAS_NUM_THREADS') != '1':
+        sys.exit('error: make the goldens single-threaded: OPENBLAS_NUM_THREADS=1 ' + ' '.join(sys.argv))
+    core = openblas_core()
+    outdir = os.path.join(args.goldens, core)  # one folder per kernel set: tests/goldens/Haswell/...
+    os.makedirs(outdir, exist_ok=True)
+    meta = {'command': goldens_command(args.goldens), 'openblas_core': core, 'torch': torch.__version__,
             'cpu_capability': torch.backends.cpu.get_cpu_capability() if hasattr(torch.backends, 'cpu') else 'AVX2'}
 
     def dump(name, obj):
-        with open(os.path.join(args.goldens, name), 'w') as f:
+        with open(os.path.join(outdir, name), 'w') as f:
             json.dump({**meta, **obj}, f, indent=1)
             f.write('\n')
 
@@ -415,7 +440,7 @@ def main():
     ap.add_argument('--data', default=DEFAULT_DATA)
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--json', help='write every number to this file')
-    ap.add_argument('--goldens', help='write the test goldens into this directory')
+    ap.add_argument('--goldens', help='write the test goldens into this directory/<OpenBLAS kernel>/')
     ap.add_argument('--bench', action='store_true', help='time the lecture\'s training loop only')
     args = ap.parse_args()
     ex = [e.strip().lower() for e in args.exercise.split(',') if e.strip()]

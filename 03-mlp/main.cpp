@@ -29,6 +29,7 @@
 #include "common/io/output.hpp"
 #include "common/plot/plot.hpp"
 #include "common/app/progress.hpp"
+#include "common/app/run_info.hpp"
 #include "common/data/text_data.hpp"
 
 namespace {
@@ -221,6 +222,7 @@ int train_and_report(const Run& r, int64_t steps) {
   if (loaded) check_matches(loaded->model.cfg, hp, r.app);
   const int block_size = loaded ? loaded->model.cfg.block_size : hp.block_size;
   Data data = load_data(opt, block_size);
+  std::printf("%s\n", z2h::run_header(opt.stage, opt.seed, opt.threads).c_str());
   std::printf("examples: train %zu, dev %zu, test %zu (block_size %d)\n", data.train.size(),
               data.dev.size(), data.test.size(), block_size);
 
@@ -274,6 +276,7 @@ int train_and_report(const Run& r, int64_t steps) {
       {"wall_s", clock.seconds()},
       {"steps_per_s", steps_per_s},
       {"threads", opt.threads},
+      {"openblas_core", z2h::openblas_core()},
       {"mode", hp.lr_find ? "lr-find" : "train"},
       {"split_sizes", {{"train", data.train.size()}, {"val", data.dev.size()}, {"test", data.test.size()}}},
       {"step0_loss", hist.loss.empty() ? nlohmann::json(nullptr) : nlohmann::json(hist.loss[0])},

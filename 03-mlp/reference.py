@@ -4,10 +4,11 @@
 This is the Python side of stage 03-mlp. It is never needed to build, run or test the C++ program;
 it is used for two things:
 
-  * goldens: the numbers the C++ tests compare against, in tests/goldens/ (init digest, the first
-    300 minibatch losses (1000 for the default run), step-0 losses for other seeds, samples, the
-    lr-finder's first losses):
-      /usr/bin/python3 03-mlp/reference.py --goldens 03-mlp/tests/goldens
+  * goldens: the numbers the C++ tests compare against, in tests/goldens/<kernel>/ (init digest,
+    the first 300 minibatch losses (1000 for the default run), step-0 losses for other seeds,
+    samples, the lr-finder's first losses), one folder per OpenBLAS kernel set (see below):
+      OPENBLAS_NUM_THREADS=1 /usr/bin/python3 03-mlp/reference.py --goldens 03-mlp/tests/goldens
+    (or ./z2h goldens 03-mlp; OPENBLAS_CORETYPE=Haswell in front makes Haswell's).
   * the side-by-side benchmark (03-mlp/bench.sh, docs/benchmarks.md): the default 200k-step run,
       /usr/bin/python3 03-mlp/reference.py --threads 1
   * and it reads the C++ program's checkpoint, evaluates and samples it with PyTorch:
@@ -21,13 +22,35 @@ parameters, continuing after them, as lecture 4 does: `torch.randint(0, N, (32,)
 Run it with Debian's /usr/bin/python3 (python3-torch 1.13.1, the lecture's PyTorch generation).
 """
 import argparse
+import ctypes
 import json
+import os
 import random
 import sys
 import time
 
 import torch
 import torch.nn.functional as F
+
+
+def openblas_core():
+    """The kernel set OpenBLAS picked for this CPU (OPENBLAS_CORETYPE overrides it), e.g. 'Haswell'.
+
+    Every product goes through OpenBLAS's sgemm, whose summation order is the kernel's; the long,
+    chaotic runs of this lecture come out differently under each. The goldens therefore go into a
+    folder named after the kernel that made them, and the C++ tests compare bit for bit against the
+    folder of their own kernel."""
+    lib = ctypes.CDLL('libopenblas.so.0')
+    lib.openblas_get_corename.restype = ctypes.c_char_p
+    return lib.openblas_get_corename().decode().strip()
+
+
+def goldens_command(directory):
+    """The command line that makes these goldens again, with the environment it ran in."""
+    env = ['OPENBLAS_NUM_THREADS=1']
+    if 'OPENBLAS_CORETYPE' in os.environ:
+        env.append('OPENBLAS_CORETYPE=' + os.environ['OPENBLAS_CORETYPE'])
+    return ' '.join(env + ['/usr/bin/python3 03-mlp/reference.py --goldens', directory])
 
 
 # ---- data ----------------------------------------------------------------------------------------
@@ -201,11 +224,12 @@ def run_for_goldens(cfg, splits, itos, steps, samples=0):
     return out
 
 
-def write_goldens(directory, words, base):
-    import os
+def write_goldens(base_dir, words, base):
+    core = openblas_core()
+    directory = os.path.join(base_dir, core)  # one folder per kernel set: tests/goldens/Haswell/...
     os.makedirs(directory, exist_ok=True)
-    cmd = '/usr/bin/python3 03-mlp/reference.py --goldens ' + directory
-    meta = {'command': cmd, 'torch': torch.__version__, 'threads': torch.get_num_threads()}
+    meta = {'command': goldens_command(base_dir), 'openblas_core': core, 'torch': torch.__version__,
+            'threads': torch.get_num_threads()}
 
     def cfg_with(**kw):
         c = argparse.Namespace(**vars(base))
@@ -302,12 +326,15 @@ def main():
     ap.add_argument('--load', metavar='PATH', help='evaluate and sample a checkpoint of the C++ '
                     'program (model.safetensors) instead of training')
     ap.add_argument('--json', help='write the run (printed lines, losses, samples, timing) as JSON')
-    ap.add_argument('--goldens', metavar='DIR', help='write the test goldens into DIR and exit')
+    ap.add_argument('--goldens', metavar='DIR', help='write the test goldens into DIR/<OpenBLAS kernel>/ '
+                    'and exit')
     cfg = ap.parse_args()
     torch.set_num_threads(cfg.threads)
 
     words = load_words(cfg.data)
     if cfg.goldens:
+        if os.environ.get('OPENBLAS_NUM_THREADS') != '1':  # torch.set_num_threads does not reach it
+            sys.exit('error: make the goldens single-threaded: OPENBLAS_NUM_THREADS=1 ' + ' '.join(sys.argv))
         write_goldens(cfg.goldens, words, cfg)
         return
 

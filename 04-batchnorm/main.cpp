@@ -22,6 +22,7 @@
 #include "common/nn/optim.hpp"
 #include "common/io/output.hpp"
 #include "common/app/progress.hpp"
+#include "common/app/run_info.hpp"
 #include "common/io/safetensors.hpp"
 #include "common/data/sample_names.hpp"
 
@@ -89,7 +90,13 @@ nlohmann::json config_json(const Hyper& hp, const z2h::CommonOptions& opt) {
 
 nlohmann::json summary_base(const Hyper& hp, const z2h::CommonOptions& opt) {
   return {{"stage", "04-batchnorm"}, {"mode", hp.mode},       {"seed", opt.seed},
-          {"config", config_json(hp, opt)}, {"steps", opt.steps}, {"threads", opt.threads}};
+          {"config", config_json(hp, opt)}, {"steps", opt.steps}, {"threads", opt.threads},
+          {"openblas_core", z2h::openblas_core()}};
+}
+
+// The first line of every mode's output: stage, seed, threads and OpenBLAS's kernel set.
+void print_header(const z2h::CommonOptions& opt) {
+  std::cout << z2h::run_header("04-batchnorm", opt.seed, opt.threads) << "\n";
 }
 
 // ================================================================================================
@@ -136,6 +143,7 @@ int run_train(const Hyper& hp, const z2h::CommonOptions& opt) {
                    g);
   const std::string model_id = "mlp-" + hp.variant;
   if (!hp.load.empty()) load_model(hp.load, state(m), model_id);
+  print_header(opt);
   std::cout << m.num_parameters() << "\n";  // number of parameters in total
 
   // ---- training: 200000 seeded minibatches of 32 ----
@@ -243,6 +251,7 @@ int run_deep(const Hyper& hp, const z2h::CommonOptions& opt) {
                               g);
   const std::string model_id = "deep-" + std::to_string(hp.n_hidden);
   if (!hp.load.empty()) load_model(hp.load, state(net), model_id);
+  print_header(opt);
   std::cout << num_parameters(net) << "\n";
 
   z2h::MetricsCsv metrics([&] {
@@ -305,6 +314,7 @@ int run_deep(const Hyper& hp, const z2h::CommonOptions& opt) {
 // ================================================================================================
 int run_bonus(const Hyper& hp, const z2h::CommonOptions& opt) {
   const fs::path out = z2h::prepare_out_dir(opt.out);
+  print_header(opt);
   const BonusStats s = bonus_statistics();
   nlohmann::json stats;
   for (size_t i = 0; i < s.linear.size(); ++i) {
@@ -337,6 +347,7 @@ int run_bonus(const Hyper& hp, const z2h::CommonOptions& opt) {
 int run_e01(const Hyper& hp, const z2h::CommonOptions& opt) {
   const fs::path out = z2h::prepare_out_dir(opt.out);
   const Data data = load_data(opt, hp);
+  print_header(opt);
   z2h::MetricsCsv metrics({"step", "loss", "lr"});
   z2h::Progress bar(opt.steps, "train", opt.quiet);
   const z2h::optim::Schedule lr_at = schedule(hp);
@@ -396,6 +407,7 @@ int run_e02(const Hyper& hp, const z2h::CommonOptions& opt) {
   DeepNet net = make_deep_net({.vocab_size = data.vocab.size(), .block_size = hp.block_size, .n_embd = hp.n_embd,
                                .n_hidden = hp.n_hidden, .n_linear = 3, .bias = true},
                               g);
+  print_header(opt);
   std::cout << num_parameters(net) << "\n";
   z2h::MetricsCsv metrics({"step", "loss", "lr"});
   z2h::Progress bar(opt.steps, "train", opt.quiet);

@@ -4,9 +4,10 @@
 This is the Python side of stage 04-batchnorm. It is never needed to build, run or test the C++
 program; it is used for two things:
 
-  * goldens: the numbers the C++ tests compare against (tests/goldens/*.json, each with the command
-    that wrote it):
-      /usr/bin/python3 04-batchnorm/reference.py --goldens 04-batchnorm/tests/goldens
+  * goldens: the numbers the C++ tests compare against (tests/goldens/<kernel>/*.json, one folder
+    per OpenBLAS kernel set, each file with the command that wrote it):
+      OPENBLAS_NUM_THREADS=1 /usr/bin/python3 04-batchnorm/reference.py --goldens 04-batchnorm/tests/goldens
+    (or ./z2h goldens 04-batchnorm; OPENBLAS_CORETYPE=Haswell in front makes Haswell's).
   * the side-by-side benchmark (04-batchnorm/bench.sh, docs/benchmarks.md): the default run,
       /usr/bin/python3 04-batchnorm/reference.py --threads 1
 
@@ -29,6 +30,7 @@ keeps only the last one, and a "loss log" of the others), reconstructed as the v
 Run it with Debian's /usr/bin/python3 (python3-torch 1.13.1, the lecture's PyTorch generation).
 """
 import argparse
+import ctypes
 import json
 import math
 import os
@@ -38,6 +40,26 @@ import time
 
 import torch
 import torch.nn.functional as F
+
+STAGE = '04-batchnorm'
+
+def openblas_core():
+    """The kernel set OpenBLAS picked for this CPU (OPENBLAS_CORETYPE overrides it), e.g. 'Haswell'.
+
+    Every product goes through OpenBLAS's sgemm, whose summation order is the kernel's, so long
+    runs come out differently under each. The goldens therefore go into a folder named after the
+    kernel that made them, and the C++ tests compare bit for bit against their own kernel's."""
+    lib = ctypes.CDLL('libopenblas.so.0')
+    lib.openblas_get_corename.restype = ctypes.c_char_p
+    return lib.openblas_get_corename().decode().strip()
+
+
+def goldens_command(directory):
+    """The command line that makes these goldens again, with the environment it ran in."""
+    env = ['OPENBLAS_NUM_THREADS=1']
+    if 'OPENBLAS_CORETYPE' in os.environ:
+        env.append('OPENBLAS_CORETYPE=' + os.environ['OPENBLAS_CORETYPE'])
+    return ' '.join(env + ['/usr/bin/python3 %s/reference.py --goldens' % STAGE, directory])
 
 VARIANTS = ['original', 'softmax', 'tanh', 'kaiming', 'batchnorm']
 LECTURE_SEED = 2147483647
@@ -538,6 +560,7 @@ def run_train(splits, itos, variant, seed, steps, quiet=False, step0_plots=None)
 def write_json(path, obj, command):
     obj = dict(obj)
     obj['command'] = command
+    obj['openblas_core'] = openblas_core()
     with open(path + '.tmp', 'w') as f:
         json.dump(obj, f, indent=1)
         f.write('\n')
@@ -545,9 +568,10 @@ def write_json(path, obj, command):
     print('wrote', path, file=sys.stderr)
 
 
-def write_goldens(splits, itos, outdir):
+def write_goldens(splits, itos, base_dir):
+    outdir = os.path.join(base_dir, openblas_core())  # one folder per kernel set: tests/goldens/Haswell/...
     os.makedirs(outdir, exist_ok=True)
-    cmd = 'cd <repo> && /usr/bin/python3 04-batchnorm/reference.py --goldens 04-batchnorm/tests/goldens'
+    cmd = goldens_command(base_dir)
     # 1. the default run's first 2000 steps, losses at full precision; the split losses and samples
     res = run_train(splits, itos, 'batchnorm', LECTURE_SEED, 2000, quiet=True)
     res.pop('wall_s')
@@ -585,7 +609,8 @@ def main():
     ap.add_argument('--losses', help='write the per-step losses (one per line) to this file')
     ap.add_argument('--json', help='mode train: write steps/s, wall time and the split losses to this file (bench.sh)')
     ap.add_argument('--quiet', action='store_true', help='mode train: print only the final losses')
-    ap.add_argument('--goldens', metavar='DIR', help='write the test goldens into DIR and exit')
+    ap.add_argument('--goldens', metavar='DIR', help='write the test goldens into DIR/<OpenBLAS kernel>/ '
+                    'and exit')
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -594,6 +619,8 @@ def main():
         return
     splits, itos = make_splits(args.data)
     if args.goldens:
+        if os.environ.get('OPENBLAS_NUM_THREADS') != '1':  # torch.set_num_threads does not reach it
+            sys.exit('error: make the goldens single-threaded: OPENBLAS_NUM_THREADS=1 ' + ' '.join(sys.argv))
         write_goldens(splits, itos, args.goldens)
         return
     if args.mode == 'train':

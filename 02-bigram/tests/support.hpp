@@ -1,9 +1,10 @@
 #pragma once
 // What the 02-bigram tests share: the data, the goldens and a way to run the program.
 //
-// The goldens in goldens/*.json were written by reference.py (PyTorch 1.13.1, 1 thread); each file
-// names the command that made it:
-//   /usr/bin/python3 02-bigram/reference.py --goldens 02-bigram/tests/goldens
+// The goldens in goldens/<kernel>/*.json were written by reference.py (PyTorch 1.13.1, 1 thread), one
+// folder per OpenBLAS kernel set (common/tests/goldens_support.hpp); each file names its command:
+//   OPENBLAS_NUM_THREADS=1 [OPENBLAS_CORETYPE=Haswell] /usr/bin/python3 02-bigram/reference.py --goldens 02-bigram/tests/goldens
+// (or ./z2h goldens 02-bigram).
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
@@ -20,6 +21,7 @@
 
 #include "02-bigram/counts.hpp"
 #include "common/app/cli.hpp"
+#include "common/tests/goldens_support.hpp"
 #include "common/data/text_data.hpp"
 
 namespace bigram::test {
@@ -42,12 +44,11 @@ inline const Names& names() {
   return n;
 }
 
-inline nlohmann::json golden(const std::string& file) {
-  const std::filesystem::path path = std::filesystem::path(Z2H_STAGE_GOLDENS) / file;
-  std::ifstream in(path);
-  if (!in) FAIL("golden file " << path << " is missing (regenerate: /usr/bin/python3 02-bigram/reference.py --goldens 02-bigram/tests/goldens)");
-  return nlohmann::json::parse(in);
-}
+// The goldens of the local OpenBLAS kernel set where they exist (then compared bit for bit), else
+// Haswell's (then compared within the tolerances each test states, with a WARN saying so). The
+// counting half of the lecture does not multiply matrices: its numbers are the same in every folder.
+inline const z2h::test::KernelGoldens& goldens() { return z2h::test::stage_goldens("02-bigram"); }
+inline nlohmann::json golden(const std::string& file) { return goldens().load(file); }
 
 inline std::vector<int64_t> longs(const std::vector<int>& v) { return {v.begin(), v.end()}; }
 

@@ -1,6 +1,7 @@
-// Tests of stage 03-mlp against PyTorch. The goldens in tests/goldens/ come from reference.py:
-//   /usr/bin/python3 03-mlp/reference.py --goldens 03-mlp/tests/goldens
-// (each file records that command). names.txt must be present: run `data/fetch names.txt`.
+// Tests of stage 03-mlp against PyTorch. The goldens in tests/goldens/<kernel>/ come from reference.py,
+// one folder per OpenBLAS kernel set (common/tests/goldens_support.hpp), each file with its command:
+//   OPENBLAS_NUM_THREADS=1 [OPENBLAS_CORETYPE=Haswell] /usr/bin/python3 03-mlp/reference.py --goldens 03-mlp/tests/goldens
+// (or ./z2h goldens 03-mlp). names.txt must be present: run `data/fetch names.txt`.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -23,6 +24,7 @@
 #include "common/data/names_dataset.hpp"
 #include "common/tensor/ops.hpp"
 #include "common/io/safetensors.hpp"
+#include "common/tests/goldens_support.hpp"
 #include "common/data/text_data.hpp"
 
 namespace fs = std::filesystem;
@@ -30,15 +32,19 @@ using nlohmann::json;
 
 namespace {
 
-const fs::path kStageDir = fs::path(Z2H_SOURCE_DIR) / "03-mlp";
 // How many steps of the chaotic default (lecture-init) run are checked against PyTorch: see below.
 constexpr int kDefaultTrackedSteps = 1000;
 
-json golden(const std::string& name) {
-  std::ifstream f(kStageDir / "tests" / "goldens" / name);
-  if (!f) FAIL("golden file 03-mlp/tests/goldens/" << name << " is missing (regenerate: /usr/bin/python3 03-mlp/reference.py --goldens 03-mlp/tests/goldens)");
-  return json::parse(f);
-}
+// The goldens of the local OpenBLAS kernel set where they exist (then compared bit for bit), else
+// Haswell's (then compared within the tolerances each test states, with a WARN saying so).
+const z2h::test::KernelGoldens& goldens() { return z2h::test::stage_goldens("03-mlp"); }
+json golden(const std::string& name) { return goldens().load(name); }
+
+// On another kernel set than the goldens', the default (lecture-init) run parts from PyTorch's after
+// ~13 steps (below): its first 10 losses are compared within 2e-4, and after them the mean of every
+// 330 steps within 0.2. Measured between PyTorch's runs on the Prescott, Haswell, SkylakeX and
+// Sandybridge kernel sets: at most 9.9e-5 in the first 10 steps, at most 0.066 between 330-step means.
+constexpr z2h::test::Tolerance kChaotic{.steps = 10, .tol = 2e-4, .window = 330, .band = 0.2};
 
 std::vector<std::string> names_txt() {
   const fs::path path = fs::path(Z2H_DEFAULT_DATA_DIR) / "names.txt";
@@ -88,25 +94,6 @@ std::vector<double> run_steps(mlp::Model& model, z2h::Generator& g, const Splits
     losses.push_back(mlp::train_step(model, sgd, X[ix], Y[ix]));
   }
   return losses;
-}
-
-// The largest |ours - torch| over the first n losses, and where it happened.
-std::pair<double, int> max_diff(const std::vector<double>& ours, const json& torch, int n) {
-  double worst = 0;
-  int at = -1;
-  for (int i = 0; i < n; ++i) {
-    double d = std::abs(ours[static_cast<size_t>(i)] - torch[static_cast<size_t>(i)].get<double>());
-    if (d > worst) worst = d, at = i;
-  }
-  return {worst, at};
-}
-
-// The first of the first n losses that is not PyTorch's to the bit (-1: none). Our losses are
-// floats widened to double, and so are the goldens' (Python's loss.item()).
-int first_inexact(const std::vector<double>& ours, const json& torch, int n) {
-  for (int i = 0; i < n; ++i)
-    if (ours[static_cast<size_t>(i)] != torch[static_cast<size_t>(i)].get<double>()) return i;
-  return -1;
 }
 
 void check_init_digest(const mlp::Model& m, const json& init) {
@@ -209,9 +196,7 @@ TEST_CASE("the step-0 minibatch loss equals PyTorch's for the default seed", "[t
   z2h::Generator g(2147483647);
   mlp::Model m = mlp::Model::init({}, g);
   auto losses = run_steps(m, g, splits(3), 32, 1);
-  const double torch0 = gold["losses"][0];
-  INFO("ours " << losses[0] << ", PyTorch " << torch0);
-  CHECK(losses[0] == torch0);  // to the bit
+  z2h::test::check_value(losses[0], gold["losses"][0], goldens(), 1e-4, "step-0 loss");  // to the bit on the same kernels
 }
 
 TEST_CASE("the step-0 minibatch loss equals PyTorch's for other seeds", "[train][torch]") {
@@ -220,8 +205,7 @@ TEST_CASE("the step-0 minibatch loss equals PyTorch's for other seeds", "[train]
     z2h::Generator g(std::stoull(seed));
     mlp::Model m = mlp::Model::init({}, g);
     auto losses = run_steps(m, g, splits(3), 32, 1);
-    INFO("seed " << seed << ": ours " << losses[0] << ", PyTorch " << torch0.get<double>());
-    CHECK(losses[0] == torch0.get<double>());  // to the bit
+    z2h::test::check_value(losses[0], torch0.get<double>(), goldens(), 1e-4, "seed " + seed + ": step-0 loss");
   }
 }
 
@@ -232,15 +216,12 @@ TEST_CASE("the first 1000 minibatch losses are PyTorch's to the bit (default lec
   // 1e-4 within ~13 steps. So the default run can follow PyTorch only if every operation of the
   // step rounds as PyTorch's does: the same OpenBLAS sgemm calls, SLEEF's tanh/exp/log, and
   // PyTorch's summation orders and FMA contractions (docs/common.md, "Bit-exact numerics").
+  // The sgemm calls are the same only on the same OpenBLAS kernel set: elsewhere kChaotic applies.
   const auto gold = golden("default_1000.json");
   z2h::Generator g(2147483647);
   mlp::Model m = mlp::Model::init({}, g);
   auto losses = run_steps(m, g, splits(3), 32, kDefaultTrackedSteps);
-  auto [diff, at] = max_diff(losses, gold["losses"], kDefaultTrackedSteps);
-  const int inexact = first_inexact(losses, gold["losses"], kDefaultTrackedSteps);
-  INFO("largest difference " << diff << " at step " << at << "; first step that is not bit-equal: " << inexact);
-  CHECK(diff <= 1e-4);  // the issue's acceptance: the losses track PyTorch's
-  CHECK(inexact == -1);  // and in fact they are PyTorch's
+  z2h::test::check_losses(losses, gold["losses"], goldens(), kChaotic, "default run, 1000 steps");
 }
 
 TEST_CASE("300 minibatch losses, the full-split losses and the samples are PyTorch's (tuned init, E02)", "[train][torch]") {
@@ -249,13 +230,26 @@ TEST_CASE("300 minibatch losses, the full-split losses and the samples are PyTor
   mlp::Model m = mlp::Model::init({.init = mlp::Init::tuned}, g);
   const auto& d = splits(3);
   auto losses = run_steps(m, g, d, 32, 300);
-  auto [diff, at] = max_diff(losses, gold["losses"], 300);
-  INFO("largest difference " << diff << " at step " << at);
-  CHECK(diff <= 1e-4);
-  CHECK(first_inexact(losses, gold["losses"], 300) == -1);
-  CHECK(mlp::split_loss(m, X_of(d.train), Y_of(d.train)) == gold["eval"]["train"].get<double>());  // to the bit
-  CHECK(mlp::split_loss(m, X_of(d.dev), Y_of(d.dev)) == gold["eval"]["val"].get<double>());
-  CHECK(mlp::sample(m, d.vocab, 20, 2147483647ull + 10) == gold["samples"].get<std::vector<std::string>>());
+  // The tuned init is not chaotic: on other kernel sets every loss stays within 1e-5 of PyTorch's
+  // (measured between four kernel sets: at most 7.2e-7), and so do the split losses.
+  z2h::test::check_losses(losses, gold["losses"], goldens(), {.steps = 300, .tol = 1e-5}, "tuned init, 300 steps");
+  z2h::test::check_value(mlp::split_loss(m, X_of(d.train), Y_of(d.train)), gold["eval"]["train"], goldens(), 1e-5, "train loss");
+  z2h::test::check_value(mlp::split_loss(m, X_of(d.dev), Y_of(d.dev)), gold["eval"]["val"], goldens(), 1e-5, "dev loss");
+  z2h::test::check_samples(mlp::sample(m, d.vocab, 20, 2147483647ull + 10), gold["samples"], goldens(), 10, "20 names");
+}
+
+TEST_CASE("after 300 steps of the default run, the split losses and the samples are PyTorch's", "[train][torch]") {
+  const auto gold = golden("default_300.json");
+  z2h::Generator g(2147483647);
+  mlp::Model m = mlp::Model::init({}, g);
+  const auto& d = splits(3);
+  auto losses = run_steps(m, g, d, 32, 300);
+  z2h::test::check_losses(losses, gold["losses"], goldens(), kChaotic, "default run, 300 steps");
+  // On another kernel set the chaotic run has parted from PyTorch's: its split losses (~6.1 here)
+  // within 0.2 (measured between four kernel sets: at most 0.051), its names only well-formed.
+  z2h::test::check_value(mlp::split_loss(m, X_of(d.train), Y_of(d.train)), gold["eval"]["train"], goldens(), 0.2, "train loss");
+  z2h::test::check_value(mlp::split_loss(m, X_of(d.dev), Y_of(d.dev)), gold["eval"]["val"], goldens(), 0.2, "dev loss");
+  z2h::test::check_samples(mlp::sample(m, d.vocab, 20, 2147483647ull + 10), gold["samples"], goldens(), 0, "20 names");
 }
 
 TEST_CASE("the first minibatch losses of other configurations track PyTorch", "[train][torch]") {
@@ -266,10 +260,11 @@ TEST_CASE("the first minibatch losses of other configurations track PyTorch", "[
     mlp::Model m = mlp::Model::init(cfg, g);
     const int n = 20;
     auto losses = run_steps(m, g, splits(cfg.block_size), v["config"]["batch_size"], n);
-    auto [diff, at] = max_diff(losses, v["losses"], n);
-    INFO("variant " << name << ": largest difference " << diff << " at step " << at << " of " << n);
-    CHECK(diff <= 1e-4);
-    CHECK(first_inexact(losses, v["losses"], n) == -1);
+    // Three of them start from the chaotic lecture init: on other kernel sets their first 10 losses
+    // within 2e-4, the mean of the last 10 within 0.01 (measured between four kernel sets: at most
+    // 7.2e-5 in the first 10 steps, 4e-4 in any step).
+    z2h::test::check_losses(losses, v["losses"], goldens(), {.steps = 10, .tol = 2e-4, .window = 10, .band = 0.01},
+                            "variant " + name);
   }
 }
 
@@ -277,7 +272,9 @@ TEST_CASE("the untrained model samples PyTorch's 20 names (multinomial, seed 214
   const auto gold = golden("default_300.json");
   z2h::Generator g(2147483647);
   mlp::Model m = mlp::Model::init({}, g);
-  CHECK(mlp::sample(m, splits(3).vocab, 20, 2147483647ull + 10) == gold["samples_init"].get<std::vector<std::string>>());
+  // Only a forward pass: on other kernel sets the same names too (measured), all 20 required.
+  z2h::test::check_samples(mlp::sample(m, splits(3).vocab, 20, 2147483647ull + 10), gold["samples_init"], goldens(), 20,
+                           "20 names of the untrained model");
 }
 
 TEST_CASE("a checkpoint round-trips every parameter and the configuration", "[checkpoint]") {

@@ -1,7 +1,9 @@
 // Tests of stage 04-batchnorm against PyTorch and the lecture notebook.
 //
-// The goldens in tests/goldens/ come from reference.py (each file records the command):
-//   /usr/bin/python3 04-batchnorm/reference.py --goldens 04-batchnorm/tests/goldens
+// The goldens in tests/goldens/<kernel>/ come from reference.py, one folder per OpenBLAS kernel set
+// (common/tests/goldens_support.hpp), each file with the command that made it:
+//   OPENBLAS_NUM_THREADS=1 [OPENBLAS_CORETYPE=Haswell] /usr/bin/python3 04-batchnorm/reference.py --goldens 04-batchnorm/tests/goldens
+// (or ./z2h goldens 04-batchnorm).
 // names.txt must be present: run `data/fetch names.txt` (or ./z2h test) first.
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -14,6 +16,7 @@
 #include "common/nn/nn.hpp"
 #include "common/tensor/ops.hpp"
 #include "common/data/sample_names.hpp"
+#include "common/tests/goldens_support.hpp"
 
 #include <cmath>
 #include <cstdio>
@@ -30,16 +33,12 @@ using z2h::Tensor;
 
 namespace {
 
-const fs::path kStageDir = fs::path(Z2H_SOURCE_DIR) / "04-batchnorm";
 constexpr uint64_t kSeed = 2147483647;
 
-json golden(const std::string& name) {
-  std::ifstream f(kStageDir / "tests" / "goldens" / name);
-  if (!f)
-    FAIL("golden file 04-batchnorm/tests/goldens/" << name
-         << " is missing (regenerate: /usr/bin/python3 04-batchnorm/reference.py --goldens 04-batchnorm/tests/goldens)");
-  return json::parse(f);
-}
+// The goldens of the local OpenBLAS kernel set where they exist (then compared bit for bit), else
+// Haswell's (then compared within the tolerances each test states, with a WARN saying so).
+const z2h::test::KernelGoldens& goldens() { return z2h::test::stage_goldens("04-batchnorm"); }
+json golden(const std::string& name) { return goldens().load(name); }
 
 // The lecture's data, loaded once. A missing names.txt fails every test that needs it, loudly.
 const Data& names_data() {
@@ -62,20 +61,6 @@ std::vector<float> train_mlp(Mlp& m, z2h::Generator& g, int64_t steps) {
   std::vector<float> losses;
   for (int64_t i = 0; i < steps; ++i) losses.push_back(train_step(m, names_data().train, g, 32, sgd));
   return losses;
-}
-
-// Every |actual[i] - expected[i]| <= tol; on failure names the first bad step and the values.
-void check_losses(const std::vector<float>& actual, const json& expected, double tol, const std::string& what) {
-  REQUIRE(actual.size() == expected.size());
-  double worst = 0;
-  size_t worst_i = 0;
-  for (size_t i = 0; i < actual.size(); ++i) {
-    const double d = std::fabs(actual[i] - expected[i].get<double>());
-    if (d > worst) worst = d, worst_i = i;
-  }
-  INFO(what << ": largest difference " << worst << " at step " << worst_i << " (C++ " << actual[worst_i] << ", PyTorch "
-            << expected[worst_i].get<double>() << ")");
-  CHECK(worst <= tol);
 }
 
 void check_close(double actual, double expected, double tol, const std::string& what) {
@@ -129,14 +114,19 @@ TEST_CASE("the first 2000 steps of the default run match PyTorch's losses within
   z2h::Generator g(kSeed);
   Mlp m = make_mlp({}, g);
   const auto losses = train_mlp(m, g, 2000);
-  check_losses(losses, gold["losses"], 1e-4, "default run");
+  // Not to the bit: somewhere in this model's step common/ still rounds differently from ATen (the
+  // losses part from PyTorch's in the last bit within ~10 steps, on the goldens' kernel set too).
+  // Batch norm keeps the run tame, so every loss stays within 1e-4 (measured: within 1e-6).
+  z2h::test::check_losses(losses, gold["losses"], goldens(), {.steps = 2000, .tol = 1e-4, .bitwise = false}, "default run");
   SECTION("and so do the split losses after them, with the running batch-norm statistics") {
+    // (split_loss adds the loss of 8192-row chunks in double, not in PyTorch's order: within 1e-5
+    // on every kernel set.)
     check_close(split_loss(m, names_data().train), gold["train"], 1e-5, "train");
     check_close(split_loss(m, names_data().val), gold["val"], 1e-5, "val");
     check_close(split_loss(m, names_data().test), gold["test"], 1e-5, "test");
   }
   SECTION("and the 20 names sampled with seed 2147483647 + 10 are PyTorch's") {
-    CHECK(mlp_samples(m) == gold["samples"].get<std::vector<std::string>>());
+    z2h::test::check_samples(mlp_samples(m), gold["samples"], goldens(), 10, "20 names");
   }
 }
 
@@ -147,7 +137,7 @@ TEST_CASE("every variant's step-0 loss matches PyTorch at three seeds", "[mlp][v
       z2h::Generator g(seed);
       Mlp m = make_mlp({.variant = parse_variant(name)}, g);
       const std::string key = name + "/" + std::to_string(seed);
-      check_close(train_mlp(m, g, 1)[0], gold[key], 1e-5, key);
+      z2h::test::check_value(train_mlp(m, g, 1)[0], gold[key], goldens(), 1e-5, key);
     }
   }
 }
@@ -172,11 +162,11 @@ TEST_CASE("runs at other seeds, variants and step counts match an independent Py
     z2h::Generator g(run["seed"].get<uint64_t>());
     Mlp m = make_mlp({.variant = parse_variant(run["variant"])}, g);
     CHECK(m.num_parameters() == run["params"].get<int64_t>());
-    check_losses(train_mlp(m, g, run["steps"].get<int64_t>()), run["losses"], 1e-4, what);
+    z2h::test::check_losses(train_mlp(m, g, run["steps"].get<int64_t>()), run["losses"], goldens(),
+                            {.steps = 700, .tol = 1e-4, .bitwise = false}, what);
     check_close(split_loss(m, names_data().train), run["train"], 1e-4, what + ": train");
     check_close(split_loss(m, names_data().val), run["val"], 1e-4, what + ": val");
-    INFO(what);
-    CHECK(mlp_samples(m) == run["samples"].get<std::vector<std::string>>());
+    z2h::test::check_samples(mlp_samples(m), run["samples"], goldens(), 10, what + ": 20 names");
   }
 }
 
@@ -234,7 +224,7 @@ TEST_CASE("the deep net after 1001 steps has the lecture's statistics", "[deep][
   std::vector<float> losses;
   for (int i = 0; i < 1001; ++i) losses.push_back(train_step(net, names_data().train, g, 32, sgd).loss);
   check_close(losses[0], 3.2870, 5e-5, "step-0 loss (the lecture prints 3.2870)");
-  check_losses(losses, gold["losses"], 1e-4, "deep net");
+  z2h::test::check_losses(losses, gold["losses"], goldens(), {.steps = 1001, .tol = 1e-4, .bitwise = false}, "deep net");
 
   const Diagnostics d = diagnose(net);
   REQUIRE(d.activations.size() == 5);
@@ -267,7 +257,7 @@ TEST_CASE("the deep net after 1001 steps has the lecture's statistics", "[deep][
   check_close(split_loss(net, names_data().val), 2.3982467651367188, 1e-5, "eval val (lecture 2.3982)");
   z2h::Generator sg(kSeed + 10);
   const auto names = z2h::sample_names([&](const z2h::LongTensor& x) { return forward(net, x); }, 3, names_data().vocab, 20, sg);
-  CHECK(names == gold["samples"].get<std::vector<std::string>>());
+  z2h::test::check_samples(names, gold["samples"], goldens(), 10, "20 names");
 }
 
 // ================================================================================================

@@ -13,6 +13,8 @@
 #include <unistd.h>
 #include <vector>
 
+#include "common/tensor/blas.hpp"
+
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
@@ -66,6 +68,12 @@ void expect_usage_error(const std::string& args, const std::string& mentions) {
   CHECK(!fs::exists(tmp.path / "out" / "summary.json"));
 }
 
+// The program's first line: stage, seed, threads and the OpenBLAS kernel set in use (common/app/run_info.hpp).
+std::string header(uint64_t seed) {
+  return "04-batchnorm \u00b7 seed " + std::to_string(seed) + " \u00b7 1 thread \u00b7 OpenBLAS " + z2h::blas::core_name() +
+         " kernels\n";
+}
+
 int lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
 
 }  // namespace
@@ -104,7 +112,7 @@ TEST_CASE("a short training run writes metrics.csv, summary.json, the checkpoint
   const Run r = run("--steps 25 --quiet --out " + out.string(), tmp);
   INFO(r.err);
   REQUIRE(r.rc == 0);
-  CHECK(r.out.rfind("12097\n      0/     25: 3.3239\n", 0) == 0);  // the notebook's first two lines
+  CHECK(r.out.rfind(header(2147483647) + "12097\n      0/     25: 3.3239\n", 0) == 0);  // the notebook's first two lines
   const std::string csv = slurp(out / "metrics.csv");
   CHECK(csv.rfind("step,loss,lr\n0,3.3238625526428223,0.1\n", 0) == 0);
   CHECK(lines(csv) == 26);  // header + one row per step
@@ -112,6 +120,7 @@ TEST_CASE("a short training run writes metrics.csv, summary.json, the checkpoint
   for (const char* key : {"stage", "seed", "config", "params", "steps", "loss", "samples", "wall_s", "steps_per_s", "threads"})
     CHECK(s.contains(key));
   CHECK(s["stage"] == "04-batchnorm");
+  CHECK(s["openblas_core"] == z2h::blas::core_name());
   CHECK(s["params"] == 12097);
   CHECK(s["steps"] == 25);
   CHECK(s["config"]["lr_decay_step"] == 100000);  // --steps shortens the run; the lr drop stays put
@@ -143,7 +152,7 @@ TEST_CASE("the program's --mode deep prints the statistics tables and draws the 
   const Run r = run("--mode deep --steps 20 --samples 2 --quiet --out " + out.string(), tmp);
   INFO(r.err);
   REQUIRE(r.rc == 0);
-  CHECK(r.out.rfind("47024\n      0/ 200000: 3.2870\n", 0) == 0);
+  CHECK(r.out.rfind(header(2147483647) + "47024\n      0/ 200000: 3.2870\n", 0) == 0);
   CHECK(r.out.find("layer 2 (      Tanh): mean ") != std::string::npos);
   CHECK(r.out.find("weight  (30, 100) | mean ") != std::string::npos);
   for (const char* f : {"activations.png", "gradients.png", "weight_gradients.png", "update_ratios.png", "loss.png",
@@ -158,7 +167,7 @@ TEST_CASE("the program's --mode bonus, e01 and e02 run and write their summaries
   TempDir tmp;
   Run r = run("--mode bonus --out " + (tmp.path / "b").string(), tmp);
   CHECK(r.rc == 0);
-  CHECK(r.out.rfind("a std: 0.9875972270965576\nb std: 1.0006722211837769\n", 0) == 0);
+  CHECK(r.out.rfind(header(2147483647) + "a std: 0.9875972270965576\nb std: 1.0006722211837769\n", 0) == 0);
   r = run("--mode e01 --steps 30 --quiet --out " + (tmp.path / "e1").string(), tmp);
   CHECK(r.rc == 0);
   CHECK(r.out.find("W2  0 ") != std::string::npos);

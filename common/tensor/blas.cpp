@@ -1,6 +1,8 @@
 // common/tensor/blas.cpp — thin wrappers over cblas (see blas.hpp for why they live alone).
 #include "common/tensor/blas.hpp"
 
+#include "common/app/run_info.hpp"
+
 #include <cblas.h>
 
 namespace z2h::blas {
@@ -22,11 +24,6 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
 void set_num_threads(int n) { openblas_set_num_threads(n); }
 int num_threads() { return openblas_get_num_threads(); }
 
-std::string core_name() {
-  const char* name = openblas_get_corename();
-  std::string s = name ? name : "unknown";
-  while (!s.empty() && s.back() == ' ') s.pop_back();
-  return s;
-}
+std::string core_name() { return openblas_core(); }  // common/app/run_info.hpp
 
 }  // namespace z2h::blas
