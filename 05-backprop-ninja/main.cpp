@@ -14,6 +14,7 @@
 #include "chunked.hpp"
 #include "ninja.hpp"
 
+#include "common/app/run_info.hpp"
 #include "common/tensor/blas.hpp"
 #include "common/app/cli.hpp"
 #include "common/app/error.hpp"
@@ -199,6 +200,7 @@ nlohmann::json run_exercises_1_to_3(const Hyper& hp, const z2h::CommonOptions& o
 // ================================================================================================
 int run(const Hyper& hp, const z2h::CommonOptions& opt) {
   const fs::path out = z2h::prepare_out_dir(opt.out);
+  std::cout << z2h::run_header("05-backprop-ninja", opt.seed, opt.threads) << "\n";
   const Data data = load_data(opt, hp);
   nlohmann::json ex123 = run_exercises_1_to_3(hp, opt, data, out);
 
@@ -274,7 +276,7 @@ int run(const Hyper& hp, const z2h::CommonOptions& opt) {
                             {"wall_s", wall},
                             {"steps_per_s", steps_per_s},
                             {"threads", opt.threads},
-                            {"openblas_core", z2h::blas::core_name()}};
+                            {"openblas_core", z2h::openblas_core()}};
   z2h::write_json_atomic(out / "summary.json", summary);
   return 0;
 }

@@ -12,6 +12,7 @@
 #include "figures.hpp"
 #include "wavenet.hpp"
 
+#include "common/app/run_info.hpp"
 #include "common/tensor/blas.hpp"
 #include "common/nn/checkpoint.hpp"
 #include "common/app/cli.hpp"
@@ -136,6 +137,7 @@ int run_train(const Hyper& hp, const z2h::CommonOptions& opt) {
   const Variant& variant = find_variant(hp.variant);
   const ModelConfig cfg = model_config(hp);
   const Data data = load_names(z2h::data_file(opt, "names.txt"), cfg.block_size);
+  std::cout << z2h::run_header("06-wavenet", opt.seed, opt.threads) << "\n";
   std::cout << shape_list(data.train.X.shape) << " " << shape_list(data.val.X.shape) << " "
             << shape_list(data.test.X.shape) << "\n";
   for (int64_t i = 0; i < 20; ++i)  // cell 6: the first examples
@@ -212,7 +214,7 @@ int run_train(const Hyper& hp, const z2h::CommonOptions& opt) {
   summary["wall_s"] = wall;
   summary["steps_per_s"] = static_cast<double>(opt.steps) / std::max(wall, 1e-9);
   summary["step0_loss"] = losses.empty() ? nlohmann::json(nullptr) : nlohmann::json(losses[0]);
-  summary["openblas_core"] = z2h::blas::core_name();
+  summary["openblas_core"] = z2h::openblas_core();
   summary["convolution_check_max_abs_diff"] = conv.max_abs_diff;
   z2h::write_json_atomic(out / "summary.json", summary);
   return 0;
