@@ -11,6 +11,8 @@
 #include <string>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "common/tensor/blas.hpp"
 #include <vector>
 
 namespace fs = std::filesystem;
@@ -68,6 +70,12 @@ void expect_usage_error(const std::string& args, const std::string& mentions) {
 
 int lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
 
+// The program's first line: stage, seed, threads and the OpenBLAS kernel set in use (common/app/run_info.hpp).
+std::string header(uint64_t seed) {
+  return "06-wavenet \u00b7 seed " + std::to_string(seed) + " \u00b7 1 thread \u00b7 OpenBLAS " + z2h::blas::core_name() +
+         " kernels\n";
+}
+
 }  // namespace
 
 TEST_CASE("the program's --help lists the stage's flags and exits 0", "[cli]") {
@@ -107,7 +115,7 @@ TEST_CASE("a short training run prints the notebook's first lines and writes met
   INFO(r.err);
   REQUIRE(r.rc == 0);
   // cells 5, 6, 9 and the first line of cell 10
-  CHECK(r.out.rfind("[182625, 8] [22655, 8] [22866, 8]\n........ --> y\n.......y --> u\n", 0) == 0);
+  CHECK(r.out.rfind(header(42) + "[182625, 8] [22655, 8] [22866, 8]\n........ --> y\n.......y --> u\n", 0) == 0);
   CHECK(r.out.find("..yuheng --> .\n........ --> d\n") != std::string::npos);
   CHECK(r.out.find("\n76579\n      0/     25: 3.3167\n") != std::string::npos);
   CHECK(r.out.find("model(Xtr[[7]]).shape: [1, 27]\n") != std::string::npos);
@@ -150,7 +158,7 @@ TEST_CASE("the program's --variant runs print their parameter count and the perf
   const Run r = run("--variant original --steps 3 --samples 1 --quiet --out " + (tmp.path / "o").string(), tmp);
   INFO(r.err);
   REQUIRE(r.rc == 0);
-  CHECK(r.out.rfind("[182625, 3] [22655, 3] [22866, 3]\n", 0) == 0);
+  CHECK(r.out.rfind(header(42) + "[182625, 3] [22655, 3] [22866, 3]\n", 0) == 0);
   CHECK(r.out.find("\n12097\n") != std::string::npos);
   CHECK(r.out.find("performance log, \"original (3 character context + 200 hidden neurons, 12K params)\": train 2.058, "
                    "val 2.105\n") != std::string::npos);
