@@ -102,8 +102,9 @@ namespace {
 // da += dout * b, db += dout * a (each summed to its shape)
 void mul_backward(Node& o) {
   const Tensor &a = o.inputs[0], &b = o.inputs[1];
-  kernels::mul_backward(o.grad.data(), o.shape, a.data(), a.shape(), b.data(), b.shape(), grad_target(a),
-                        grad_target(b));
+  // a's target first: for a * a both are one buffer, and only the first write may assign.
+  const kernels::GradTarget da = grad_target(a), db = grad_target(b);
+  kernels::mul_backward(o.grad.data(), o.shape, a.data(), a.shape(), b.data(), b.shape(), da, db);
 }
 }  // namespace
 
@@ -113,8 +114,8 @@ namespace {
 // da += dout / b, db += -dout * a / b²  (each summed to its shape)
 void div_backward(Node& o) {
   const Tensor &a = o.inputs[0], &b = o.inputs[1];
-  kernels::div_backward(o.grad.data(), o.data, o.shape, a.data(), a.shape(), b.data(), b.shape(), grad_target(a),
-                        grad_target(b));
+  const kernels::GradTarget da = grad_target(a), db = grad_target(b);  // in this order (see mul)
+  kernels::div_backward(o.grad.data(), o.data, o.shape, a.data(), a.shape(), b.data(), b.shape(), da, db);
 }
 }  // namespace
 

@@ -51,7 +51,8 @@ enum class BinaryOp { add, sub, mul, div };
   /* y (shape ys) = a (shape as) op b (shape bs), broadcasting as numpy/PyTorch */                     \
   void binary(BinaryOp op, const float* a, const Shape& as, const float* b, const Shape& bs, float* y, \
               const Shape& ys);                                                                        \
-  /* da += Σ dy * b, db += Σ dy * a, each summed back to its input's shape */                          \
+  /* da += Σ dy * b, db += Σ dy * a, each summed back to its input's shape; for x * x da and db are  \
+     one buffer (then only da may be `first`: da's share is put there before db's) */                  \
   void mul_backward(const float* dy, const Shape& ys, const float* a, const Shape& as, const float* b, \
                     const Shape& bs, GradTarget da, GradTarget db);                                    \
   /* da += Σ dy / b, db += Σ -dy * (y / b)  (y = a / b, as autograd rounds it) */                       \
