@@ -297,9 +297,9 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
       blas::sgemm(true, false, outf, in, rows, 1.0f, g, x.data(), first ? 0.0f : 1.0f, dw);
     }
     if (o.inputs.size() > 2 && o.inputs[2].requires_grad()) {
+      // the bias was broadcast over the rows: its gradient is their sum, in torch.sum's order
       float* db = o.inputs[2].node()->grad_data();
-      for (int64_t r = 0; r < rows; ++r)
-        for (int64_t j = 0; j < outf; ++j) db[j] += g[r * outf + j];
+      sum_to_add(g, Shape{rows, outf}, db, Shape{outf});
     }
   };
   Tensor out = bias.defined() ? make_result(s, "linear", {x, weight, bias}, fn)
