@@ -331,3 +331,51 @@ TEST_CASE("the default run: 0.209729 M parameters, step 0 `train loss 4.4116, va
     }
   }
 }
+
+TEST_CASE("bigram.py: its table to 4 decimals and its generated text, as PyTorch's CPU run", "[gpt][bigram]") {
+  const json G = load_golden("bigram.json");
+  const std::string t = text();
+  const z2h::Vocab vocab = z2h::Vocab::from_text(t);
+  const Split data = split_data(vocab.encode(t));
+  Generator g(1337);
+  Gpt model(Config{.vocab_size = 65, .block_size = 8, .n_embd = 0}, g);
+  CHECK(model.num_parameters() == G["params"].get<int64_t>());
+  z2h::optim::AdamW opt(model.parameters(), 1e-2);
+  for (int64_t it = 0; it < 3000; ++it) {
+    if (it % 300 == 0) {
+      const Evaluation e = estimate_loss(model, data, 32, 200, g);
+      const json& want = G["evals"][std::to_string(it)];
+      char line[96];
+      std::snprintf(line, sizeof line, "step %lld: train loss %.4f, val loss %.4f", static_cast<long long>(it),
+                    static_cast<double>(e.train), static_cast<double>(e.val));
+      CHECK(std::string(line) == want["line"].get<std::string>());
+    }
+    const Batch b = get_batch(data.train, 32, 8, g);
+    Tensor loss = model.forward(b.x, &b.y, Mode{true, &g}).loss;
+    opt.zero_grad();
+    loss.backward();
+    opt.step();
+  }
+  const LongTensor idx = model.generate(LongTensor({0}, {1, 1}), 500, g);
+  CHECK(vocab.decode(std::vector<int>(idx.data.begin(), idx.data.end())) == G["sample"].get<std::string>());
+}
+
+TEST_CASE("the default model at seed 42 follows PyTorch's CPU run: eval lines and generated text", "[gpt][run][seed]") {
+  bool exact = false;
+  const json G = kernel_golden("colab_seed42", &exact);
+  const Run r = train(G["config"], 42, 201, 300, Attention::Batched);
+  for (const char* step : {"0", "100", "200"}) {
+    INFO("eval at step " << step);
+    char line[96];
+    std::snprintf(line, sizeof line, "step %s: train loss %.4f, val loss %.4f", step,
+                  static_cast<double>(r.evals.at(step).train), static_cast<double>(r.evals.at(step).val));
+    CHECK(r.evals.at(step).train == Approx(G["evals"][step]["train"].get<double>()).margin(2e-4));
+    CHECK(r.evals.at(step).val == Approx(G["evals"][step]["val"].get<double>()).margin(2e-4));
+    WARN(line << "  (PyTorch: " << G["evals"][step]["line"].get<std::string>() << ")");
+  }
+  const std::string want = G["sample"].get<std::string>();
+  size_t same = 0;
+  while (same < want.size() && same < r.sample.size() && want[same] == r.sample[same]) ++same;
+  WARN("generated text equal to PyTorch's for " << same << " of " << want.size() << " characters");
+  CHECK(r.sample.size() == want.size());
+}
