@@ -130,7 +130,7 @@ TEST_CASE("a tiny GPT's init, loss and every parameter gradient match PyTorch", 
 }
 
 // ---- exercise 1: the batched heads are the per-head modules -----------------------------------
-TEST_CASE("batched attention gives the Head modules' forward bit for bit and their gradients to float tolerance",
+TEST_CASE("batched attention gives the Head modules' forward (bit for bit on Prescott) and their gradients to float tolerance",
           "[gpt][ex1]") {
   for (float dropout : {0.0f, 0.3f}) {
     INFO("dropout " << dropout);
@@ -144,7 +144,11 @@ TEST_CASE("batched attention gives the Head modules' forward bit for bit and the
     const LongTensor x2 = x;
     Gpt::Output oa = a.forward(x, &y, Mode{true, &g1});
     Gpt::Output ob = b.forward(x2, &y, Mode{true, &g2});
-    CHECK(oa.logits.tolist() == ob.logits.tolist());
+    // One (B·T, C) x (C, 3C) product vs twelve (C, hs) ones: the same dot products, which OpenBLAS's
+    // Prescott kernels sum identically (bit for bit here) and its Haswell kernels not always.
+    const auto la = oa.logits.tolist(), lb = ob.logits.tolist();
+    if (z2h::blas::core_name() == "Prescott") CHECK(la == lb);
+    CHECK(rel_err(lb, std::vector<double>(la.begin(), la.end())) <= 1e-6);
     oa.loss.backward();
     ob.loss.backward();
     const auto pa = a.named_parameters(), pb = b.named_parameters();
@@ -220,7 +224,7 @@ TEST_CASE("the Colab's cells print the lecture's numbers", "[gpt][lecture]") {
   CHECK(c.trained_500.substr(0, 30) == L["bigram_trained_500"].get<std::string>().substr(0, 30));
   const auto tc = L["trick_c"].get<std::vector<std::vector<float>>>();
   for (int i = 0; i < 3; ++i)
-    for (int j = 0; j < 2; ++j) CHECK(c.c.at({i, j}) == tc[static_cast<size_t>(i)][static_cast<size_t>(j)]);
+    for (int j = 0; j < 2; ++j) CHECK(c.c.at({i, j}) == Approx(tc[static_cast<size_t>(i)][static_cast<size_t>(j)]).margin(1e-6));
   const auto tb = L["trick_b"].get<std::vector<std::vector<float>>>();
   CHECK(c.b.tolist() == std::vector<float>{tb[0][0], tb[0][1], tb[1][0], tb[1][1], tb[2][0], tb[2][1]});
   const auto x0 = L["trick_x0"].get<std::vector<std::vector<float>>>(), xb0 = L["trick_xbow0"].get<std::vector<std::vector<float>>>();
