@@ -10,7 +10,7 @@
 # each, one after the other. Both time only the training loop and report steps/s, wall-clock and
 # CPU; the ratio is C++ / Python. Python takes ~1-2 s per step, so the full run takes minutes.
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/../common/bench_setup.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../common/app/bench_setup.sh"
 bench_setup 01-micrograd 100 "import numpy, sklearn" "python3-numpy python3-sklearn" "$@"
 echo "config:  demo.ipynb's moons training, $steps full-batch steps, seed 1337, 1 thread each"
 

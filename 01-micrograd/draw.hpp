@@ -9,7 +9,7 @@
 // changes from run to run.
 #include <filesystem>
 
-#include "common/graph.hpp"
+#include "common/plot/graph.hpp"
 #include "engine.hpp"
 
 namespace micrograd {

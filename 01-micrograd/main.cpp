@@ -14,12 +14,12 @@
 #include <string>
 #include <vector>
 
-#include "common/cli.hpp"
-#include "common/error.hpp"
-#include "common/output.hpp"
-#include "common/plot.hpp"
-#include "common/progress.hpp"
-#include "common/py_random.hpp"
+#include "common/app/cli.hpp"
+#include "common/app/error.hpp"
+#include "common/io/output.hpp"
+#include "common/plot/plot.hpp"
+#include "common/app/progress.hpp"
+#include "common/rng/py_random.hpp"
 #include "draw.hpp"
 #include "engine.hpp"
 #include "lecture.hpp"

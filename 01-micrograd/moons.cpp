@@ -3,8 +3,8 @@
 
 #include <utility>
 
-#include "common/np_random.hpp"
-#include "common/py_random.hpp"
+#include "common/rng/np_random.hpp"
+#include "common/rng/py_random.hpp"
 
 namespace micrograd {
 

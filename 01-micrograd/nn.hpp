@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "common/py_random.hpp"
+#include "common/rng/py_random.hpp"
 #include "engine.hpp"
 
 namespace micrograd {

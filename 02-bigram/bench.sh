@@ -9,7 +9,7 @@
 # reference.py calls torch.set_num_threads(1)), one after the other so they do not compete for the
 # cores. Both time only the training loop and report steps/s; the ratio is C++ / PyTorch.
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/../common/bench_setup.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../common/app/bench_setup.sh"
 bench_setup 02-bigram 100 "import torch" "python3-torch" "$@"
 echo "config:  the lecture's full-batch training, $steps steps over 228146 examples, 1 thread each"
 

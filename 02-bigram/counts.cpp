@@ -5,12 +5,12 @@
 #include <cmath>
 #include <numeric>
 
-#include "common/names_dataset.hpp"
+#include "common/data/names_dataset.hpp"
 
 namespace bigram {
 
 // The lecture's loop — chs = ['.'] + list(w) + ['.']; for ch1, ch2 in zip(chs, chs[1:]) — is the
-// makemore dataset with a context of one character: common/names_dataset.hpp's build_contexts.
+// makemore dataset with a context of one character: common/data/names_dataset.hpp's build_contexts.
 Examples bigrams(const std::vector<std::string>& words, const z2h::Vocab& vocab) {
   z2h::Contexts c = z2h::build_contexts(words, 1, vocab);
   return {std::move(c.X), std::move(c.Y)};

@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "common/generator.hpp"
-#include "common/text_data.hpp"
+#include "common/rng/generator.hpp"
+#include "common/data/text_data.hpp"
 
 namespace bigram {
 

@@ -7,8 +7,8 @@
 #include <limits>
 
 #include "02-bigram/report.hpp"
-#include "common/plot.hpp"
-#include "common/progress.hpp"
+#include "common/plot/plot.hpp"
+#include "common/app/progress.hpp"
 
 namespace bigram {
 

@@ -16,8 +16,8 @@
 
 #include "02-bigram/counts.hpp"
 #include "02-bigram/net.hpp"
-#include "common/names_dataset.hpp"
-#include "common/tensor.hpp"
+#include "common/data/names_dataset.hpp"
+#include "common/tensor/tensor.hpp"
 
 namespace bigram {
 

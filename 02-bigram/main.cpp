@@ -26,14 +26,14 @@
 #include "02-bigram/exercises.hpp"
 #include "02-bigram/net.hpp"
 #include "02-bigram/report.hpp"
-#include "common/cli.hpp"
-#include "common/error.hpp"
-#include "common/generator.hpp"
-#include "common/names_dataset.hpp"
-#include "common/output.hpp"
-#include "common/plot.hpp"
-#include "common/safetensors.hpp"
-#include "common/text_data.hpp"
+#include "common/app/cli.hpp"
+#include "common/app/error.hpp"
+#include "common/rng/generator.hpp"
+#include "common/data/names_dataset.hpp"
+#include "common/io/output.hpp"
+#include "common/plot/plot.hpp"
+#include "common/io/safetensors.hpp"
+#include "common/data/text_data.hpp"
 
 namespace {
 

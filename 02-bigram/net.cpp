@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "02-bigram/report.hpp"
-#include "common/progress.hpp"
+#include "common/app/progress.hpp"
 
 namespace bigram {
 

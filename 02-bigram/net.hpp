@@ -16,9 +16,9 @@
 #include <vector>
 
 #include "02-bigram/counts.hpp"
-#include "common/generator.hpp"
-#include "common/ops.hpp"
-#include "common/tensor.hpp"
+#include "common/rng/generator.hpp"
+#include "common/tensor/ops.hpp"
+#include "common/tensor/tensor.hpp"
 
 namespace bigram {
 
@@ -53,7 +53,7 @@ std::vector<double> train(z2h::Tensor& W, const z2h::LongTensor& xs, const z2h::
                           const std::function<void(int64_t, double)>& on_step = nullptr);
 
 // train() with the lecture's progress lines (every `every` steps and the last) above a progress
-// bar labelled `label` (the bar only on a terminal, none with quiet; see common/progress.hpp).
+// bar labelled `label` (the bar only on a terminal, none with quiet; see common/app/progress.hpp).
 std::vector<double> train_logged(z2h::Tensor& W, const z2h::LongTensor& xs, const z2h::LongTensor& ys, int64_t steps,
                                  float lr, float reg, Forward f, const std::string& label, bool quiet,
                                  int64_t every = 10);

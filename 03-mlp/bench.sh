@@ -9,7 +9,7 @@
 # building, evaluation and sampling are outside it) and report steps/s; the ratio is C++ / PyTorch.
 # The load average is printed before each run: on a busy machine, re-measure.
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/../common/bench_setup.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../common/app/bench_setup.sh"
 bench_setup 03-mlp 200000 "import torch" "python3-torch" "$@"
 echo "config:  the lecture's default run, $steps steps, batch 32, 1 thread each"
 

@@ -21,15 +21,15 @@
 #include <nlohmann/json.hpp>
 
 #include "03-mlp/model.hpp"
-#include "common/cli.hpp"
-#include "common/error.hpp"
-#include "common/generator.hpp"
-#include "common/names_dataset.hpp"
-#include "common/optim.hpp"
-#include "common/output.hpp"
-#include "common/plot.hpp"
-#include "common/progress.hpp"
-#include "common/text_data.hpp"
+#include "common/app/cli.hpp"
+#include "common/app/error.hpp"
+#include "common/rng/generator.hpp"
+#include "common/data/names_dataset.hpp"
+#include "common/nn/optim.hpp"
+#include "common/io/output.hpp"
+#include "common/plot/plot.hpp"
+#include "common/app/progress.hpp"
+#include "common/data/text_data.hpp"
 
 namespace {
 

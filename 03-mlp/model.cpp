@@ -5,12 +5,12 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "common/checkpoint.hpp"
-#include "common/error.hpp"
-#include "common/generator.hpp"
-#include "common/ops.hpp"
-#include "common/safetensors.hpp"
-#include "common/sample_names.hpp"
+#include "common/nn/checkpoint.hpp"
+#include "common/app/error.hpp"
+#include "common/rng/generator.hpp"
+#include "common/tensor/ops.hpp"
+#include "common/io/safetensors.hpp"
+#include "common/data/sample_names.hpp"
 
 namespace mlp {
 

@@ -17,9 +17,9 @@
 #include <utility>
 #include <vector>
 
-#include "common/optim.hpp"
-#include "common/tensor.hpp"
-#include "common/text_data.hpp"
+#include "common/nn/optim.hpp"
+#include "common/tensor/tensor.hpp"
+#include "common/data/text_data.hpp"
 
 namespace mlp {
 

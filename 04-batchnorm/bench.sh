@@ -10,7 +10,7 @@
 # user CPU time is printed too: on a busy machine wall time lies, CPU time much less. The load
 # average is printed before each run.
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/../common/bench_setup.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../common/app/bench_setup.sh"
 bench_setup 04-batchnorm 200000 "import torch" "python3-torch" "$@"
 field() { "$python" -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval('d' + sys.argv[2]))" "$@"; }
 # user CPU seconds of a command; its own output goes to $tmp/log (shown if it fails)

@@ -1,6 +1,6 @@
 #include "deep.hpp"
 
-#include "common/generator.hpp"
+#include "common/rng/generator.hpp"
 
 #include <cmath>
 #include <cstdio>

@@ -1,5 +1,5 @@
 #pragma once
-// The lecture's second half: the "PyTorch-ified" network (cells 13-20) built from common/nn.hpp's
+// The lecture's second half: the "PyTorch-ified" network (cells 13-20) built from common/nn/nn.hpp's
 // Linear, BatchNorm1d and Tanh, trained for 1001 steps while we watch its statistics.
 //
 //   C = randn(27, 10)                                        (drawn first, then each Linear in order)
@@ -10,8 +10,8 @@
 // 270 + 3000 + 4*10000 + 2700 weights + 2*(5*100 + 27) gammas and betas = 47024 parameters.
 #include "mlp.hpp"
 
-#include "common/nn.hpp"
-#include "common/optim.hpp"
+#include "common/nn/nn.hpp"
+#include "common/nn/optim.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -1,7 +1,7 @@
 #include "exercises.hpp"
 
-#include "common/generator.hpp"
-#include "common/ops.hpp"
+#include "common/rng/generator.hpp"
+#include "common/tensor/ops.hpp"
 
 #include <algorithm>
 #include <cmath>

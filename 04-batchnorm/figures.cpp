@@ -1,7 +1,7 @@
 #include "figures.hpp"
 
-#include "common/image.hpp"
-#include "common/plot.hpp"
+#include "common/plot/image.hpp"
+#include "common/plot/plot.hpp"
 
 #include <algorithm>
 #include <cmath>

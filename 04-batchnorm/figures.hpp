@@ -1,6 +1,6 @@
 #pragma once
-// The lecture's figures, each one function over common/plot.hpp and common/image.hpp.
-#include "common/tensor.hpp"
+// The lecture's figures, each one function over common/plot/plot.hpp and common/plot/image.hpp.
+#include "common/tensor/tensor.hpp"
 
 #include <filesystem>
 #include <string>

@@ -14,16 +14,16 @@
 #include "figures.hpp"
 #include "mlp.hpp"
 
-#include "common/checkpoint.hpp"
-#include "common/cli.hpp"
-#include "common/error.hpp"
-#include "common/generator.hpp"
-#include "common/ops.hpp"
-#include "common/optim.hpp"
-#include "common/output.hpp"
-#include "common/progress.hpp"
-#include "common/safetensors.hpp"
-#include "common/sample_names.hpp"
+#include "common/nn/checkpoint.hpp"
+#include "common/app/cli.hpp"
+#include "common/app/error.hpp"
+#include "common/rng/generator.hpp"
+#include "common/tensor/ops.hpp"
+#include "common/nn/optim.hpp"
+#include "common/io/output.hpp"
+#include "common/app/progress.hpp"
+#include "common/io/safetensors.hpp"
+#include "common/data/sample_names.hpp"
 
 #include <charconv>
 #include <cmath>
@@ -100,7 +100,7 @@ Data load_data(const z2h::CommonOptions& opt, const Hyper& hp) {
 }
 
 // ================================================================================================
-// checkpoints: the model's tensors by their notebook names (safetensors, common/checkpoint.hpp)
+// checkpoints: the model's tensors by their notebook names (safetensors, common/nn/checkpoint.hpp)
 // ================================================================================================
 void save_model(const fs::path& path, const z2h::nn::NamedTensors& tensors, const std::string& model_id) {
   z2h::save_checkpoint(path, tensors, {{"stage", "04-batchnorm"}, {"model", model_id}});

@@ -1,9 +1,9 @@
 #include "mlp.hpp"
 
-#include "common/error.hpp"
-#include "common/generator.hpp"
-#include "common/names_dataset.hpp"
-#include "common/ops.hpp"
+#include "common/app/error.hpp"
+#include "common/rng/generator.hpp"
+#include "common/data/names_dataset.hpp"
+#include "common/tensor/ops.hpp"
 
 #include <algorithm>
 #include <cmath>

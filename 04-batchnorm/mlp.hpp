@@ -14,10 +14,10 @@
 //   hpreact = bngain * (hpreact - mean_batch) / std_batch + bnbias     (batch norm, training)
 //   h = tanh(hpreact)               (B, 200)
 //   logits = h @ W2 + b2            (B, 27)
-#include "common/nn.hpp"
-#include "common/optim.hpp"
-#include "common/tensor.hpp"
-#include "common/text_data.hpp"
+#include "common/nn/nn.hpp"
+#include "common/nn/optim.hpp"
+#include "common/tensor/tensor.hpp"
+#include "common/data/text_data.hpp"
 
 #include <cstdint>
 #include <functional>

@@ -34,7 +34,7 @@ TEST_CASE("seed 1337: step 0 loss 0.8958441028683222 at 50%, step 99 loss 0.0109
 
 TEST_CASE("every step of seeds 1337, 42 and 7 matches reference.py to 1e-9", "[moons][golden]") {
   // tests/goldens/moons.json: made by reference.py, the command is inside the file
-  std::ifstream in(std::string(MICROGRAD_GOLDENS) + "/moons.json");
+  std::ifstream in(std::string(Z2H_STAGE_GOLDENS) + "/moons.json");
   REQUIRE(in.good());
   const nlohmann::json golden = nlohmann::json::parse(in);
   MoonsConfig cfg;

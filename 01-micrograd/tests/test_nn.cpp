@@ -1,7 +1,7 @@
 // Neuron, Layer, MLP: parameter counts, Python's random draws, the two flavours, zero_grad.
 #include <vector>
 
-#include "common/py_random.hpp"
+#include "common/rng/py_random.hpp"
 #include "nn.hpp"
 #include "support.hpp"
 

@@ -34,7 +34,7 @@ std::string read_file(const fs::path& p) {
 Result run_program(const std::string& args, const fs::path& dir) {
   fs::create_directories(dir);
   const std::string cmd = std::string("LSAN_OPTIONS=suppressions='") + Z2H_SOURCE_DIR + "/common/tests/lsan.supp:print_suppressions=0' '" +
-                          MICROGRAD_PROGRAM + "' " + args + " >'" + (dir / "stdout").string() + "' 2>'" +
+                          Z2H_STAGE_EXE + "' " + args + " >'" + (dir / "stdout").string() + "' 2>'" +
                           (dir / "stderr").string() + "'";
   const int raw = std::system(cmd.c_str());
   return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, read_file(dir / "stdout"), read_file(dir / "stderr")};

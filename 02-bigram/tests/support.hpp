@@ -19,8 +19,8 @@
 #include <nlohmann/json.hpp>
 
 #include "02-bigram/counts.hpp"
-#include "common/cli.hpp"
-#include "common/text_data.hpp"
+#include "common/app/cli.hpp"
+#include "common/data/text_data.hpp"
 
 namespace bigram::test {
 
@@ -43,7 +43,7 @@ inline const Names& names() {
 }
 
 inline nlohmann::json golden(const std::string& file) {
-  const std::filesystem::path path = std::filesystem::path(BIGRAM_GOLDENS) / file;
+  const std::filesystem::path path = std::filesystem::path(Z2H_STAGE_GOLDENS) / file;
   std::ifstream in(path);
   if (!in) FAIL("golden file " << path << " is missing (regenerate: /usr/bin/python3 02-bigram/reference.py --goldens 02-bigram/tests/goldens)");
   return nlohmann::json::parse(in);
@@ -61,7 +61,7 @@ inline Result run_program(const std::string& args, const std::string& env = "") 
   const auto dir = std::filesystem::temp_directory_path() / ("z2h-02-bigram-run-" + std::to_string(::getpid()) +
                                                               "-" + std::to_string(counter++));
   std::filesystem::create_directories(dir);
-  const std::string cmd = env + " '" + std::string(BIGRAM_EXE) + "' " + args + " > '" + (dir / "out").string() +
+  const std::string cmd = env + " '" + std::string(Z2H_STAGE_EXE) + "' " + args + " > '" + (dir / "out").string() +
                           "' 2> '" + (dir / "err").string() + "'";
   const int status = std::system(cmd.c_str());
   auto slurp = [](const std::filesystem::path& p) {

@@ -18,12 +18,12 @@
 #include <nlohmann/json.hpp>
 
 #include "03-mlp/model.hpp"
-#include "common/error.hpp"
-#include "common/generator.hpp"
-#include "common/names_dataset.hpp"
-#include "common/ops.hpp"
-#include "common/safetensors.hpp"
-#include "common/text_data.hpp"
+#include "common/app/error.hpp"
+#include "common/rng/generator.hpp"
+#include "common/data/names_dataset.hpp"
+#include "common/tensor/ops.hpp"
+#include "common/io/safetensors.hpp"
+#include "common/data/text_data.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -136,7 +136,7 @@ Result run_program(const std::string& args) {
   // libraries, not ours): point LeakSanitizer at the project's suppressions, as the plot tests do.
   const std::string lsan = std::getenv("LSAN_OPTIONS") ? "" :
       "LSAN_OPTIONS=suppressions=" + (fs::path(Z2H_SOURCE_DIR) / "common/tests/lsan.supp").string() + " ";
-  const std::string cmd = lsan + std::string(MLP_BIN) + " " + args + " 2>&1";
+  const std::string cmd = lsan + std::string(Z2H_STAGE_EXE) + " " + args + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   REQUIRE(p != nullptr);
   std::string out;

@@ -10,10 +10,10 @@
 #include "exercises.hpp"
 #include "mlp.hpp"
 
-#include "common/generator.hpp"
-#include "common/nn.hpp"
-#include "common/ops.hpp"
-#include "common/sample_names.hpp"
+#include "common/rng/generator.hpp"
+#include "common/nn/nn.hpp"
+#include "common/tensor/ops.hpp"
+#include "common/data/sample_names.hpp"
 
 #include <cmath>
 #include <cstdio>

@@ -1,5 +1,5 @@
 // The 04-batchnorm program itself: its flags, its error lines and exit codes, and the files every run
-// leaves in --out (COURSE.md §2). Each test runs the built binary (STAGE04_EXE) with a few steps.
+// leaves in --out (COURSE.md §2). Each test runs the built binary (Z2H_STAGE_EXE) with a few steps.
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -45,7 +45,7 @@ struct TempDir {
 // Runs the program with `args` (a shell-quoted string), capturing stdout, stderr and the exit code.
 Run run(const std::string& args, const TempDir& tmp) {
   const fs::path out = tmp.path / "stdout.txt", err = tmp.path / "stderr.txt";
-  const std::string cmd = std::string(STAGE04_EXE) + " " + args + " >" + out.string() + " 2>" + err.string();
+  const std::string cmd = std::string(Z2H_STAGE_EXE) + " " + args + " >" + out.string() + " 2>" + err.string();
   const int status = std::system(cmd.c_str());
   Run r;
   r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;

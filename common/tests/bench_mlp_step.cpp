@@ -7,11 +7,11 @@
 //   build/release/bin/bench_mlp_step --benchmark_min_time=3
 #include <benchmark/benchmark.h>
 
-#include "common/blas.hpp"
-#include "common/generator.hpp"
-#include "common/ops.hpp"
-#include "common/optim.hpp"
-#include "common/vec_math.hpp"
+#include "common/tensor/blas.hpp"
+#include "common/rng/generator.hpp"
+#include "common/tensor/ops.hpp"
+#include "common/nn/optim.hpp"
+#include "common/tensor/kernels/exact/vec_math.hpp"
 
 namespace {
 
@@ -71,7 +71,7 @@ void BM_Lecture3ProductsAndTanhOnly(benchmark::State& state) {
 }
 BENCHMARK(BM_Lecture3ProductsAndTanhOnly)->Unit(benchmark::kMicrosecond);
 
-// SLEEF's tanh alone over the 32×200 pre-activations (PyTorch's tanh, see common/vec_math.hpp).
+// SLEEF's tanh alone over the 32×200 pre-activations (PyTorch's tanh, see common/tensor/kernels/exact/vec_math.hpp).
 void BM_Lecture3TanhOnly(benchmark::State& state) {
   Generator g(2147483647);
   Tensor pre = randn({32, 200}, g), h = empty({32, 200});

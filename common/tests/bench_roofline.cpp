@@ -5,8 +5,8 @@
 // - BM_RowSums: counts.sum(1, keepdim=True) for a (228146, 27) tensor, in PyTorch's order (torch_sum).
 #include <benchmark/benchmark.h>
 
-#include "common/generator.hpp"
-#include "common/ops_internal.hpp"
+#include "common/rng/generator.hpp"
+#include "common/tensor/ops_internal.hpp"
 
 namespace {
 

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Cross-check of common/safetensors.cpp against PyTorch, both ways.
+"""Cross-check of common/io/safetensors.cpp against PyTorch, both ways.
 
 Debian has no python3-safetensors, so the format is read and written here by hand with struct +
 json + torch (the same rules as the reference library: arrays ordered by dtype then name, header

@@ -10,7 +10,7 @@
 #include <sstream>
 #include <string>
 
-#include "common/ops.hpp"
+#include "common/tensor/ops.hpp"
 
 namespace z2h::test {
 

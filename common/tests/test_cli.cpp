@@ -1,7 +1,7 @@
 // The shared command line: flags, checks, exit codes, one-line errors, data file lookup.
-#include "common/cli.hpp"
+#include "common/app/cli.hpp"
 
-#include "common/error.hpp"
+#include "common/app/error.hpp"
 #include "common/tests/util_test_support.hpp"
 
 #include <catch2/catch.hpp>

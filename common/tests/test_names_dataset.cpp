@@ -1,8 +1,8 @@
 // The makemore dataset: the lectures' split and context windows. Expected numbers are the ones the
 // lecture notebooks print (shared/reference/lectures.md, "Shared data facts").
-#include "common/names_dataset.hpp"
+#include "common/data/names_dataset.hpp"
 
-#include "common/error.hpp"
+#include "common/app/error.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,7 +1,7 @@
 // --out directories, atomic writes, metrics.csv and summary.json.
-#include "common/output.hpp"
+#include "common/io/output.hpp"
 
-#include "common/error.hpp"
+#include "common/app/error.hpp"
 #include "common/tests/util_test_support.hpp"
 
 #include <catch2/catch.hpp>

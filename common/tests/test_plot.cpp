@@ -19,10 +19,10 @@
 #include <string>
 #include <vector>
 
-#include "common/error.hpp"
-#include "common/graph.hpp"
-#include "common/image.hpp"
-#include "common/plot.hpp"
+#include "common/app/error.hpp"
+#include "common/plot/graph.hpp"
+#include "common/plot/image.hpp"
+#include "common/plot/plot.hpp"
 
 #define STB_IMAGE_IMPLEMENTATION
 #define STB_IMAGE_STATIC

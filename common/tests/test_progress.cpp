@@ -1,6 +1,6 @@
 // The progress bar: a line per 10 % in logs, one redrawn line on a terminal, nothing when quiet.
 // A fake clock makes steps/s and ETA exact.
-#include "common/progress.hpp"
+#include "common/app/progress.hpp"
 
 #include <catch2/catch.hpp>
 

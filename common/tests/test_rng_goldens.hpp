@@ -11,7 +11,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "common/generator.hpp"
+#include "common/rng/generator.hpp"
 
 namespace z2h::rng_test {
 

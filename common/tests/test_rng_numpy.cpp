@@ -1,11 +1,11 @@
-// common/np_random.hpp against numpy 1.24's legacy RandomState and sklearn 1.2's make_moons
+// common/rng/np_random.hpp against numpy 1.24's legacy RandomState and sklearn 1.2's make_moons
 // (goldens/rng_numpy.json).
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "common/error.hpp"
-#include "common/np_random.hpp"
+#include "common/app/error.hpp"
+#include "common/rng/np_random.hpp"
 #include "test_rng_goldens.hpp"
 
 using namespace z2h;

@@ -1,10 +1,10 @@
-// common/py_random.hpp against CPython 3.11's `random` (goldens/rng_python.json, rng_names.json).
+// common/rng/py_random.hpp against CPython 3.11's `random` (goldens/rng_python.json, rng_names.json).
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "common/error.hpp"
-#include "common/py_random.hpp"
+#include "common/app/error.hpp"
+#include "common/rng/py_random.hpp"
 #include "test_rng_goldens.hpp"
 
 using namespace z2h;

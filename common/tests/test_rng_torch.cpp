@@ -1,4 +1,4 @@
-// common/generator.hpp against PyTorch 1.13.1 (goldens/rng_torch.json, goldens/rng_names.json).
+// common/rng/generator.hpp against PyTorch 1.13.1 (goldens/rng_torch.json, goldens/rng_names.json).
 // Every RNG output is compared bit for bit; "next" checks that an operation consumed as many draws as
 // torch's did, by comparing the generator's next 4 draws.
 #include <algorithm>
@@ -9,8 +9,8 @@
 #include <random>
 #include <set>
 
-#include "common/error.hpp"
-#include "common/generator.hpp"
+#include "common/app/error.hpp"
+#include "common/rng/generator.hpp"
 #include "test_rng_goldens.hpp"
 
 using namespace z2h;

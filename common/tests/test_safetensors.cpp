@@ -4,9 +4,9 @@
 // Cross-check the other way (PyTorch reads what we write), by hand:
 //   Z2H_SAFETENSORS_OUT=/tmp/z2h-cpp.safetensors build/release/bin/common_util_tests "*check-cpp*"
 //   /usr/bin/python3 common/tests/safetensors_check.py check-cpp /tmp/z2h-cpp.safetensors
-#include "common/safetensors.hpp"
+#include "common/io/safetensors.hpp"
 
-#include "common/error.hpp"
+#include "common/app/error.hpp"
 #include "common/tests/util_test_support.hpp"
 
 #include <catch2/catch.hpp>

@@ -9,8 +9,8 @@
 #include <cstring>
 #include <sstream>
 
-#include "common/generator.hpp"
-#include "common/ops.hpp"
+#include "common/rng/generator.hpp"
+#include "common/tensor/ops.hpp"
 #include "tensor_test_support.hpp"
 
 using namespace z2h;

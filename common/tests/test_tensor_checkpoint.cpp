@@ -4,9 +4,9 @@
 #include <fstream>
 #include <unistd.h>
 
-#include "common/checkpoint.hpp"
-#include "common/error.hpp"
-#include "common/generator.hpp"
+#include "common/nn/checkpoint.hpp"
+#include "common/app/error.hpp"
+#include "common/rng/generator.hpp"
 #include "common/tests/tensor_test_support.hpp"
 
 using namespace z2h;

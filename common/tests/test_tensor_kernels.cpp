@@ -3,10 +3,11 @@
 // row is summed 16 rows at a time) and over rows longer than one chunk, and the tall-skinny matmul
 // kernels — lecture 2's one-hot (n, 27) @ W (27, 27) and its weight gradient. References: central
 // finite differences for the element-wise ops, OpenBLAS's cblas_sgemm (blas::sgemm) for matmul.
+#include <cstring>
 #include <functional>
 
-#include "common/blas.hpp"
-#include "common/generator.hpp"
+#include "common/tensor/blas.hpp"
+#include "common/rng/generator.hpp"
 #include "common/tests/tensor_test_support.hpp"
 
 using namespace z2h;
@@ -130,6 +131,31 @@ TEST_CASE("tall-skinny matmul and its gradients match OpenBLAS", "[ops][matmul][
     Z2H_CHECK_CLOSE(da * 2.0f, a.grad(), 1e-5, 1e-5);
     Z2H_CHECK_CLOSE(db * 2.0f, b.grad(), 4e-3, 1e-5);
   }
+}
+
+TEST_CASE("tall-skinny matmul has single-threaded OpenBLAS's bits on every kernel set", "[ops][matmul][kernels]") {
+  // Lecture 2's shapes. Where the own kernels reproduce this OpenBLAS kernel set's order they are
+  // used, elsewhere cblas_sgemm itself: either way forward and both gradients are OpenBLAS's bits,
+  // which is what makes 02-bigram PyTorch's on every machine. (Run the suite with
+  // OPENBLAS_CORETYPE=Haswell / SkylakeX / Cooperlake / Prescott to see each path.)
+  const int threads = blas::num_threads();
+  blas::set_num_threads(1);
+  INFO("OpenBLAS kernel set: " << blas::core_name());
+  const int64_t M = 20000, K = 27, N = 27;
+  Generator g(7);
+  Tensor a = randn({M, K}, g).requires_grad_();
+  Tensor b = randn({K, N}, g).requires_grad_();
+  Tensor w = randn({M, N}, g);
+  Tensor out = matmul(a, b);
+  sum(out * w).backward();
+  std::vector<float> ref(M * N), da(M * K), db(K * N);
+  blas::sgemm(false, false, M, N, K, 1.0f, a.data(), b.data(), 0.0f, ref.data());
+  blas::sgemm(false, true, M, K, N, 1.0f, w.data(), b.data(), 0.0f, da.data());
+  blas::sgemm(true, false, K, N, M, 1.0f, a.data(), w.data(), 0.0f, db.data());
+  blas::set_num_threads(threads);
+  CHECK(std::memcmp(ref.data(), out.data(), ref.size() * sizeof(float)) == 0);
+  CHECK(std::memcmp(da.data(), a.grad().data(), da.size() * sizeof(float)) == 0);
+  CHECK(std::memcmp(db.data(), b.grad().data(), db.size() * sizeof(float)) == 0);
 }
 
 TEST_CASE("one_hot(xs) @ W picks rows of W exactly; gather's backward scatters into zeros",

@@ -1,8 +1,8 @@
 // Modules and optimisers against PyTorch 1.13.1 (goldens/tensor_nn.json, tensor_optim.json, made by
 // make_tensor_goldens.py with the lecture classes copied into it).
-#include "common/generator.hpp"
-#include "common/nn.hpp"
-#include "common/optim.hpp"
+#include "common/rng/generator.hpp"
+#include "common/nn/nn.hpp"
+#include "common/nn/optim.hpp"
 #include "common/tests/tensor_test_support.hpp"
 
 using namespace z2h;

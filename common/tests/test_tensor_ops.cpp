@@ -4,7 +4,7 @@
 #include <functional>
 #include <map>
 
-#include "common/generator.hpp"
+#include "common/rng/generator.hpp"
 #include "common/tests/tensor_test_support.hpp"
 
 using namespace z2h;

@@ -1,7 +1,7 @@
 // Reading the course's text files and the character vocabulary (stoi / itos / encode / decode).
-#include "common/text_data.hpp"
+#include "common/data/text_data.hpp"
 
-#include "common/error.hpp"
+#include "common/app/error.hpp"
 #include "common/tests/util_test_support.hpp"
 
 #include <catch2/catch.hpp>

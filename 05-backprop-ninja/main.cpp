@@ -1,0 +1,301 @@
+// 05-backprop-ninja — the backward pass written by hand (lecture 5, makemore_part4_backprop.ipynb).
+//
+//   05-backprop-ninja                    the notebook, in order:
+//     exercise 1   the chunked forward pass, the backward pass through all 26 tensors by hand,
+//                  and the cmp table against autograd
+//     exercise 2   cross-entropy backward in one go (and images/dlogits.png)
+//     exercise 3   batch-norm backward in one go
+//     exercise 4   200000 training steps on the hand-written gradients alone, batch-norm
+//                  calibration, train/val losses, 20 samples (and images/loss.png)
+//   05-backprop-ninja --check-every 10000   also compare exercise 4's gradients with autograd
+//
+// Every run writes dlogits.png, loss.png, metrics.csv (one row per training step) and summary.json
+// into --out (default out/05-backprop-ninja/).
+#include "chunked.hpp"
+#include "ninja.hpp"
+
+#include "common/tensor/blas.hpp"
+#include "common/app/cli.hpp"
+#include "common/app/error.hpp"
+#include "common/rng/generator.hpp"
+#include "common/plot/image.hpp"
+#include "common/data/names_dataset.hpp"
+#include "common/tensor/ops.hpp"
+#include "common/io/output.hpp"
+#include "common/plot/plot.hpp"
+#include "common/app/progress.hpp"
+#include "common/data/sample_names.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+using namespace stage05;
+using z2h::LongTensor;
+using z2h::Shape;
+using z2h::Tensor;
+
+// ================================================================================================
+// hyper-parameters: the lecture's
+// ================================================================================================
+struct Hyper {
+  int block_size = 3;              // context length: how many characters predict the next one
+  int n_embd = 10;                 // the dimensionality of the character embedding vectors
+  int n_hidden_ex1 = 64;           // exercises 1-3: neurons in the hidden layer
+  int n_hidden = 200;              // exercise 4
+  int batch_size = 32;             // n
+  double lr = 0.1;                 // lr = 0.1 if i < 100000 else 0.01
+  double lr_decayed = 0.01;
+  int64_t lr_decay_step = 100000;  // stays put when --steps shortens a run
+  int64_t print_every = 10000;     // if i % 10000 == 0: print
+  int64_t check_every = 0;         // exercise 4: compare with autograd every N steps (0: never)
+  int samples = 20;                // names sampled at the end, with seed + 10 as the notebook
+};
+
+nlohmann::json config_json(const Hyper& hp, const z2h::CommonOptions& opt) {
+  return {{"block_size", hp.block_size}, {"n_embd", hp.n_embd},         {"n_hidden_ex1", hp.n_hidden_ex1},
+          {"n_hidden", hp.n_hidden},     {"batch_size", hp.batch_size}, {"lr", hp.lr},
+          {"lr_decayed", hp.lr_decayed}, {"lr_decay_step", hp.lr_decay_step}, {"steps", opt.steps},
+          {"seed", opt.seed},            {"check_every", hp.check_every}, {"samples", hp.samples}};
+}
+
+// ================================================================================================
+// data: the makemore split (cells 3-5)
+// ================================================================================================
+struct Split {
+  LongTensor X, Y;  // (N, block_size), (N)
+};
+struct Data {
+  z2h::Vocab vocab{"."};
+  Split train, val;
+};
+
+Data load_data(const z2h::CommonOptions& opt, const Hyper& hp) {
+  const auto words = z2h::read_lines(z2h::data_file(opt, "names.txt"));
+  Data d{z2h::Vocab::from_words(words, '.'), {}, {}};
+  const auto split = z2h::split_words(words);  // random.seed(42); random.shuffle(words); 80/10/10
+  auto to_split = [&](const std::vector<std::string>& w) {
+    const z2h::Contexts c = z2h::build_contexts(w, hp.block_size, d.vocab);
+    const int64_t n = static_cast<int64_t>(c.size());
+    return Split{LongTensor(c.X, Shape{n, hp.block_size}), LongTensor(c.Y, Shape{n})};
+  };
+  d.train = to_split(split.train);
+  d.val = to_split(split.dev);
+  return d;
+}
+
+// ================================================================================================
+// printing like the notebook
+// ================================================================================================
+std::string fixed4(const float* v, int64_t n) {  // [0.0719, 0.0881, ...]
+  std::string s = "[";
+  char buf[32];
+  for (int64_t i = 0; i < n; ++i) {
+    std::snprintf(buf, sizeof buf, "%s%.4f", i ? ", " : "", static_cast<double>(v[i]));
+    s += buf;
+  }
+  return s + "]";
+}
+
+std::string shape_str(const Tensor& t) {  // torch.Size([32, 64])
+  std::string s = "torch.Size([";
+  for (int i = 0; i < t.ndim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
+  return s + "])";
+}
+
+std::string lecture_line(int64_t i, int64_t max_steps, float loss) {  // f'{i:7d}/{max_steps:7d}: {loss.item():.4f}'
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%7lld/%7lld: %.4f", static_cast<long long>(i), static_cast<long long>(max_steps),
+                static_cast<double>(loss));
+  return buf;
+}
+
+nlohmann::json to_json(const Cmp& c) {
+  return {{"name", c.name}, {"exact", c.exact}, {"approximate", c.approximate}, {"maxdiff", c.maxdiff}};
+}
+
+// plt.imshow(dlogits, cmap='gray'): the 32x27 gradient, darkest most negative, each entry a square
+void plot_dlogits(const fs::path& png, const Tensor& dlogits) {
+  const float* d = dlogits.data();
+  std::vector<double> v(d, d + dlogits.numel());
+  const int rows = static_cast<int>(dlogits.size(0)), cols = static_cast<int>(dlogits.size(1));
+  z2h::plot::write_png(png, z2h::plot::upscale(z2h::plot::gray_image(v, rows, cols), std::max(1, 384 / rows)));
+}
+
+void plot_log10_loss(const fs::path& png, const std::vector<float>& losses) {
+  z2h::plot::Line line;
+  line.y.reserve(losses.size());
+  for (float l : losses) line.y.push_back(std::log10(static_cast<double>(l)));
+  z2h::plot::lines(png, {line},
+                   {.title = "log10 loss, training on the hand-written gradients", .xlabel = "step", .ylabel = "log10(loss)"});
+}
+
+// ================================================================================================
+// exercises 1-3 (cells 8-21)
+// ================================================================================================
+nlohmann::json run_exercises_1_to_3(const Hyper& hp, const z2h::CommonOptions& opt, const Data& data, const fs::path& out) {
+  z2h::Generator g(opt.seed);
+  const Params p = init_params(g, hp.n_hidden_ex1, hp.n_embd, hp.block_size, static_cast<int>(data.vocab.size()));
+  std::cout << p.numel() << "\n";  // number of parameters in total
+  const int64_t n = hp.batch_size;
+  const LongTensor ix = z2h::randint(0, data.train.Y.numel(), Shape{n}, g);  // construct a minibatch
+  const LongTensor Xb = data.train.X[ix], Yb = data.train.Y[ix];
+
+  // exercise 1: the chunked forward pass and autograd's backward, then the same backward by hand
+  const Chunked f = chunked_forward_backward(p, Xb, Yb);
+  std::cout << "loss " << py_repr(f.loss.item()) << "\n";
+  const ManualGrads d = manual_backward(p, f, Xb, Yb);
+  nlohmann::json table = nlohmann::json::array();
+  for (const Compared& c : cmp_list(p, f, d)) {
+    const Cmp r = cmp(c.name, c.manual, c.tensor.grad());
+    std::cout << cmp_line(r) << "\n";
+    table.push_back(to_json(r));
+  }
+
+  // exercise 2: cross-entropy backward in one go
+  z2h::NoGradGuard no_grad;
+  const float loss_fast = z2h::cross_entropy(f.logits, Yb).item();
+  std::cout << py_repr(loss_fast) << " diff: " << py_repr(loss_fast - f.loss.item()) << "\n";
+  const Tensor dlogits = cross_entropy_backward_fused(f.logits, Yb);
+  const Cmp ex2 = cmp("logits", dlogits, f.logits.grad());
+  std::cout << cmp_line(ex2) << "\n";
+  const Tensor softmax = z2h::softmax(f.logits, 1);
+  const int64_t V = f.logits.size(1);
+  std::vector<float> row0(dlogits.data(), dlogits.data() + V);
+  for (float& v : row0) v *= static_cast<float>(n);
+  const float row0_sum = z2h::sum(dlogits[0]).item();
+  std::cout << "softmax(logits)[0] " << fixed4(softmax.data(), V) << "\n"
+            << "dlogits[0] * n     " << fixed4(row0.data(), V) << "\n";
+  std::printf("dlogits[0].sum()   %.4e\n", static_cast<double>(row0_sum));
+  plot_dlogits(out / "dlogits.png", dlogits);
+
+  // exercise 3: batch norm forward in one line, backward in one formula
+  const Tensor hpreact_fast = batchnorm_forward_fused(f.hprebn, p.bngain, p.bnbias);
+  float bn_maxdiff = 0;
+  for (int64_t i = 0; i < hpreact_fast.numel(); ++i)
+    bn_maxdiff = std::max(bn_maxdiff, std::fabs(hpreact_fast.data()[i] - f.hpreact.data()[i]));
+  std::printf("max diff: %.4e\n", static_cast<double>(bn_maxdiff));
+  const Tensor dhprebn = batchnorm_backward_fused(d.dhpreact, f.bnraw, f.bnvar_inv, p.bngain);  // exercise 1's dhpreact
+  const Cmp ex3 = cmp("hprebn", dhprebn, f.hprebn.grad());
+  std::cout << cmp_line(ex3) << "\n";
+  std::cout << "(" << shape_str(dhprebn) << ", " << shape_str(p.bngain) << ", " << shape_str(f.bnvar_inv) << ", "
+            << shape_str(d.dbnraw) << ", " << shape_str(z2h::sum(d.dbnraw, {0})) << ")\n";
+
+  return {{"params", p.numel()},
+          {"loss", f.loss.item()},
+          {"cmp", table},
+          {"ex2", {{"loss_fast", loss_fast}, {"diff", loss_fast - f.loss.item()}, {"cmp", to_json(ex2)},
+                   {"softmax0", std::vector<float>(softmax.data(), softmax.data() + V)},
+                   {"dlogits0_times_n", row0}, {"dlogits0_sum", row0_sum}}},
+          {"ex3", {{"forward_maxdiff", bn_maxdiff}, {"cmp", to_json(ex3)}}}};
+}
+
+// ================================================================================================
+// exercise 4 (cells 22-27)
+// ================================================================================================
+int run(const Hyper& hp, const z2h::CommonOptions& opt) {
+  const fs::path out = z2h::prepare_out_dir(opt.out);
+  const Data data = load_data(opt, hp);
+  nlohmann::json ex123 = run_exercises_1_to_3(hp, opt, data, out);
+
+  z2h::Generator g(opt.seed);
+  Ninja m = make_ninja({.vocab_size = static_cast<int>(data.vocab.size()), .block_size = hp.block_size,
+                        .n_embd = hp.n_embd, .n_hidden = hp.n_hidden, .batch_size = hp.batch_size},
+                       g);
+  std::cout << m.p.numel() << "\n";  // number of parameters in total
+
+  z2h::MetricsCsv metrics({"step", "loss", "lr"});
+  std::vector<float> losses;
+  nlohmann::json checks = nlohmann::json::array();
+  const char* names[] = {"C", "W1", "b1", "W2", "b2", "bngain", "bnbias"};
+  z2h::Progress bar(opt.steps, "train", opt.quiet);
+  z2h::Stopwatch clock;
+  for (int64_t i = 0; i < opt.steps; ++i) {
+    // minibatch construct
+    const LongTensor ix = z2h::randint(0, data.train.Y.numel(), Shape{hp.batch_size}, g);
+    const LongTensor Xb = data.train.X[ix], Yb = data.train.Y[ix];
+    const float loss = forward(m, Xb, Yb);
+    backward(m);  // manual backprop! no graph, no autograd
+    std::vector<double> diff;  // the optional check, before the update changes the parameters
+    if (hp.check_every > 0 && i % hp.check_every == 0) diff = autograd_check(m, Xb, Yb);
+    const double lr = i < hp.lr_decay_step ? hp.lr : hp.lr_decayed;  // step learning rate decay
+    update(m, lr);
+    if (i % hp.print_every == 0) bar.println(lecture_line(i, opt.steps, loss));
+    if (!diff.empty()) {
+      std::string line = "  autograd check at step " + std::to_string(i) + ", maxdiff:";
+      nlohmann::json row = {{"step", i}};
+      for (size_t k = 0; k < diff.size(); ++k) {
+        char buf[48];
+        std::snprintf(buf, sizeof buf, " %s %.3g", names[k], diff[k]);
+        line += buf;
+        row["maxdiff"][names[k]] = diff[k];
+      }
+      bar.println(line);
+      checks.push_back(row);
+    }
+    losses.push_back(loss);
+    metrics.add_row(i, loss, lr);
+    bar.update(i + 1, loss);
+  }
+  bar.finish();
+  const double wall = clock.seconds();
+
+  // calibrate the batch norm at the end of training, then evaluate train and val loss
+  calibrate(m, data.train.X);
+  const float train = split_loss(m, data.train.X, data.train.Y), val = split_loss(m, data.val.X, data.val.Y);
+  std::cout << "train " << py_repr(train) << "\nval " << py_repr(val) << "\n";
+
+  // sample from the model
+  z2h::Generator sg(opt.seed + 10);
+  const auto samples = z2h::sample_names([&](const LongTensor& x) { return logits_eval(m, x); }, hp.block_size,
+                                         data.vocab, hp.samples, sg);
+  for (const std::string& s : samples) std::cout << s << "\n";
+  const double steps_per_s = static_cast<double>(opt.steps) / std::max(wall, 1e-9);
+  std::printf("%lld steps in %.1f s (%.0f steps/s)\n", static_cast<long long>(opt.steps), wall, steps_per_s);
+
+  if (!losses.empty()) plot_log10_loss(out / "loss.png", losses);
+  metrics.save(out / "metrics.csv");
+  nlohmann::json summary = {{"stage", "05-backprop-ninja"},
+                            {"seed", opt.seed},
+                            {"config", config_json(hp, opt)},
+                            {"params", m.p.numel()},
+                            {"params_ex1", ex123["params"]},
+                            {"steps", opt.steps},
+                            {"loss", {{"init", ex123["loss"]}, {"train", train}, {"val", val}}},
+                            {"cmp", ex123["cmp"]},
+                            {"ex2", ex123["ex2"]},
+                            {"ex3", ex123["ex3"]},
+                            {"autograd_checks", checks},
+                            {"samples", samples},
+                            {"wall_s", wall},
+                            {"steps_per_s", steps_per_s},
+                            {"threads", opt.threads},
+                            {"openblas_core", z2h::blas::core_name()}};
+  z2h::write_json_atomic(out / "summary.json", summary);
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  CLI::App app{"05-backprop-ninja: the backward pass written by hand (lecture 5)"};
+  z2h::CommonOptions opt{.stage = "05-backprop-ninja", .seed = 2147483647, .steps = 200000};
+  Hyper hp;
+  z2h::add_common_options(app, opt);
+  app.get_option("--steps")->description("exercise 4: training steps on the hand-written gradients");
+  app.add_option("--n-embd", hp.n_embd, "embedding dimensions per character")->check(z2h::at_least(1));
+  app.add_option("--n-hidden", hp.n_hidden, "exercise 4: neurons in the hidden layer")->check(z2h::at_least(1));
+  app.add_option("--n-hidden-ex1", hp.n_hidden_ex1, "exercises 1-3: neurons in the hidden layer")->check(z2h::at_least(1));
+  app.add_option("--batch", hp.batch_size, "minibatch size n (batch norm's Bessel correction needs 2 or more)")
+      ->check(z2h::at_least(2));
+  app.add_option("--lr", hp.lr, "learning rate before the decay step")->check(z2h::positive());
+  app.add_option("--lr-decayed", hp.lr_decayed, "learning rate from the decay step on")->check(z2h::positive());
+  app.add_option("--lr-decay-step", hp.lr_decay_step, "step of the learning-rate drop")->check(z2h::at_least(0));
+  app.add_option("--check-every", hp.check_every,
+                 "exercise 4: every N steps, compare the hand-written gradients with autograd's (0: never)")
+      ->check(z2h::at_least(0));
+  app.add_option("--samples", hp.samples, "names to sample after training")->check(z2h::at_least(0));
+  return z2h::run_main(argc, argv, app, opt, [&] { return run(hp, opt); });
+}

@@ -1,0 +1,610 @@
+// common/tensor/tensor.cpp — Shape, Storage, the Tensor handle, and backward(): the autograd engine.
+#include "common/tensor/tensor.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <iomanip>
+#include <numeric>
+#include <ostream>
+#include <stdexcept>
+
+namespace z2h {
+
+// ================================================================================================
+// Shape
+// ================================================================================================
+Shape::Shape(std::initializer_list<int64_t> dims) {
+  for (int64_t d : dims) push_back(d);
+}
+Shape::Shape(const std::vector<int64_t>& dims) {
+  for (int64_t d : dims) push_back(d);
+}
+void Shape::push_back(int64_t d) {
+  if (n_ == kMaxDims) throw std::invalid_argument("tensor: at most 6 dimensions are supported");
+  d_[static_cast<size_t>(n_++)] = d;
+}
+int64_t Shape::numel() const {
+  int64_t n = 1;
+  for (int64_t d : *this) n *= d;
+  return n;
+}
+bool Shape::operator==(const Shape& o) const {
+  return n_ == o.n_ && std::equal(begin(), end(), o.begin());
+}
+std::string Shape::str() const {
+  std::string s = "(";
+  for (int i = 0; i < n_; ++i) s += (i ? ", " : "") + std::to_string(d_[static_cast<size_t>(i)]);
+  return s + (n_ == 1 ? ",)" : ")");
+}
+
+int wrap_dim(int64_t dim, int ndim) {
+  int64_t d = dim < 0 ? dim + ndim : dim;
+  if (d < 0 || d >= std::max(ndim, 1))
+    throw std::invalid_argument("dimension " + std::to_string(dim) + " is out of range for a " +
+                                std::to_string(ndim) + "-D tensor");
+  return static_cast<int>(d);
+}
+
+// ================================================================================================
+// Storage, with a per-thread cache of freed buffers by power-of-two size class.
+// ================================================================================================
+namespace {
+constexpr int kClasses = 48;
+constexpr size_t kMaxCachedPerClass = 32;
+// Tensors that outlive the pool (statics destroyed after it at exit) free their buffers directly.
+thread_local bool pool_gone = false;
+struct StoragePool {
+  std::vector<Storage*> free[kClasses];
+  ~StoragePool() {
+    pool_gone = true;
+    for (auto& list : free)
+      for (Storage* s : list) {
+        std::free(s->data);
+        delete s;
+      }
+  }
+};
+thread_local StoragePool pool;
+
+int size_class(size_t n) {  // smallest c with 16 << c >= n
+  int c = 0;
+  while ((size_t{16} << c) < n) ++c;
+  return c;
+}
+}  // namespace
+
+Storage* Storage::make(size_t n) {
+  int c = size_class(n);
+  if (!pool_gone && c < kClasses && !pool.free[c].empty()) {
+    Storage* s = pool.free[c].back();
+    pool.free[c].pop_back();
+    s->n = n;
+    s->refs = 0;
+    return s;
+  }
+  size_t bytes = (size_t{16} << c) * sizeof(float);  // a multiple of 64
+  void* p = std::aligned_alloc(64, bytes);
+  if (!p) throw std::bad_alloc();
+  auto* s = new Storage;
+  s->n = n;
+  s->data = static_cast<float*>(p);
+  return s;
+}
+
+void Storage::release(Storage* s) {
+  if (--s->refs > 0) return;
+  int c = size_class(s->n);
+  if (!pool_gone && c < kClasses && pool.free[c].size() < kMaxCachedPerClass) {
+    pool.free[c].push_back(s);
+    return;
+  }
+  std::free(s->data);
+  delete s;
+}
+
+// ================================================================================================
+// Node and the Tensor handle
+// ================================================================================================
+Node::~Node() {
+  if (storage) Storage::release(storage);
+}
+
+float* Node::grad_data() {
+  if (!grad.defined()) grad = zeros(shape);
+  return grad.data();
+}
+float* Node::grad_data(bool* first) {
+  *first = !grad.defined();
+  if (*first) grad = empty(shape);
+  return grad.data();
+}
+
+namespace {
+Node* new_node(Shape s, Storage* storage) {
+  Node* n = new Node;
+  n->shape = s;
+  n->storage = storage;
+  ++storage->refs;
+  n->data = storage->data;
+  return n;
+}
+}  // namespace
+
+Tensor::Tensor(Node* n) noexcept : n_(n) {
+  if (n_) ++n_->refs;
+}
+Tensor::Tensor(const Tensor& o) noexcept : n_(o.n_) {
+  if (n_) ++n_->refs;
+}
+Tensor& Tensor::operator=(const Tensor& o) noexcept {
+  if (o.n_) ++o.n_->refs;
+  Node* old = n_;
+  n_ = o.n_;
+  if (old && --old->refs == 0) delete old;
+  return *this;
+}
+Tensor& Tensor::operator=(Tensor&& o) noexcept {
+  if (this != &o) {
+    Node* old = n_;
+    n_ = o.n_;
+    o.n_ = nullptr;
+    if (old && --old->refs == 0) delete old;
+  }
+  return *this;
+}
+Tensor::~Tensor() {
+  if (n_ && --n_->refs == 0) delete n_;
+}
+
+namespace {
+Node& must(Node* n) {
+  if (!n) throw std::logic_error("tensor: use of an undefined Tensor (like Python's None)");
+  return *n;
+}
+}  // namespace
+
+const Shape& Tensor::shape() const { return must(n_).shape; }
+int64_t Tensor::size(int64_t dim) const { return shape()[wrap_dim(dim, ndim())]; }
+float* Tensor::data() const { return must(n_).data; }
+std::vector<float> Tensor::tolist() const { return {data(), data() + numel()}; }
+float Tensor::item() const {
+  if (numel() != 1)
+    throw std::invalid_argument("item(): the tensor has shape " + shape().str() +
+                                ", not exactly one element");
+  return data()[0];
+}
+float& Tensor::at(std::initializer_list<int64_t> idx) const {
+  const Shape& s = shape();
+  if (static_cast<int>(idx.size()) != s.ndim())
+    throw std::invalid_argument("at(): " + std::to_string(idx.size()) + " indices for shape " + s.str());
+  int64_t off = 0;
+  int d = 0;
+  for (int64_t i : idx) {
+    if (i < 0) i += s[d];
+    if (i < 0 || i >= s[d])
+      throw std::out_of_range("at(): index " + std::to_string(i) + " out of range for dim " +
+                              std::to_string(d) + " of shape " + s.str());
+    off = off * s[d] + i;
+    ++d;
+  }
+  return data()[off];
+}
+
+bool Tensor::requires_grad() const { return must(n_).requires_grad; }
+Tensor& Tensor::requires_grad_(bool on) {
+  if (!is_leaf())
+    throw std::logic_error("requires_grad_(): only leaves (parameters) can be marked; this is the "
+                           "result of '" + std::string(op_name()) + "' (use detach() first)");
+  n_->requires_grad = on;
+  return *this;
+}
+Tensor Tensor::grad() const { return must(n_).grad; }
+void Tensor::zero_grad() { must(n_).grad = Tensor(); }
+Tensor& Tensor::retain_grad() {
+  must(n_).retains_grad = true;
+  return *this;
+}
+bool Tensor::is_leaf() const { return must(n_).backward_fn == nullptr; }
+const char* Tensor::op_name() const { return must(n_).op; }
+
+Tensor Tensor::detach() const {
+  Node* n = new_node(shape(), n_->storage);
+  return Tensor(n);
+}
+
+// ================================================================================================
+// In-place updates (no graph)
+// ================================================================================================
+Tensor& Tensor::mul_(float s) {
+  float* p = data();
+  for (int64_t i = 0, n = numel(); i < n; ++i) p[i] *= s;
+  return *this;
+}
+Tensor& Tensor::add_(const Tensor& other, float alpha) {
+  if (other.shape() != shape())
+    throw std::invalid_argument("add_(): shapes " + shape().str() + " and " + other.shape().str() + " differ");
+  float* p = data();
+  const float* q = other.data();
+  for (int64_t i = 0, n = numel(); i < n; ++i) p[i] += alpha * q[i];
+  return *this;
+}
+Tensor& Tensor::fill_(float value) {
+  std::fill_n(data(), numel(), value);
+  return *this;
+}
+Tensor& Tensor::copy_(const Tensor& src) {
+  if (src.numel() != numel())
+    throw std::invalid_argument("copy_(): " + src.shape().str() + " into " + shape().str());
+  std::copy_n(src.data(), numel(), data());
+  return *this;
+}
+
+// ================================================================================================
+// Grad mode
+// ================================================================================================
+namespace {
+thread_local bool g_grad_enabled = true;
+}
+bool grad_enabled() { return g_grad_enabled; }
+NoGradGuard::NoGradGuard() : prev_(g_grad_enabled) { g_grad_enabled = false; }
+NoGradGuard::~NoGradGuard() { g_grad_enabled = prev_; }
+
+// ================================================================================================
+// backward(): micrograd's algorithm. Build a topological order of the nodes that need a gradient
+// (children before parents), then walk it in reverse, calling each node's backward rule. Rules
+// accumulate (+=) into their inputs' grads, so a tensor used twice receives both contributions.
+// ================================================================================================
+namespace {
+uint32_t g_pass = 0;
+
+void topo_sort(Node* root, std::vector<Node*>& order) {
+  // Iterative depth-first search (graphs of long training loops can be deep).
+  ++g_pass;
+  std::vector<std::pair<Node*, size_t>> stack;
+  root->visit = g_pass;
+  stack.emplace_back(root, 0);
+  while (!stack.empty()) {
+    auto& [node, next] = stack.back();
+    if (next < node->inputs.size()) {
+      Node* child = node->inputs[next++].node();
+      if (child->requires_grad && child->backward_fn && child->visit != g_pass) {
+        child->visit = g_pass;
+        stack.emplace_back(child, 0);
+      }
+    } else {
+      order.push_back(node);
+      stack.pop_back();
+    }
+  }
+}
+}  // namespace
+
+void Tensor::backward() const {
+  if (numel() != 1)
+    throw std::invalid_argument("backward(): the tensor has shape " + shape().str() +
+                                "; only a single-element loss can seed backward() (or pass grad_output)");
+  backward(ones(shape()));
+}
+
+void Tensor::backward(const Tensor& grad_output) const {
+  Node& root = must(n_);
+  if (!root.requires_grad)
+    throw std::logic_error("backward(): this tensor does not require grad (no parameter with "
+                           "requires_grad_() led to it, or it was computed under NoGradGuard)");
+  if (grad_output.shape() != root.shape)
+    throw std::invalid_argument("backward(): grad_output has shape " + grad_output.shape().str() +
+                                " but the tensor has shape " + root.shape.str());
+  NoGradGuard no_graph_of_the_backward_pass;
+  float* g = root.grad_data();
+  const float* go = grad_output.data();
+  for (int64_t i = 0, n = root.shape.numel(); i < n; ++i) g[i] += go[i];
+  if (!root.backward_fn) return;  // a leaf: its grad is the seed
+
+  thread_local std::vector<Node*> order;
+  order.clear();
+  topo_sort(n_, order);
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    Node* node = *it;
+    if (!node->grad.defined()) continue;  // nothing flowed here
+    node->backward_fn(*node);
+    if (!node->retains_grad) node->grad = Tensor();  // intermediates' grads are freed, as in PyTorch
+  }
+}
+
+// ================================================================================================
+// make_result: how every op allocates its output and (maybe) joins the graph.
+// ================================================================================================
+namespace {
+Tensor fresh(Shape s) {
+  int64_t n = s.numel();
+  if (n < 0) throw std::invalid_argument("tensor: negative size in shape " + s.str());
+  return Tensor(new_node(s, Storage::make(static_cast<size_t>(n))));
+}
+}  // namespace
+
+Tensor make_result(Shape s, const char* op, std::initializer_list<Tensor> inputs, BackwardFn fn) {
+  Tensor out = fresh(s);
+  Node* n = out.node();
+  n->op = op;
+  if (!g_grad_enabled) return out;
+  for (const Tensor& t : inputs)
+    if (t.defined() && t.requires_grad()) {
+      n->requires_grad = true;
+      n->backward_fn = fn;
+      n->inputs.assign(inputs.begin(), inputs.end());
+      break;
+    }
+  return out;
+}
+
+Tensor make_result(Shape s, const char* op, const std::vector<Tensor>& inputs, BackwardFn fn) {
+  Tensor out = fresh(s);
+  Node* n = out.node();
+  n->op = op;
+  if (!g_grad_enabled) return out;
+  for (const Tensor& t : inputs)
+    if (t.requires_grad()) {
+      n->requires_grad = true;
+      n->backward_fn = fn;
+      n->inputs = inputs;
+      break;
+    }
+  return out;
+}
+
+// ================================================================================================
+// view: a new node over the same storage. Backward: the gradient, read in the input's shape.
+// ================================================================================================
+namespace {
+Shape infer_shape(Shape s, int64_t numel, const Shape& from) {
+  int infer = -1;
+  int64_t known = 1;
+  for (int i = 0; i < s.ndim(); ++i) {
+    if (s[i] == -1) {
+      if (infer >= 0) throw std::invalid_argument("view(): only one dimension can be -1");
+      infer = i;
+    } else if (s[i] < 0) {
+      throw std::invalid_argument("view(): invalid size in " + s.str());
+    } else {
+      known *= s[i];
+    }
+  }
+  if (infer >= 0 && known > 0 && numel % known == 0) s[infer] = numel / known;
+  if (s.numel() != numel || (infer >= 0 && known == 0))
+    throw std::invalid_argument("view(): shape " + s.str() + " is invalid for a tensor of shape " +
+                                from.str() + " (" + std::to_string(numel) + " elements)");
+  return s;
+}
+}  // namespace
+
+Tensor Tensor::view(Shape s) const {
+  Node& src = must(n_);
+  s = infer_shape(s, src.shape.numel(), src.shape);
+  Tensor out(new_node(s, src.storage));
+  Node* n = out.node();
+  n->op = "view";
+  if (g_grad_enabled && src.requires_grad) {
+    n->requires_grad = true;
+    n->inputs = {*this};
+    // x: any shape -> out: same numbers, new shape.   dx += dout (element for element)
+    n->backward_fn = [](Node& o) {
+      Node& x = *o.inputs[0].node();
+      if (!x.requires_grad) return;
+      bool first;
+      float* dx = x.grad_data(&first);
+      const float* dout = o.grad.data();
+      const int64_t N = o.shape.numel();
+      if (first) std::copy_n(dout, N, dx);
+      else for (int64_t i = 0; i < N; ++i) dx[i] += dout[i];
+    };
+  }
+  return out;
+}
+
+LongTensor LongTensor::view(Shape s) const {
+  LongTensor out;
+  out.shape = infer_shape(s, numel(), shape);
+  out.data = data;
+  return out;
+}
+
+// ================================================================================================
+// LongTensor
+// ================================================================================================
+LongTensor::LongTensor(std::vector<int64_t> values, Shape s) : shape(s), data(std::move(values)) {
+  if (shape.numel() != numel())
+    throw std::invalid_argument("LongTensor: " + std::to_string(data.size()) +
+                                " values do not fill shape " + shape.str());
+}
+LongTensor::LongTensor(std::vector<int64_t> values)
+    : shape({static_cast<int64_t>(values.size())}), data(std::move(values)) {}
+
+int64_t LongTensor::item() const {
+  if (numel() != 1) throw std::invalid_argument("item(): LongTensor of shape " + shape.str());
+  return data[0];
+}
+int64_t LongTensor::at(std::initializer_list<int64_t> idx) const {
+  if (static_cast<int>(idx.size()) != shape.ndim())
+    throw std::invalid_argument("at(): wrong number of indices for shape " + shape.str());
+  int64_t off = 0;
+  int d = 0;
+  for (int64_t i : idx) {
+    if (i < 0) i += shape[d];
+    if (i < 0 || i >= shape[d]) throw std::out_of_range("at(): index out of range for " + shape.str());
+    off = off * shape[d++] + i;
+  }
+  return data[static_cast<size_t>(off)];
+}
+LongTensor LongTensor::operator[](const LongTensor& rows) const {
+  if (shape.ndim() < 1) throw std::invalid_argument("indexing a 0-D LongTensor");
+  int64_t n0 = shape[0], row = n0 ? numel() / n0 : 0;
+  LongTensor out;
+  for (int64_t d : rows.shape) out.shape.push_back(d);
+  for (int i = 1; i < shape.ndim(); ++i) out.shape.push_back(shape[i]);
+  out.data.resize(static_cast<size_t>(rows.numel() * row));
+  for (int64_t r = 0; r < rows.numel(); ++r) {
+    int64_t i = rows.data[static_cast<size_t>(r)];
+    if (i < 0) i += n0;
+    if (i < 0 || i >= n0)
+      throw std::out_of_range("index " + std::to_string(rows.data[static_cast<size_t>(r)]) +
+                              " is out of bounds for dimension 0 with size " + std::to_string(n0));
+    for (int64_t j = 0; j < row; ++j) out.data[static_cast<size_t>(r * row + j)] = data[static_cast<size_t>(i * row + j)];
+  }
+  return out;
+}
+LongTensor LongTensor::slice(int64_t dim, int64_t start, int64_t end) const {
+  int d = wrap_dim(dim, shape.ndim());
+  int64_t n = shape[d];
+  if (start < 0) start += n;
+  if (end < 0) end += n;
+  start = std::clamp<int64_t>(start, 0, n);
+  end = std::clamp<int64_t>(end, start, n);
+  int64_t outer = 1, inner = 1;
+  for (int i = 0; i < d; ++i) outer *= shape[i];
+  for (int i = d + 1; i < shape.ndim(); ++i) inner *= shape[i];
+  LongTensor out;
+  out.shape = shape;
+  out.shape[d] = end - start;
+  out.data.reserve(static_cast<size_t>(outer * (end - start) * inner));
+  for (int64_t o = 0; o < outer; ++o)
+    out.data.insert(out.data.end(), data.begin() + (o * n + start) * inner,
+                    data.begin() + (o * n + end) * inner);
+  return out;
+}
+LongTensor arange_long(int64_t end) {
+  std::vector<int64_t> v(static_cast<size_t>(std::max<int64_t>(end, 0)));
+  std::iota(v.begin(), v.end(), int64_t{0});
+  return LongTensor(std::move(v));
+}
+LongTensor cat(const std::vector<LongTensor>& xs, int64_t dim) {
+  if (xs.empty()) throw std::invalid_argument("cat(): no tensors");
+  int d = wrap_dim(dim, xs[0].ndim());
+  LongTensor out;
+  out.shape = xs[0].shape;
+  out.shape[d] = 0;
+  int64_t outer = 1, inner = 1;
+  for (int i = 0; i < d; ++i) outer *= out.shape[i];
+  for (int i = d + 1; i < out.shape.ndim(); ++i) inner *= out.shape[i];
+  for (const auto& x : xs) {
+    Shape a = x.shape, b = xs[0].shape;
+    if (a.ndim() != b.ndim()) throw std::invalid_argument("cat(): tensors of different ranks");
+    a[d] = b[d] = 0;
+    if (a != b) throw std::invalid_argument("cat(): shapes " + x.shape.str() + " and " + xs[0].shape.str() + " differ outside dim " + std::to_string(d));
+    out.shape[d] += x.shape[d];
+  }
+  for (int64_t o = 0; o < outer; ++o)
+    for (const auto& x : xs) {
+      int64_t chunk = x.shape[d] * inner;
+      out.data.insert(out.data.end(), x.data.begin() + o * chunk, x.data.begin() + (o + 1) * chunk);
+    }
+  return out;
+}
+
+// ================================================================================================
+// Factories
+// ================================================================================================
+Tensor empty(Shape s) { return fresh(s); }
+Tensor zeros(Shape s) { return full(s, 0.0f); }
+Tensor ones(Shape s) { return full(s, 1.0f); }
+Tensor full(Shape s, float value) {
+  Tensor t = fresh(s);
+  std::fill_n(t.data(), t.numel(), value);
+  return t;
+}
+Tensor tensor(std::vector<float> values, Shape s) {
+  if (s.numel() != static_cast<int64_t>(values.size()))
+    throw std::invalid_argument("tensor(): " + std::to_string(values.size()) +
+                                " values do not fill shape " + s.str());
+  Tensor t = fresh(s);
+  std::copy(values.begin(), values.end(), t.data());
+  return t;
+}
+Tensor tensor(std::vector<float> values) {
+  Shape s{static_cast<int64_t>(values.size())};
+  return tensor(std::move(values), s);
+}
+Tensor scalar_tensor(float value) { return full(Shape{}, value); }
+Tensor zeros_like(const Tensor& t) { return zeros(t.shape()); }
+Tensor ones_like(const Tensor& t) { return ones(t.shape()); }
+Tensor arange(int64_t end) {
+  Tensor t = fresh(Shape{end});
+  for (int64_t i = 0; i < end; ++i) t.data()[i] = static_cast<float>(i);
+  return t;
+}
+Tensor linspace(float start, float end, int64_t steps) {
+  // As torch: step = (end - start) / (steps - 1); the first half counts up from start, the second
+  // half down from end (symmetric rounding).
+  Tensor t = fresh(Shape{steps});
+  float* p = t.data();
+  if (steps == 1) p[0] = start;
+  if (steps > 1) {
+    float step = (end - start) / static_cast<float>(steps - 1);
+    int64_t half = steps / 2;
+    for (int64_t i = 0; i < steps; ++i)
+      p[i] = i < half ? start + step * static_cast<float>(i)
+                      : end - step * static_cast<float>(steps - i - 1);
+  }
+  return t;
+}
+
+// ================================================================================================
+// Printing, torch style.
+// ================================================================================================
+namespace {
+void print_rec(std::ostream& os, const float* p, const Shape& s, int d, int64_t& off, int indent) {
+  if (d == s.ndim()) {
+    os << p[off++];
+    return;
+  }
+  os << '[';
+  for (int64_t i = 0; i < s[d]; ++i) {
+    if (i) {
+      os << ',';
+      if (d + 1 < s.ndim()) os << '\n' << std::string(static_cast<size_t>(indent + d + 1), ' ');
+      else os << ' ';
+    }
+    print_rec(os, p, s, d + 1, off, indent);
+  }
+  os << ']';
+}
+}  // namespace
+
+std::ostream& operator<<(std::ostream& os, const Tensor& t) {
+  if (!t.defined()) return os << "None";
+  std::ios_base::fmtflags f = os.flags();
+  std::streamsize prec = os.precision();
+  os << "tensor(" << std::fixed << std::setprecision(4);
+  int64_t off = 0;
+  print_rec(os, t.data(), t.shape(), 0, off, 7);
+  if (t.requires_grad()) os << ", requires_grad=True";
+  os << ')';
+  os.flags(f);
+  os.precision(prec);
+  return os;
+}
+
+std::ostream& operator<<(std::ostream& os, const LongTensor& t) {
+  os << "tensor(";
+  if (t.shape.ndim() == 0) return os << (t.data.empty() ? 0 : t.data[0]) << ')';
+  int64_t off = 0;
+  struct R {
+    static void go(std::ostream& o, const LongTensor& t, int d, int64_t& off) {
+      if (d == t.shape.ndim()) {
+        o << t.data[static_cast<size_t>(off++)];
+        return;
+      }
+      o << '[';
+      for (int64_t i = 0; i < t.shape[d]; ++i) {
+        if (i) o << (d + 1 < t.shape.ndim() ? ",\n        " : ", ");
+        go(o, t, d + 1, off);
+      }
+      o << ']';
+    }
+  };
+  R::go(os, t, 0, off);
+  return os << ')';
+}
+
+}  // namespace z2h
