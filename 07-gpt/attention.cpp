@@ -12,9 +12,9 @@
 #include <limits>
 #include <vector>
 
-#include "common/blas.hpp"
-#include "common/generator.hpp"
-#include "common/vec_math.hpp"
+#include "common/tensor/blas.hpp"
+#include "common/rng/generator.hpp"
+#include "common/tensor/kernels/exact/vec_math.hpp"
 #include "gpt.hpp"
 
 namespace stage07 {

@@ -10,7 +10,7 @@
 # shapes (2·m·n·k per product, ×3 for forward + backward, the evaluations' forwards ×1), so the
 # achieved GFLOP/s can be set against the FMA peak (common/tests/bench_roofline).
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/../common/bench_setup.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../common/app/bench_setup.sh"
 bench_setup 07-gpt 5000 "import torch" "python3-torch" "$@"
 field() { "$python" -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval('d' + sys.argv[2]))" "$@"; }
 cpu() { TIMEFORMAT=%U; { time "$@" >>"$tmp/log" 2>&1 || { cat "$tmp/log" >&2; exit 1; }; } 2>&1; }

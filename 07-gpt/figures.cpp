@@ -3,7 +3,7 @@
 
 #include <cstdio>
 
-#include "common/plot.hpp"
+#include "common/plot/plot.hpp"
 
 namespace stage07 {
 

@@ -1,11 +1,11 @@
 #pragma once
-// 07-gpt/figures.hpp — the stage's plots (PNG, common/plot.hpp).
+// 07-gpt/figures.hpp — the stage's plots (PNG, common/plot/plot.hpp).
 #include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
 
-#include "common/tensor.hpp"
+#include "common/tensor/tensor.hpp"
 
 namespace stage07 {
 

@@ -6,7 +6,7 @@
 #include <limits>
 #include <stdexcept>
 
-#include "common/error.hpp"
+#include "common/app/error.hpp"
 
 namespace stage07 {
 

@@ -18,9 +18,9 @@
 #include <string>
 #include <vector>
 
-#include "common/generator.hpp"
-#include "common/nn.hpp"
-#include "common/ops.hpp"
+#include "common/rng/generator.hpp"
+#include "common/nn/nn.hpp"
+#include "common/tensor/ops.hpp"
 
 namespace stage07 {
 

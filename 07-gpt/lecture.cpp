@@ -6,9 +6,9 @@
 #include <iostream>
 #include <limits>
 
-#include "common/generator.hpp"
-#include "common/ops.hpp"
-#include "common/optim.hpp"
+#include "common/rng/generator.hpp"
+#include "common/tensor/ops.hpp"
+#include "common/nn/optim.hpp"
 #include "gpt.hpp"
 
 namespace stage07 {

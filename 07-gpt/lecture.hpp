@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "common/tensor.hpp"
-#include "common/text_data.hpp"
+#include "common/tensor/tensor.hpp"
+#include "common/data/text_data.hpp"
 
 namespace stage07 {
 

@@ -14,17 +14,17 @@
 #include "gpt.hpp"
 #include "lecture.hpp"
 
-#include "common/blas.hpp"
-#include "common/checkpoint.hpp"
-#include "common/cli.hpp"
-#include "common/error.hpp"
-#include "common/generator.hpp"
-#include "common/ops.hpp"
-#include "common/optim.hpp"
-#include "common/output.hpp"
-#include "common/progress.hpp"
-#include "common/safetensors.hpp"
-#include "common/text_data.hpp"
+#include "common/tensor/blas.hpp"
+#include "common/nn/checkpoint.hpp"
+#include "common/app/cli.hpp"
+#include "common/app/error.hpp"
+#include "common/rng/generator.hpp"
+#include "common/tensor/ops.hpp"
+#include "common/nn/optim.hpp"
+#include "common/io/output.hpp"
+#include "common/app/progress.hpp"
+#include "common/io/safetensors.hpp"
+#include "common/data/text_data.hpp"
 
 #include <cstdio>
 #include <filesystem>

@@ -1,5 +1,5 @@
 // The 07-gpt program itself: its error lines and exit codes, and the files a run leaves in --out
-// (COURSE.md §2). Each test runs the built binary (STAGE07_EXE) for a few steps.
+// (COURSE.md §2). Each test runs the built binary (Z2H_STAGE_EXE) for a few steps.
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -37,7 +37,7 @@ struct TempDir {
 };
 Run run(const std::string& args, const TempDir& tmp) {
   const fs::path out = tmp.path / "stdout.txt", err = tmp.path / "stderr.txt";
-  const std::string cmd = std::string(STAGE07_EXE) + " " + args + " >" + out.string() + " 2>" + err.string();
+  const std::string cmd = std::string(Z2H_STAGE_EXE) + " " + args + " >" + out.string() + " 2>" + err.string();
   const int status = std::system(cmd.c_str());
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
 }

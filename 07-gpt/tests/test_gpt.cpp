@@ -14,12 +14,12 @@
 #include <string>
 #include <vector>
 
-#include "common/blas.hpp"
-#include "common/cli.hpp"
-#include "common/generator.hpp"
-#include "common/ops.hpp"
-#include "common/optim.hpp"
-#include "common/text_data.hpp"
+#include "common/tensor/blas.hpp"
+#include "common/app/cli.hpp"
+#include "common/rng/generator.hpp"
+#include "common/tensor/ops.hpp"
+#include "common/nn/optim.hpp"
+#include "common/data/text_data.hpp"
 #include "gpt.hpp"
 #include "lecture.hpp"
 
@@ -30,7 +30,7 @@ using z2h::Tensor;
 
 namespace {
 
-const fs::path kGoldens = STAGE07_GOLDENS;
+const fs::path kGoldens = Z2H_STAGE_GOLDENS;
 
 json load_golden(const std::string& name) {
   std::ifstream f(kGoldens / name);
