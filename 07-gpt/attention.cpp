@@ -14,6 +14,7 @@
 
 #include "common/tensor/blas.hpp"
 #include "common/rng/generator.hpp"
+#include "common/tensor/kernels/exact/layer_norm.hpp"
 #include "common/tensor/kernels/exact/vec_math.hpp"
 #include "gpt.hpp"
 
@@ -88,13 +89,12 @@ void attention_backward(z2h::Node& o) {
         const float* nz = noise + (h * B + b) * T * T;
         for (int64_t i = 0; i < T * T; ++i) dw[i] *= nz[i];
       }
-      // softmax: ds = w * (dw - Σ_j dw_j w_j), then the scale; masked entries have w = 0
+      // softmax: ds = (dw - Σ_j dw_j w_j) * w, PyTorch's row kernel; masked_fill zeroes the masked
+      // entries (w = 0 there), then the scale
       for (int64_t i = 0; i < T; ++i) {
         float* d = dw.data() + i * T;
-        const float* y = w + i * T;
-        for (int64_t j = 0; j < T; ++j) prod[j] = d[j] * y[j];
-        const float dot = z2h::vec::reduce_sum(prod.data(), T);
-        for (int64_t j = 0; j < T; ++j) d[j] = ((d[j] - dot) * y[j]) * scale;
+        z2h::kernels::exact::softmax_backward_row(d, w + i * T, prod.data(), T);
+        for (int64_t j = 0; j < T; ++j) d[j] = j > i ? 0.0f : prod[j] * scale;
       }
       // s = q · kᵀ:  dq = ds · k,  dk = dsᵀ · q
       product(false, false, T, hs, T, dw.data(), k.data(), 0.0f, dq.data());
@@ -106,7 +106,44 @@ void attention_backward(z2h::Node& o) {
     }
 }
 
+// node: inputs {x, w}; ints[0] = NH.
+void qkv_backward(z2h::Node& o) {
+  const Tensor &x = o.inputs[0], &w = o.inputs[1];
+  const int64_t C3 = w.size(0), C = w.size(1), rows = x.numel() / C, NH = o.ints[0], hs = C3 / 3 / NH;
+  const float* g = o.grad.data();
+  bool first;
+  if (w.requires_grad()) {  // every head's q, k, v weights at once: dW = gᵀ x, as linear's
+    float* dw = w.node()->grad_data(&first);
+    z2h::blas::sgemm(true, false, C3, C, rows, 1.0f, g, x.data(), first ? 0.0f : 1.0f, dw);
+  }
+  if (!x.requires_grad()) return;
+  // dx: one product per module, added in the order PyTorch's autograd adds them — the module
+  // created last first: head NH-1's value, query, key, then head NH-2's, ... (Head::forward makes
+  // k, then q, then v). One (rows, 3C) x (3C, C) product would sum the same terms in another order.
+  float* dx = x.node()->grad_data(&first);
+  std::vector<float> gh(static_cast<size_t>(rows * hs));
+  for (int64_t h = NH - 1; h >= 0; --h)
+    for (int64_t part : {2, 0, 1}) {  // v, q, k in the [q | k | v] layout
+      const int64_t col = part * C + h * hs;
+      for (int64_t r = 0; r < rows; ++r) std::copy_n(g + r * C3 + col, hs, gh.data() + r * hs);
+      z2h::blas::sgemm(false, false, rows, C, hs, 1.0f, gh.data(), w.data() + col * C, first ? 0.0f : 1.0f, dx);
+      first = false;
+    }
+}
+
 }  // namespace
+
+Tensor qkv_projection(const Tensor& x, const Tensor& w, int64_t n_head) {
+  if (w.ndim() != 2 || x.size(-1) != w.size(1) || w.size(0) % (3 * n_head) != 0)
+    throw std::invalid_argument("qkv_projection: input " + x.shape().str() + " does not fit weight " + w.shape().str());
+  const int64_t C3 = w.size(0), C = w.size(1), rows = x.numel() / C;
+  z2h::Shape s = x.shape();
+  s[s.ndim() - 1] = C3;
+  Tensor out = z2h::make_result(s, "qkv_projection", {x, w}, qkv_backward);
+  z2h::blas::sgemm(false, true, rows, C3, C, 1.0f, x.data(), w.data(), 0.0f, out.data());
+  if (out.node()->backward_fn) out.node()->ints[0] = n_head;
+  return out;
+}
 
 Tensor causal_attention(const Tensor& qkv, int64_t n_head, float scale, float dropout, const Mode& m, Tensor* wei) {
   if (qkv.ndim() != 3 || qkv.size(2) % (3 * n_head) != 0)

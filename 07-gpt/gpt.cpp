@@ -103,7 +103,7 @@ Tensor MultiHeadAttention::forward(const Tensor& x, const Mode& m) {
     for (Head& h : heads) w.push_back(h.query.weight);
     for (Head& h : heads) w.push_back(h.key.weight);
     for (Head& h : heads) w.push_back(h.value.weight);
-    Tensor qkv = z2h::linear(x, z2h::cat(w, 0), Tensor());
+    Tensor qkv = qkv_projection(x, z2h::cat(w, 0), static_cast<int64_t>(heads.size()));
     out = causal_attention(qkv, static_cast<int64_t>(heads.size()), heads[0].scale_of(x.size(2)), dropout, m, &wei);
   }
   return z2h::dropout(proj(out), dropout, m.training, *m.gen);

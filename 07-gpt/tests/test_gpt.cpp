@@ -93,8 +93,9 @@ double rel_err(const std::vector<float>& a, const std::vector<double>& b) {
 }  // namespace
 
 // ---- the tiny GPT: init, loss and every gradient against PyTorch --------------------------------
-TEST_CASE("a tiny GPT's init, loss and every parameter gradient match PyTorch", "[gpt][golden]") {
+TEST_CASE("a tiny GPT's init, loss and every parameter gradient match PyTorch (bit for bit on the golden's kernel)", "[gpt][golden]") {
   const json g = load_golden("grads.json");
+  const bool same_kernel = g["openblas_core"] == z2h::blas::core_name();
   for (const json& c : g["cases"]) {
     for (Attention att : {Attention::PerHead, Attention::Batched}) {
       Config cfg = config_of(c["config"]);
@@ -119,11 +120,20 @@ TEST_CASE("a tiny GPT's init, loss and every parameter gradient match PyTorch", 
       Tensor loss = model.forward(b.x, &b.y, Mode{true, &gen}).loss;
       loss.backward();
       CHECK(loss.item() == Approx(c["loss"].get<double>()).epsilon(1e-6));
+      if (same_kernel) CHECK(loss.item() == static_cast<float>(c["loss"].get<double>()));
       for (auto& [name, p] : model.named_parameters()) {
         INFO(name);
         REQUIRE(p.grad().defined());
-        const double e = rel_err(p.grad().tolist(), c["grads"][name].get<std::vector<double>>());
+        const std::vector<float> got = p.grad().tolist();
+        const std::vector<double> want = c["grads"][name].get<std::vector<double>>();
+        const double e = rel_err(got, want);
         CHECK(e <= 1e-5);
+        // on the golden's OpenBLAS kernel every gradient is PyTorch's to the bit
+        size_t differ = 0;
+        for (size_t i = 0; i < got.size(); ++i) differ += got[i] != static_cast<float>(want[i]);
+        if (same_kernel) CHECK(differ == 0);
+        else if (differ) WARN(name << ": " << differ << " of " << got.size() << " floats differ from PyTorch's (golden kernel "
+                                   << g["openblas_core"] << ", here " << z2h::blas::core_name() << ")");
       }
     }
   }

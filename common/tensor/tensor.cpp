@@ -122,8 +122,10 @@ float* Node::grad_data(bool* first) {
 }
 
 namespace {
+thread_local uint64_t g_next_seq = 0;
 Node* new_node(Shape s, Storage* storage) {
   Node* n = new Node;
+  n->seq = ++g_next_seq;
   n->shape = s;
   n->storage = storage;
   ++storage->refs;
@@ -253,7 +255,7 @@ NoGradGuard::~NoGradGuard() { g_grad_enabled = prev_; }
 
 // ================================================================================================
 // backward(): micrograd's algorithm. Build a topological order of the nodes that need a gradient
-// (children before parents), then walk it in reverse, calling each node's backward rule. Rules
+// (children before parents), ordered by creation, then walk it in reverse, calling each node's backward rule. Rules
 // accumulate (+=) into their inputs' grads, so a tensor used twice receives both contributions.
 // ================================================================================================
 namespace {
@@ -305,6 +307,10 @@ void Tensor::backward(const Tensor& grad_output) const {
   thread_local std::vector<Node*> order;
   order.clear();
   topo_sort(n_, order);
+  // PyTorch's engine runs the ready node created last first (its sequence number), so a tensor
+  // used several times receives its gradients in that order; and the latest-created first is
+  // always a topological order (a node is created after its inputs). Same order, same float sums.
+  std::sort(order.begin(), order.end(), [](const Node* a, const Node* b) { return a->seq < b->seq; });
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     Node* node = *it;
     if (!node->grad.defined()) continue;  // nothing flowed here

@@ -194,6 +194,7 @@ struct Node {
   LongTensor index;   // e.g. embedding indices, cross-entropy targets, argmax positions
 
   uint32_t visit = 0;  // backward's topological sort marks nodes with the current pass number
+  uint64_t seq = 0;    // creation order; backward runs nodes latest-created first, as PyTorch's engine
 
   // The gradient buffer of this node, created as zeros on first use; backward rules add into it.
   float* grad_data();
