@@ -94,6 +94,7 @@ double rel_err(const std::vector<float>& a, const std::vector<double>& b) {
 
 // ---- the tiny GPT: init, loss and every gradient against PyTorch --------------------------------
 TEST_CASE("a tiny GPT's init, loss and every parameter gradient match PyTorch (bit for bit on the golden's kernel)", "[gpt][golden]") {
+  z2h::blas::set_num_threads(1);  // OpenBLAS on 2 threads sums some products in another order
   const json g = load_golden("grads.json");
   const bool same_kernel = g["openblas_core"] == z2h::blas::core_name();
   for (const json& c : g["cases"]) {
@@ -280,6 +281,7 @@ struct Run {
 };
 // The Colab's loop (main.cpp's run_train without the files), for `steps` iterations.
 Run train(const json& cfgj, uint64_t seed, int64_t steps, int64_t gen, Attention att) {
+  z2h::blas::set_num_threads(1);  // as the program (--threads 1) and the goldens (OPENBLAS_NUM_THREADS=1)
   const std::string t = text();
   const z2h::Vocab vocab = z2h::Vocab::from_text(t);
   const Split data = split_data(vocab.encode(t));
