@@ -1,7 +1,7 @@
-// common/tests/test_tensor_layer_norm_bits.cpp — layer_norm (forward and backward) and softmax's
-// backward give PyTorch 1.13.1's bits: the kernels of common/tensor/kernels/exact/layer_norm.cpp,
-// directly and through the autograd ops z2h::layer_norm / z2h::softmax.
-// Goldens: /usr/bin/python3 common/tests/make_layer_norm_goldens.py (goldens/tensor_bits_layer_norm.json).
+// common/tests/test_tensor_bits_nn.cpp — layer_norm (forward and backward), softmax's backward and
+// AdamW's update give PyTorch 1.13.1's bits: the kernels of common/tensor/kernels/exact/layer_norm.cpp,
+// directly and through the autograd ops z2h::layer_norm / z2h::softmax, and optim::AdamW.
+// Goldens: /usr/bin/python3 common/tests/make_bits_nn_goldens.py (goldens/tensor_bits_nn.json).
 // The inputs are drawn again here with common/'s PyTorch generator; their float64 sums are checked
 // first, so a failure below is the kernel's, not the input's.
 #include <catch2/catch.hpp>
@@ -12,6 +12,7 @@
 
 #include "common/rng/generator.hpp"
 #include "common/tensor/kernels/exact/layer_norm.hpp"
+#include "common/nn/optim.hpp"
 #include "common/tensor/ops.hpp"
 #include "tensor_test_support.hpp"
 
@@ -21,7 +22,7 @@ using z2h::test::json;
 namespace {
 
 const json& goldens() {
-  static const json j = z2h::test::load_golden("tensor_bits_layer_norm.json");
+  static const json j = z2h::test::load_golden("tensor_bits_nn.json");
   return j;
 }
 
@@ -121,5 +122,30 @@ TEST_CASE("softmax's backward has PyTorch's bits (map2_reduce_all's order, fused
     Tensor xg = x.detach().requires_grad_();
     softmax(xg, -1).backward(dy);
     CHECK(bit_diff(xg.grad(), c["dx"]) == "");
+  }
+}
+
+TEST_CASE("AdamW's update has PyTorch's bits: parameters and both moments, every step", "[optim][adamw][bits]") {
+  for (const json& c : goldens()["adamw"]) {
+    const int64_t n = c["n"];
+    const json& o = c["options"];
+    INFO("n = " << n << ", weight decay " << o["weight_decay"]);
+    Generator g(c["seed"].get<uint64_t>());
+    Tensor p = randn(Shape{n}, g);
+    REQUIRE(sum_of(p.data(), n) == c["p0_sum"].get<double>());
+    p.requires_grad_();
+    optim::AdamW opt({p}, o["lr"].get<double>(), o["betas"][0].get<double>(), o["betas"][1].get<double>(),
+                     o["eps"].get<double>(), o["weight_decay"].get<double>());
+    int step = 0;
+    for (const json& s : c["steps"]) {
+      INFO("step " << ++step);
+      Tensor grad = drawn(Shape{n}, g, 0.1f, 0.0f);
+      p.zero_grad();
+      sum(p * grad).backward();  // p.grad = grad
+      opt.step();
+      CHECK(bit_diff(p, s["p"]) == "");
+      CHECK(bit_diff(opt.exp_avg[0], s["exp_avg"]) == "");
+      CHECK(bit_diff(opt.exp_avg_sq[0], s["exp_avg_sq"]) == "");
+    }
   }
 }
