@@ -107,27 +107,30 @@ void attention_backward(z2h::Node& o) {
 }
 
 // node: inputs {x, w}; ints[0] = NH.
+// Every product below is one Head module's linear, with that module's sizes: OpenBLAS's kernels may
+// sum a (rows, 3C) product's elements in another order than a (rows, hs) one's (Haswell's do), so
+// one product per module is what gives the modules' bits on every kernel.
 void qkv_backward(z2h::Node& o) {
   const Tensor &x = o.inputs[0], &w = o.inputs[1];
   const int64_t C3 = w.size(0), C = w.size(1), rows = x.numel() / C, NH = o.ints[0], hs = C3 / 3 / NH;
   const float* g = o.grad.data();
-  bool first;
-  if (w.requires_grad()) {  // every head's q, k, v weights at once: dW = gᵀ x, as linear's
-    float* dw = w.node()->grad_data(&first);
-    z2h::blas::sgemm(true, false, C3, C, rows, 1.0f, g, x.data(), first ? 0.0f : 1.0f, dw);
-  }
-  if (!x.requires_grad()) return;
-  // dx: one product per module, added in the order PyTorch's autograd adds them — the module
-  // created last first: head NH-1's value, query, key, then head NH-2's, ... (Head::forward makes
-  // k, then q, then v). One (rows, 3C) x (3C, C) product would sum the same terms in another order.
-  float* dx = x.node()->grad_data(&first);
+  bool first_w = false, first_x = false;
+  float* dw = w.requires_grad() ? w.node()->grad_data(&first_w) : nullptr;
+  float* dx = x.requires_grad() ? x.node()->grad_data(&first_x) : nullptr;
   std::vector<float> gh(static_cast<size_t>(rows * hs));
+  // dx: the modules' products added in the order PyTorch's autograd adds them — the module created
+  // last first: head NH-1's value, query, key, then head NH-2's, ... (Head::forward makes k, then q,
+  // then v). One (rows, 3C) x (3C, C) product would sum the same terms in another order.
   for (int64_t h = NH - 1; h >= 0; --h)
     for (int64_t part : {2, 0, 1}) {  // v, q, k in the [q | k | v] layout
       const int64_t col = part * C + h * hs;
       for (int64_t r = 0; r < rows; ++r) std::copy_n(g + r * C3 + col, hs, gh.data() + r * hs);
-      z2h::blas::sgemm(false, false, rows, C, hs, 1.0f, gh.data(), w.data() + col * C, first ? 0.0f : 1.0f, dx);
-      first = false;
+      if (dw)  // this module's weight: dW = g_hᵀ x
+        z2h::blas::sgemm(true, false, hs, C, rows, 1.0f, gh.data(), x.data(), first_w ? 0.0f : 1.0f, dw + col * C);
+      if (dx) {
+        z2h::blas::sgemm(false, false, rows, C, hs, 1.0f, gh.data(), w.data() + col * C, first_x ? 0.0f : 1.0f, dx);
+        first_x = false;
+      }
     }
 }
 
@@ -140,7 +143,12 @@ Tensor qkv_projection(const Tensor& x, const Tensor& w, int64_t n_head) {
   z2h::Shape s = x.shape();
   s[s.ndim() - 1] = C3;
   Tensor out = z2h::make_result(s, "qkv_projection", {x, w}, qkv_backward);
-  z2h::blas::sgemm(false, true, rows, C3, C, 1.0f, x.data(), w.data(), 0.0f, out.data());
+  const int64_t hs = C3 / 3 / n_head;
+  std::vector<float> oh(static_cast<size_t>(rows * hs));
+  for (int64_t col = 0; col < C3; col += hs) {  // each module's linear, written into its columns
+    z2h::blas::sgemm(false, true, rows, hs, C, 1.0f, x.data(), w.data() + col * C, 0.0f, oh.data());
+    for (int64_t r = 0; r < rows; ++r) std::copy_n(oh.data() + r * hs, hs, out.data() + r * C3 + col);
+  }
   if (out.node()->backward_fn) out.node()->ints[0] = n_head;
   return out;
 }

@@ -146,9 +146,9 @@ Evaluation estimate_loss(Gpt& model, const Split& data, int64_t batch, int64_t e
 Tensor causal_attention(const Tensor& qkv, int64_t n_head, float scale, float dropout, const Mode& m,
                         Tensor* wei = nullptr);
 
-// x (..., C) @ wᵀ for w (3C, C) = every head's [query | key | value] weights stacked: one product
-// forward (each q, k, v is the Head module's linear, bit for bit) and for the weights' gradient;
-// the gradient into x is the 3·NH modules' products added in PyTorch's autograd order.
+// x (..., C) @ wᵀ for w (3C, C) = every head's [query | key | value] weights stacked, as one op:
+// each q, k, v is its Head module's linear (the same product, so the same bits on every OpenBLAS
+// kernel), and the gradient into x adds the 3·NH modules' products in PyTorch's autograd order.
 Tensor qkv_projection(const Tensor& x, const Tensor& w, int64_t n_head);
 
 // The last forward's attention weights of every head of a block for batch row b: NH tensors (T, T).

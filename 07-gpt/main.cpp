@@ -168,9 +168,20 @@ int run_train(Hyper hp, const z2h::CommonOptions& opt) {
   if (!hp.resume.empty()) {
     check_model_metadata(hp.resume, hp, vocab.chars());
     const z2h::Metadata meta = z2h::load_checkpoint(hp.resume, training_state(model, optimizer));
-    start = std::stoll(meta.at("step"));
+    const auto step = meta.find("step"), rng = meta.find("generator");
+    if (step == meta.end() || rng == meta.end())
+      throw z2h::UserError("checkpoint '" + hp.resume + "' has no step or generator state: resume from a model.safetensors a training run wrote");
+    start = std::stoll(step->second);
+    if (start >= opt.steps)
+      throw z2h::UserError("checkpoint '" + hp.resume + "' is at step " + step->second + ": pass --steps above it");
     optimizer.step_count = start;
-    g.manual_seed(opt.seed + static_cast<uint64_t>(start));  // a fresh stream per resume point
+    // the generator as it was at that step, before the evaluation: the run continues exactly as if
+    // it had never stopped (it evaluates again at `start` if that is an evaluation step)
+    try {
+      g.set_state(Generator::parse_state(rng->second));
+    } catch (const std::invalid_argument& e) {
+      throw z2h::UserError("checkpoint '" + hp.resume + "': " + e.what());
+    }
     std::printf("resumed from %s at step %lld\n", hp.resume.c_str(), static_cast<long long>(start));
   }
 
@@ -182,6 +193,7 @@ int run_train(Hyper hp, const z2h::CommonOptions& opt) {
   for (int64_t it = start; it < opt.steps; ++it) {
     // every once in a while evaluate the loss on train and val sets (and at the last step: gpt.py)
     if (it % hp.eval_interval == 0 || (!is_bigram && it == opt.steps - 1)) {
+      const Generator::State before_eval = g.state();  // what a resumed run restores
       z2h::Stopwatch ec;
       const Evaluation e = estimate_loss(model, data, hp.batch_size, hp.eval_iters, g);
       eval_s += ec.seconds();
@@ -190,6 +202,7 @@ int run_train(Hyper hp, const z2h::CommonOptions& opt) {
       eval_json[std::to_string(it)] = {{"train", e.train}, {"val", e.val}};
       z2h::Metadata meta = model_metadata(hp, vocab.chars());
       meta["step"] = std::to_string(it);
+      meta["generator"] = Generator::encode_state(before_eval);
       z2h::save_checkpoint(out / "model.safetensors", training_state(model, optimizer), meta);
     }
     const Batch b = get_batch(data.train, hp.batch_size, hp.block_size, g);

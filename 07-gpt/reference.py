@@ -387,7 +387,7 @@ def grads(seed, scale, init, dropout, n_embd=16, n_head=2, n_layer=2, block=8, b
             'grads': {n: p.grad.flatten().tolist() for n, p in model.named_parameters()}}
 
 
-def goldens(out_dir):
+def goldens(out_dir, only=None):
     os.makedirs(out_dir, exist_ok=True)
     core = openblas_core()
     meta = {'command': command(), 'openblas_core': core, 'torch': torch.__version__}
@@ -397,9 +397,11 @@ def goldens(out_dir):
             json.dump({**meta, **obj}, f)
         print('wrote', os.path.join(out_dir, name))
 
-    write('lecture.json', lecture())
     cases = [grads(1337, 'n_embd', 'torch', 0.0), grads(7, 'head', 'gpt', 0.0), grads(3, 'n_embd', 'torch', 0.2)]
-    write('grads.json', {'cases': cases})
+    write(f'grads_{core}.json', {'cases': cases})
+    if only == 'grads':
+        return
+    write('lecture.json', lecture())
     # the default run's first 300 steps and a short full run at another seed (eval lines + sample)
     base = dict(CONFIGS['colab'], seed=1337, gen=2000, quiet=True)
     r = train(argparse.Namespace(**dict(base, steps=300)))
@@ -430,6 +432,7 @@ def main():
     g.add_argument('--dropout', type=float, default=0.0)
     o = sub.add_parser('goldens')
     o.add_argument('dir')
+    o.add_argument('--only', choices=['grads'], default=None, help="write only the tiny GPTs' gradients")
     a = ap.parse_args()
     torch.set_num_threads(getattr(a, 'threads', 1))
     if a.cmd == 'train':
@@ -447,7 +450,7 @@ def main():
     elif a.cmd == 'grads':
         json.dump(grads(a.seed, a.scale, a.init, a.dropout), sys.stdout)
     else:
-        goldens(a.dir)
+        goldens(a.dir, a.only)
 
 
 if __name__ == '__main__':

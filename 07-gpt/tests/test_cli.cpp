@@ -85,3 +85,31 @@ TEST_CASE("cli: a short run writes metrics.csv, summary.json, plots and a checkp
   CHECK(wrong.rc == 2);
   CHECK(wrong.err.find("n_embd") != std::string::npos);
 }
+
+TEST_CASE("cli: --resume continues a run exactly: the same losses, evaluations and text as without the stop", "[cli][resume]") {
+  TempDir tmp;
+  const std::string model = "--n-embd 16 --n-head 2 --n-layer 1 --block-size 8 --batch-size 4 --dropout 0.1 "
+                            "--eval-interval 5 --eval-iters 2 --gen 60 --quiet ";
+  const fs::path whole = tmp.path / "whole", part = tmp.path / "part";
+  const Run a = run(model + "--steps 14 --out " + whole.string(), tmp);
+  REQUIRE(a.rc == 0);
+  const Run b = run(model + "--steps 7 --out " + part.string(), tmp);  // evaluates (and saves) at 0, 5 and 6
+  REQUIRE(b.rc == 0);
+  const Run c = run(model + "--steps 14 --resume " + (part / "model.safetensors").string() + " --out " + part.string(), tmp);
+  REQUIRE(c.rc == 0);
+  CHECK(c.out.find("resumed from") != std::string::npos);
+  // the resumed run's steps 6..13 are the uninterrupted run's, digit for digit
+  const std::string full = slurp(whole / "metrics.csv"), rest = slurp(part / "metrics.csv");
+  REQUIRE(rest.rfind("step,loss\n6,", 0) == 0);
+  const std::string body = rest.substr(std::string("step,loss\n").size());
+  REQUIRE(full.size() > body.size());
+  CHECK(full.substr(full.size() - body.size()) == body);
+  const json sa = json::parse(slurp(whole / "summary.json")), sc = json::parse(slurp(part / "summary.json"));
+  CHECK(sc["evals"]["10"] == sa["evals"]["10"]);
+  CHECK(sc["evals"]["13"] == sa["evals"]["13"]);
+  CHECK(sc["sample"] == sa["sample"]);
+  // a checkpoint at or past --steps is an error
+  const Run d = run(model + "--steps 6 --resume " + (part / "model.safetensors").string() + " --out " + (tmp.path / "d").string(), tmp);
+  CHECK(d.rc == 2);
+  CHECK(d.err.rfind("error: ", 0) == 0);
+}

@@ -95,8 +95,8 @@ double rel_err(const std::vector<float>& a, const std::vector<double>& b) {
 // ---- the tiny GPT: init, loss and every gradient against PyTorch --------------------------------
 TEST_CASE("a tiny GPT's init, loss and every parameter gradient match PyTorch (bit for bit on the golden's kernel)", "[gpt][golden]") {
   z2h::blas::set_num_threads(1);  // OpenBLAS on 2 threads sums some products in another order
-  const json g = load_golden("grads.json");
-  const bool same_kernel = g["openblas_core"] == z2h::blas::core_name();
+  bool exact = false;  // a golden made on this OpenBLAS kernel: then every gradient has PyTorch's bits
+  const json g = kernel_golden("grads", &exact);
   for (const json& c : g["cases"]) {
     for (Attention att : {Attention::PerHead, Attention::Batched}) {
       Config cfg = config_of(c["config"]);
@@ -121,7 +121,8 @@ TEST_CASE("a tiny GPT's init, loss and every parameter gradient match PyTorch (b
       Tensor loss = model.forward(b.x, &b.y, Mode{true, &gen}).loss;
       loss.backward();
       CHECK(loss.item() == Approx(c["loss"].get<double>()).epsilon(1e-6));
-      if (same_kernel) CHECK(loss.item() == static_cast<float>(c["loss"].get<double>()));
+      if (exact) CHECK(loss.item() == static_cast<float>(c["loss"].get<double>()));
+      size_t differ_total = 0, total = 0;
       for (auto& [name, p] : model.named_parameters()) {
         INFO(name);
         REQUIRE(p.grad().defined());
@@ -132,10 +133,12 @@ TEST_CASE("a tiny GPT's init, loss and every parameter gradient match PyTorch (b
         // on the golden's OpenBLAS kernel every gradient is PyTorch's to the bit
         size_t differ = 0;
         for (size_t i = 0; i < got.size(); ++i) differ += got[i] != static_cast<float>(want[i]);
-        if (same_kernel) CHECK(differ == 0);
-        else if (differ) WARN(name << ": " << differ << " of " << got.size() << " floats differ from PyTorch's (golden kernel "
-                                   << g["openblas_core"] << ", here " << z2h::blas::core_name() << ")");
+        if (exact) CHECK(differ == 0);
+        differ_total += differ;
+        total += got.size();
       }
+      if (!exact) WARN(differ_total << " of " << total << " gradient floats differ from PyTorch's (golden kernel "
+                                    << g["openblas_core"] << ", here " << z2h::blas::core_name() << ")");
     }
   }
 }
@@ -328,22 +331,31 @@ TEST_CASE("the default run: 0.209729 M parameters, step 0 `train loss 4.4116, va
     CHECK(e0.train == Approx(G["evals"]["0"]["train"].get<double>()).margin(1e-6));
     CHECK(e0.val == Approx(G["evals"]["0"]["val"].get<double>()).margin(1e-6));
     const auto want = G["losses"].get<std::vector<double>>();
+    REQUIRE(r.losses.size() == want.size());
     double worst = 0;
+    size_t equal = 0;  // leading losses with PyTorch's bits
     for (size_t i = 0; i < want.size(); ++i) worst = std::max(worst, std::fabs(r.losses[i] - want[i]));
-    // The forward at init is PyTorch's to the bit (step 0's loss is equal); the gradients agree to
-    // ~1e-7 relative but not bit for bit (LayerNorm's row moments, softmax's backward sums), and
-    // AdamW amplifies that: the minibatch losses part by ~1e-4 around step 100 and ~1e-3 by 300.
-    WARN("largest |loss - PyTorch's| over the first 300 steps: " << worst << " (bit-exact to step " << [&] {
-      size_t i = 0;
-      while (i < want.size() && r.losses[i] == static_cast<float>(want[i])) ++i;
-      return i;
-    }() << ")");
-    CHECK(r.losses[0] == static_cast<float>(want[0]));
-    CHECK(worst <= 3e-3);
-    for (const char* step : {"100", "200", "299"}) {
-      INFO("eval at step " << step);
-      CHECK(r.evals.at(step).train == Approx(G["evals"][step]["train"].get<double>()).margin(1e-4));
-      CHECK(r.evals.at(step).val == Approx(G["evals"][step]["val"].get<double>()).margin(1e-4));
+    while (equal < want.size() && r.losses[equal] == static_cast<float>(want[equal])) ++equal;
+    WARN("largest |loss - PyTorch's| over the first 300 steps: " << worst << "; bit-exact for the first " << equal
+                                                                 << " steps");
+    CHECK(r.losses[0] == static_cast<float>(want[0]));  // the forward at init does not depend on the kernel
+    if (exact) {
+      // Every op is PyTorch's CPU kernel to the bit and autograd adds in its order, so on the same
+      // OpenBLAS kernel training follows PyTorch's run exactly: every loss and every evaluation.
+      CHECK(equal == want.size());
+      for (const auto& [step, e] : r.evals) {
+        INFO("eval at step " << step);
+        CHECK(e.train == static_cast<float>(G["evals"][step]["train"].get<double>()));
+        CHECK(e.val == static_cast<float>(G["evals"][step]["val"].get<double>()));
+      }
+    } else {
+      // Another kernel sums the products in another order; AdamW amplifies the last bits.
+      CHECK(worst <= 3e-3);
+      for (const char* step : {"100", "200", "299"}) {
+        INFO("eval at step " << step);
+        CHECK(r.evals.at(step).train == Approx(G["evals"][step]["train"].get<double>()).margin(2e-3));
+        CHECK(r.evals.at(step).val == Approx(G["evals"][step]["val"].get<double>()).margin(2e-3));
+      }
     }
   }
 }
@@ -379,19 +391,27 @@ TEST_CASE("bigram.py: its table to 4 decimals and its generated text, as PyTorch
 TEST_CASE("the default model at seed 42 follows PyTorch's CPU run: eval lines and generated text", "[gpt][run][seed]") {
   bool exact = false;
   const json G = kernel_golden("colab_seed42", &exact);
+  INFO("golden kernel " << G["openblas_core"] << ", here " << z2h::blas::core_name());
   const Run r = train(G["config"], 42, 201, 300, Attention::Batched);
+  const std::string want = G["sample"].get<std::string>();
+  size_t same = 0;
+  while (same < want.size() && same < r.sample.size() && want[same] == r.sample[same]) ++same;
   for (const char* step : {"0", "100", "200"}) {
     INFO("eval at step " << step);
     char line[96];
     std::snprintf(line, sizeof line, "step %s: train loss %.4f, val loss %.4f", step,
                   static_cast<double>(r.evals.at(step).train), static_cast<double>(r.evals.at(step).val));
-    CHECK(r.evals.at(step).train == Approx(G["evals"][step]["train"].get<double>()).margin(2e-4));
-    CHECK(r.evals.at(step).val == Approx(G["evals"][step]["val"].get<double>()).margin(2e-4));
     WARN(line << "  (PyTorch: " << G["evals"][step]["line"].get<std::string>() << ")");
+    if (exact) {
+      CHECK(std::string(line) == G["evals"][step]["line"].get<std::string>());
+      CHECK(r.evals.at(step).train == static_cast<float>(G["evals"][step]["train"].get<double>()));
+      CHECK(r.evals.at(step).val == static_cast<float>(G["evals"][step]["val"].get<double>()));
+    } else {
+      CHECK(r.evals.at(step).train == Approx(G["evals"][step]["train"].get<double>()).margin(2e-3));
+      CHECK(r.evals.at(step).val == Approx(G["evals"][step]["val"].get<double>()).margin(2e-3));
+    }
   }
-  const std::string want = G["sample"].get<std::string>();
-  size_t same = 0;
-  while (same < want.size() && same < r.sample.size() && want[same] == r.sample[same]) ++same;
   WARN("generated text equal to PyTorch's for " << same << " of " << want.size() << " characters");
   CHECK(r.sample.size() == want.size());
+  if (exact) CHECK(r.sample == want);
 }
