@@ -40,6 +40,12 @@ void product(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const 
     }
 }
 
+// dst (cols, rows) = srcᵀ for src (rows, cols)
+void transpose_into(const float* src, int64_t rows, int64_t cols, float* dst) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) dst[c * rows + r] = src[r * cols + c];
+}
+
 // Copies head h's slice of rows (T, hs) at column offset `col` of a (T, ld) matrix, or back.
 void gather_cols(const float* src, int64_t T, int64_t ld, int64_t col, int64_t hs, float* dst) {
   for (int64_t t = 0; t < T; ++t) std::copy_n(src + t * ld + col, hs, dst + t * hs);
@@ -67,7 +73,7 @@ void attention_backward(z2h::Node& o) {
   float* dqkv = qkv.node()->grad_data(&first);
   if (first) std::fill_n(dqkv, qkv.numel(), 0.0f);
   std::vector<float> q(T * hs), k(T * hs), v(T * hs), dout(T * hs), dq(T * hs), dk(T * hs), dv(T * hs);
-  std::vector<float> wd(T * T), dw(T * T), prod(T);
+  std::vector<float> wd(T * T), dw(T * T), prod(T), kt(T * hs), dkt(T * hs);
   for (int64_t h = 0; h < NH; ++h)
     for (int64_t b = 0; b < B; ++b) {
       const float* xb = qkv.data() + b * T * C3;
@@ -96,9 +102,12 @@ void attention_backward(z2h::Node& o) {
         z2h::kernels::exact::softmax_backward_row(d, w + i * T, prod.data(), T);
         for (int64_t j = 0; j < T; ++j) d[j] = j > i ? 0.0f : prod[j] * scale;
       }
-      // s = q · kᵀ:  dq = ds · k,  dk = dsᵀ · q
-      product(false, false, T, hs, T, dw.data(), k.data(), 0.0f, dq.data());
-      product(true, false, T, hs, T, dw.data(), q.data(), 0.0f, dk.data());
+      // s = q · kT with kT = kᵀ (hs, T), as the Head module's matmul(q, transpose(k)):
+      // dq = ds · kTᵀ,  dkT = qᵀ · ds, then dk = dkTᵀ (the same products as the module's backward)
+      transpose_into(k.data(), T, hs, kt.data());
+      product(false, true, T, hs, T, dw.data(), kt.data(), 0.0f, dq.data());
+      product(true, false, hs, T, T, q.data(), dw.data(), 0.0f, dkt.data());
+      transpose_into(dkt.data(), hs, T, dk.data());
       float* db = dqkv + b * T * C3;
       scatter_cols(dq.data(), T, C3, h * hs, hs, db, true);
       scatter_cols(dk.data(), T, C3, C + h * hs, hs, db, true);
@@ -169,7 +178,7 @@ Tensor causal_attention(const Tensor& qkv, int64_t n_head, float scale, float dr
     }
   }
   Tensor out = z2h::make_result({B, T, C}, "causal_attention", {qkv}, attention_backward);
-  std::vector<float> q(T * hs), k(T * hs), v(T * hs), o(T * hs), wd(T * T);
+  std::vector<float> q(T * hs), k(T * hs), v(T * hs), o(T * hs), wd(T * T), kt(T * hs);
   constexpr float kNegInf = -std::numeric_limits<float>::infinity();
   for (int64_t h = 0; h < NH; ++h)
     for (int64_t b = 0; b < B; ++b) {
@@ -178,7 +187,8 @@ Tensor causal_attention(const Tensor& qkv, int64_t n_head, float scale, float dr
       gather_cols(xb, T, C3, C + h * hs, hs, k.data());
       gather_cols(xb, T, C3, 2 * C + h * hs, hs, v.data());
       float* w = W + (h * B + b) * T * T;
-      product(false, true, T, T, hs, q.data(), k.data(), 0.0f, w);  // q @ kᵀ
+      transpose_into(k.data(), T, hs, kt.data());
+      product(false, false, T, T, hs, q.data(), kt.data(), 0.0f, w);  // q @ kᵀ, kᵀ made as transpose(k)
       for (int64_t i = 0; i < T; ++i) {
         float* r = w + i * T;
         for (int64_t j = 0; j < T; ++j) r[j] = j > i ? kNegInf : r[j] * scale;  // * scale, masked_fill

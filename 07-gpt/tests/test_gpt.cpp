@@ -338,7 +338,6 @@ TEST_CASE("the default run: 0.209729 M parameters, step 0 `train loss 4.4116, va
     while (equal < want.size() && r.losses[equal] == static_cast<float>(want[equal])) ++equal;
     WARN("largest |loss - PyTorch's| over the first 300 steps: " << worst << "; bit-exact for the first " << equal
                                                                  << " steps");
-    CHECK(r.losses[0] == static_cast<float>(want[0]));  // the forward at init does not depend on the kernel
     if (exact) {
       // Every op is PyTorch's CPU kernel to the bit and autograd adds in its order, so on the same
       // OpenBLAS kernel training follows PyTorch's run exactly: every loss and every evaluation.
@@ -349,7 +348,9 @@ TEST_CASE("the default run: 0.209729 M parameters, step 0 `train loss 4.4116, va
         CHECK(e.val == static_cast<float>(G["evals"][step]["val"].get<double>()));
       }
     } else {
-      // Another kernel sums the products in another order; AdamW amplifies the last bits.
+      // Another kernel sums the products in another order (step 0's loss already differs in the last
+      // bits); AdamW amplifies that.
+      CHECK(std::fabs(r.losses[0] - want[0]) <= 1e-5);
       CHECK(worst <= 3e-3);
       for (const char* step : {"100", "200", "299"}) {
         INFO("eval at step " << step);
