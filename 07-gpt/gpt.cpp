@@ -110,10 +110,11 @@ Tensor MultiHeadAttention::forward(const Tensor& x, const Mode& m) {
 }
 
 FeedForward::FeedForward(const Config& cfg, Generator& g)
-    : fc(cfg.n_embd, 4 * cfg.n_embd, true, g), proj(4 * cfg.n_embd, cfg.n_embd, true, g), dropout(cfg.dropout) {}
+    : fc(cfg.n_embd, 4 * cfg.n_embd, true, g), proj(4 * cfg.n_embd, cfg.n_embd, true, g), dropout(cfg.dropout), gelu(cfg.gelu) {}
 
 Tensor FeedForward::forward(const Tensor& x, const Mode& m) {
-  return z2h::dropout(proj(z2h::relu(fc(x))), dropout, m.training, *m.gen);
+  const Tensor h = fc(x);
+  return z2h::dropout(proj(gelu ? z2h::gelu(h) : z2h::relu(h)), dropout, m.training, *m.gen);
 }
 
 Block::Block(const Config& cfg, Generator& g) : sa(cfg, g), ffwd(cfg, g), ln1(cfg.n_embd), ln2(cfg.n_embd) {}

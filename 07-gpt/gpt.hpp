@@ -47,6 +47,7 @@ struct Config {
   Scale scale = Scale::NEmbd;
   Init init = Init::Torch;
   Attention attention = Attention::Batched;
+  bool gelu = false;  // exercise 4: GPT-2's GELU in the feed-forward instead of ReLU
   int64_t head_size() const { return n_embd / n_head; }
 };
 
@@ -95,6 +96,7 @@ struct FeedForward {
   Tensor forward(const Tensor& x, const Mode& m);
   z2h::nn::TorchLinear fc, proj;
   float dropout;
+  bool gelu;
 };
 
 struct Block {

@@ -54,6 +54,7 @@ struct Hyper {
   std::string scale = "n_embd";     // n_embd (the Colab's C**-0.5) | head (gpt.py's head_size**-0.5)
   std::string init = "torch";       // torch (PyTorch's default inits) | gpt (gpt.py's _init_weights)
   std::string attention = "batched";  // batched (exercise 1's fused heads) | per-head (gpt.py's modules)
+  std::string activation = "relu";  // relu (the lecture) | gelu (exercise 4: GPT-2's)
   int64_t gen = 2000;               // characters generated at the end
   float temperature = 1.0f;
   int64_t top_k = 0;
@@ -89,7 +90,8 @@ Config model_config(const Hyper& hp, int vocab_size) {
           .dropout = static_cast<float>(hp.dropout),
           .scale = hp.scale == "head" ? Scale::HeadSize : Scale::NEmbd,
           .init = hp.init == "gpt" ? Init::Gpt : Init::Torch,
-          .attention = hp.attention == "per-head" ? Attention::PerHead : Attention::Batched};
+          .attention = hp.attention == "per-head" ? Attention::PerHead : Attention::Batched,
+          .gelu = hp.activation == "gelu"};
 }
 
 nlohmann::json config_json(const Hyper& hp, const z2h::CommonOptions& opt) {
@@ -97,7 +99,7 @@ nlohmann::json config_json(const Hyper& hp, const z2h::CommonOptions& opt) {
           {"block_size", hp.block_size}, {"max_iters", opt.steps}, {"eval_interval", hp.eval_interval},
           {"learning_rate", hp.learning_rate}, {"eval_iters", hp.eval_iters}, {"n_embd", hp.n_embd},
           {"n_head", hp.n_head},      {"n_layer", hp.n_layer},     {"dropout", hp.dropout},
-          {"scale", hp.scale},        {"init", hp.init},           {"attention", hp.attention},
+          {"scale", hp.scale},        {"init", hp.init},           {"attention", hp.attention}, {"activation", hp.activation},
           {"gen", hp.gen},            {"temperature", hp.temperature}, {"top_k", hp.top_k},
           {"seed", opt.seed},         {"threads", opt.threads}};
 }
@@ -320,6 +322,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"torch", "gpt"}));
   app.add_option("--attention", hp.attention, "batched (all heads in one kernel) | per-head (gpt.py's Head modules)")
       ->check(CLI::IsMember({"batched", "per-head"}));
+  app.add_option("--activation", hp.activation, "feed-forward non-linearity: relu (the lecture) | gelu (exercise 4, GPT-2's)")
+      ->check(CLI::IsMember({"relu", "gelu"}));
   app.add_option("--gen", hp.gen, "characters to generate")->check(z2h::at_least(0));
   app.add_option("--temperature", hp.temperature, "sampling temperature")->check(z2h::positive());
   app.add_option("--top-k", hp.top_k, "sample among the k likeliest characters (0: all)")->check(z2h::at_least(0));

@@ -41,16 +41,17 @@ from torch.nn import functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(os.environ.get('Z2H_DATA_DIR', os.path.join(HERE, '..', 'data')), 'tinyshakespeare.txt')
 
-# name: batch, block, iters, eval_interval, lr, eval_iters, n_embd, n_head, n_layer, dropout, scale, init
+# name: batch, block, iters, eval_interval, lr, eval_iters, n_embd, n_head, n_layer, dropout, scale, init,
+# activation (relu: the lecture; gelu: exercise 4)
 CONFIGS = {
     'colab': dict(batch=16, block=32, steps=5000, eval_interval=100, lr=1e-3, eval_iters=200,
-                  n_embd=64, n_head=4, n_layer=4, dropout=0.0, scale='n_embd', init='torch'),
+                  n_embd=64, n_head=4, n_layer=4, dropout=0.0, scale='n_embd', init='torch', activation='relu'),
     'bigram': dict(batch=32, block=8, steps=3000, eval_interval=300, lr=1e-2, eval_iters=200,
-                   n_embd=0, n_head=0, n_layer=0, dropout=0.0, scale='n_embd', init='torch'),
+                   n_embd=0, n_head=0, n_layer=0, dropout=0.0, scale='n_embd', init='torch', activation='relu'),
     'cpu': dict(batch=32, block=64, steps=3000, eval_interval=250, lr=2e-3, eval_iters=100,
-                n_embd=128, n_head=4, n_layer=4, dropout=0.0, scale='head', init='gpt'),
+                n_embd=128, n_head=4, n_layer=4, dropout=0.0, scale='head', init='gpt', activation='relu'),
     'gpt': dict(batch=64, block=256, steps=5000, eval_interval=500, lr=3e-4, eval_iters=200,
-                n_embd=384, n_head=6, n_layer=6, dropout=0.2, scale='head', init='gpt'),
+                n_embd=384, n_head=6, n_layer=6, dropout=0.2, scale='head', init='gpt', activation='relu'),
 }
 
 
@@ -138,7 +139,8 @@ class MultiHeadAttention(nn.Module):
 class FeedFoward(nn.Module):
     def __init__(self, cfg):
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(cfg.n_embd, 4 * cfg.n_embd), nn.ReLU(),
+        self.net = nn.Sequential(nn.Linear(cfg.n_embd, 4 * cfg.n_embd),
+                                 nn.GELU() if getattr(cfg, 'activation', 'relu') == 'gelu' else nn.ReLU(),
                                  nn.Linear(4 * cfg.n_embd, cfg.n_embd), nn.Dropout(cfg.dropout))
 
     def forward(self, x):
@@ -370,9 +372,9 @@ def lecture():
 
 
 # ---- a tiny GPT's gradients ------------------------------------------------------------------------
-def grads(seed, scale, init, dropout, n_embd=16, n_head=2, n_layer=2, block=8, batch=4):
+def grads(seed, scale, init, dropout, n_embd=16, n_head=2, n_layer=2, block=8, batch=4, activation='relu'):
     cfg = argparse.Namespace(batch=batch, block=block, n_embd=n_embd, n_head=n_head, n_layer=n_layer,
-                             dropout=dropout, scale=scale, init=init)
+                             dropout=dropout, scale=scale, init=init, activation=activation)
     torch.manual_seed(seed)
     d = Data(load_text())
     model = GPTLanguageModel(cfg, len(d.chars))
@@ -380,7 +382,7 @@ def grads(seed, scale, init, dropout, n_embd=16, n_head=2, n_layer=2, block=8, b
     model.train()
     logits, loss = model(xb, yb)
     loss.backward()
-    return {'config': {k: getattr(cfg, k) for k in ('batch', 'block', 'n_embd', 'n_head', 'n_layer', 'dropout', 'scale', 'init')},
+    return {'config': {k: getattr(cfg, k) for k in ('batch', 'block', 'n_embd', 'n_head', 'n_layer', 'dropout', 'scale', 'init', 'activation')},
             'seed': seed, 'x': xb.tolist(), 'y': yb.tolist(), 'loss': loss.item(),
             'logits_sum': logits.double().sum().item(),
             'params': {n: p.detach().flatten().tolist() for n, p in model.named_parameters()},
@@ -397,7 +399,8 @@ def goldens(out_dir, only=None):
             json.dump({**meta, **obj}, f)
         print('wrote', os.path.join(out_dir, name))
 
-    cases = [grads(1337, 'n_embd', 'torch', 0.0), grads(7, 'head', 'gpt', 0.0), grads(3, 'n_embd', 'torch', 0.2)]
+    cases = [grads(1337, 'n_embd', 'torch', 0.0), grads(7, 'head', 'gpt', 0.0), grads(3, 'n_embd', 'torch', 0.2),
+             grads(11, 'head', 'gpt', 0.1, activation='gelu')]
     write(f'grads_{core}.json', {'cases': cases})
     if only == 'grads':
         return

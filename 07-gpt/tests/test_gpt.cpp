@@ -77,7 +77,8 @@ Config config_of(const json& c) {
           .n_layer = c["n_layer"].get<int64_t>(),
           .dropout = c["dropout"].get<float>(),
           .scale = c["scale"] == "head" ? Scale::HeadSize : Scale::NEmbd,
-          .init = c["init"] == "gpt" ? Init::Gpt : Init::Torch};
+          .init = c["init"] == "gpt" ? Init::Gpt : Init::Torch,
+          .gelu = c.value("activation", std::string("relu")) == "gelu"};
 }
 
 // max |a - b| / max(|b|_max, tiny) over a tensor: the relative error of a whole gradient
@@ -102,7 +103,8 @@ TEST_CASE("a tiny GPT's init, loss and every parameter gradient match PyTorch (b
       Config cfg = config_of(c["config"]);
       cfg.attention = att;
       INFO("case seed " << c["seed"] << " scale " << c["config"]["scale"] << " init " << c["config"]["init"] << " dropout "
-                        << c["config"]["dropout"] << (att == Attention::PerHead ? " per-head" : " batched"));
+                        << c["config"]["dropout"] << " " << c["config"].value("activation", std::string("relu"))
+                        << (att == Attention::PerHead ? " per-head" : " batched"));
       Generator gen(c["seed"].get<uint64_t>());
       Gpt model(cfg, gen);
       // the init: the same draws in the same order give the same numbers, bit for bit
@@ -121,7 +123,7 @@ TEST_CASE("a tiny GPT's init, loss and every parameter gradient match PyTorch (b
       Tensor loss = model.forward(b.x, &b.y, Mode{true, &gen}).loss;
       loss.backward();
       CHECK(loss.item() == Approx(c["loss"].get<double>()).epsilon(1e-6));
-      if (exact) CHECK(loss.item() == static_cast<float>(c["loss"].get<double>()));
+      if (exact && !cfg.gelu) CHECK(loss.item() == static_cast<float>(c["loss"].get<double>()));
       size_t differ_total = 0, total = 0;
       for (auto& [name, p] : model.named_parameters()) {
         INFO(name);
@@ -133,11 +135,13 @@ TEST_CASE("a tiny GPT's init, loss and every parameter gradient match PyTorch (b
         // on the golden's OpenBLAS kernel every gradient is PyTorch's to the bit
         size_t differ = 0;
         for (size_t i = 0; i < got.size(); ++i) differ += got[i] != static_cast<float>(want[i]);
-        if (exact) CHECK(differ == 0);
+        if (exact && !cfg.gelu) CHECK(differ == 0);
         differ_total += differ;
         total += got.size();
       }
-      if (!exact) WARN(differ_total << " of " << total << " gradient floats differ from PyTorch's (golden kernel "
+      // common's gelu is the exact erf form through std::erf, not PyTorch's vectorised erf
+      // approximation: equal to float tolerance (rel_err above), not bit for bit
+      if (!exact || cfg.gelu) WARN(differ_total << " of " << total << " gradient floats differ from PyTorch's (golden kernel "
                                     << g["openblas_core"] << ", here " << z2h::blas::core_name() << ")");
     }
   }
