@@ -26,6 +26,7 @@
 #include "common/io/safetensors.hpp"
 #include "common/data/text_data.hpp"
 
+#include <charconv>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -75,7 +76,7 @@ const std::map<std::string, Preset> kPresets = {
     {"colab", {16, 32, 5000, 100, 1e-3, 200, 64, 4, 4, 0.0, "n_embd", "torch", 2000}},
     // bigram.py
     {"bigram", {32, 8, 3000, 300, 1e-2, 200, 0, 0, 0, 0.0, "n_embd", "torch", 500}},
-    // between the two: trains to val <= 1.60 in a few minutes on 2 cores
+    // between the two: a CPU-sized transformer (4 layers, 4 heads, 128 wide, block 64)
     {"cpu", {32, 64, 3000, 250, 2e-3, 100, 128, 4, 4, 0.0, "head", "gpt", 500}},
     // gpt.py at HEAD: 10.79 M parameters
     {"gpt", {64, 256, 5000, 500, 3e-4, 200, 384, 6, 6, 0.2, "head", "gpt", 500}},
@@ -159,7 +160,12 @@ int run_train(Hyper hp, const z2h::CommonOptions& opt) {
   // torch.manual_seed(1337): every draw below comes from g, in the script's order
   Generator g(opt.seed);
   Gpt model(model_config(hp, vocab.size()), g);
-  if (hp.n_embd > 0) std::printf("%g M parameters\n", static_cast<double>(model.num_parameters()) / 1e6);
+  if (hp.n_embd > 0) {  // print(sum(...) / 1e6, 'M parameters'): Python's shortest repr of the double
+    char buf[32];
+    const double m = static_cast<double>(model.num_parameters()) / 1e6;
+    *std::to_chars(buf, buf + sizeof buf - 1, m).ptr = '\0';
+    std::printf("%s M parameters\n", buf);
+  }
   z2h::optim::AdamW optimizer(model.parameters(), hp.learning_rate);
 
   int64_t start = 0;
