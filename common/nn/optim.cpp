@@ -66,8 +66,10 @@ void AdamW::step() {
     const float* d = g.data();
     for (int64_t i = 0, n = params[k].numel(); i < n; ++i) {
       p[i] *= decay;
-      m[i] = m[i] * b1 + one_minus_b1 * d[i];
-      v[i] = v[i] * b2 + one_minus_b2 * d[i] * d[i];
+      // exp_avg.mul_(beta1).add_(grad, alpha=1-beta1); exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1-beta2):
+      // PyTorch's add-with-alpha is vec::fmadd and GCC fuses addcmul's self + value * t1 * t2, so both are FMAs
+      m[i] = std::fma(d[i], one_minus_b1, m[i] * b1);
+      v[i] = std::fma(one_minus_b2 * d[i], d[i], v[i] * b2);
       const float denom = std::sqrt(v[i]) / bias_correction2_sqrt + epsf;
       p[i] += -step_size * m[i] / denom;
     }

@@ -10,7 +10,10 @@
 #include <atomic>
 #include <bit>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
+#include <stdexcept>
+#include <vector>
 #include <numeric>
 #include <string>
 
@@ -75,6 +78,72 @@ Generator& Generator::manual_seed(uint64_t seed) {
   draws_ = 0;
   next_normal_.reset();
   return *this;
+}
+
+void Mt19937::set_words(const std::array<uint32_t, kStateSize>& words, int position) {
+  if (position < 0 || position > kStateSize)
+    throw std::invalid_argument("Mt19937::set_words: position " + std::to_string(position) + " outside [0, 624]");
+  state_ = words;
+  next_ = position;
+}
+
+void Generator::set_state(const State& s) {
+  engine_.set_words(s.words, s.position);
+  seed_ = s.seed;
+  draws_ = s.draws;
+  next_normal_ = s.next_normal;
+}
+
+// "mt19937 v1 <position> <seed> <draws> <normal: '-' or the double's 16 hex digits> <624 words of 8 hex digits>"
+std::string Generator::encode_state(const State& s) {
+  char buf[64];
+  std::string out = "mt19937 v1 " + std::to_string(s.position) + " " + std::to_string(s.seed) + " " +
+                    std::to_string(s.draws) + " ";
+  if (s.next_normal) {
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(std::bit_cast<uint64_t>(*s.next_normal)));
+    out += buf;
+  } else {
+    out += "-";
+  }
+  out += " ";
+  out.reserve(out.size() + 8 * s.words.size());
+  for (uint32_t w : s.words) {
+    std::snprintf(buf, sizeof buf, "%08x", w);
+    out += buf;
+  }
+  return out;
+}
+
+Generator::State Generator::parse_state(std::string_view text) {
+  const auto bad = [&](const char* why) {
+    return std::invalid_argument(std::string("generator state: ") + why + " (expected what Generator::encode_state writes)");
+  };
+  std::vector<std::string> f;
+  size_t i = 0;
+  while (i < text.size()) {
+    const size_t j = std::min(text.find(' ', i), text.size());
+    f.emplace_back(text.substr(i, j - i));
+    i = j + 1;
+  }
+  if (f.size() != 7 || f[0] != "mt19937" || f[1] != "v1") throw bad("not a v1 mt19937 state");
+  if (f[6].size() != 8 * static_cast<size_t>(Mt19937::kStateSize)) throw bad("not 624 words");
+  const auto number = [&](const std::string& v, int base) {
+    if (v.empty() || v.find_first_not_of(base == 16 ? "0123456789abcdef" : "0123456789") != std::string::npos)
+      throw bad("a field is not a number");
+    return std::stoull(v, nullptr, base);
+  };
+  State s;
+  const unsigned long long pos = number(f[2], 10);
+  if (pos > static_cast<unsigned long long>(Mt19937::kStateSize)) throw bad("position out of range");
+  s.position = static_cast<int>(pos);
+  s.seed = number(f[3], 10);
+  s.draws = number(f[4], 10);
+  if (f[5] != "-") {
+    if (f[5].size() != 16) throw bad("the cached normal is not 16 hex digits");
+    s.next_normal = std::bit_cast<double>(static_cast<uint64_t>(number(f[5], 16)));
+  }
+  for (size_t k = 0; k < s.words.size(); ++k) s.words[k] = static_cast<uint32_t>(number(f[6].substr(8 * k, 8), 16));
+  return s;
 }
 
 Generator& default_generator() {

@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -40,6 +41,10 @@ class Mt19937 {
     if (next_ == kStateSize) twist();
     return temper(state_[next_++]);
   }
+  // The 624 words and the position of the next one (kStateSize: twist before the next draw).
+  const std::array<uint32_t, kStateSize>& words() const { return state_; }
+  int position() const { return next_; }
+  void set_words(const std::array<uint32_t, kStateSize>& words, int position);  // position in [0, kStateSize]
 
  private:
   void twist();  // regenerate all 624 words; the first draw after seeding does this
@@ -89,6 +94,24 @@ class Generator {
   }
   void set_next_normal(double v) { next_normal_ = v; }
   bool has_next_normal() const { return next_normal_.has_value(); }
+
+  // The whole state — what torch's g.get_state() / g.set_state() carry: the engine's words and
+  // position, the seed, the cached normal (and here the draw count). A generator given another's
+  // state draws exactly what that one would have drawn next: training resumed from a checkpoint
+  // continues the uninterrupted run's stream.
+  struct State {
+    std::array<uint32_t, Mt19937::kStateSize> words{};
+    int position = Mt19937::kStateSize;
+    uint64_t seed = default_seed;
+    uint64_t draws = 0;
+    std::optional<double> next_normal;
+  };
+  State state() const { return {engine_.words(), engine_.position(), seed_, draws_, next_normal_}; }
+  void set_state(const State& s);
+  // The state as one line of text (hex words; for checkpoint metadata) and back. parse_state throws
+  // std::invalid_argument on anything encode_state did not write.
+  static std::string encode_state(const State& s);
+  static State parse_state(std::string_view text);
 
  private:
   Mt19937 engine_;

@@ -1,6 +1,7 @@
 // common/tensor/autograd.cpp — the engine: grad mode, backward(), and how ops join the graph.
 #include "common/tensor/autograd.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 #include <utility>
 #include <vector>
@@ -72,6 +73,10 @@ void Tensor::backward(const Tensor& grad_output) const {
   thread_local std::vector<Node*> order;
   order.clear();
   topo_sort(n_, order);
+  // PyTorch's engine runs the ready node created last first (its sequence number), so a tensor
+  // used several times receives its gradients in that order; and the latest-created first is
+  // always a topological order (a node is created after its inputs). Same order, same float sums.
+  std::sort(order.begin(), order.end(), [](const Node* a, const Node* b) { return a->seq < b->seq; });
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     Node* node = *it;
     if (!node->grad.defined()) continue;  // nothing flowed here

@@ -45,6 +45,7 @@ struct Node {
   Tensor saved;       // e.g. softmax's output, cross_entropy's log-sum-exps, a dropout mask
   LongTensor index;   // e.g. embedding indices, cross-entropy targets, argmax positions
 
+  uint64_t seq = 0;    // creation order: backward runs the latest-created ready node first, as PyTorch
   uint32_t visit = 0;  // backward's topological sort marks nodes with the current pass number
 
   // The gradient buffer of this node, created as zeros on first use; backward rules add into it.

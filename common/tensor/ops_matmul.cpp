@@ -131,9 +131,9 @@ void linear_backward(Node& o) {
     kernels::gemm(true, false, outf, in, rows, g, x.data(), !first, dw);
   }
   if (o.inputs.size() > 2 && o.inputs[2].requires_grad()) {
+    // the bias was broadcast over the rows: its gradient is their sum (torch.sum's order when exact)
     float* db = o.inputs[2].node()->grad_data();
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t j = 0; j < outf; ++j) db[j] += g[r * outf + j];
+    sum_to_add(g, Shape{rows, outf}, db, Shape{outf});
   }
 }
 }  // namespace

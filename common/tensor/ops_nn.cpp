@@ -52,19 +52,17 @@ Tensor softmax(const Tensor& x, int64_t dim) {
   return out;
 }
 namespace {
-// dx += y * (dout - Σ_j dout_j y_j)   (row by row)
+// dx += y * (dout - Σ_j dout_j y_j)   (row by row; the contribution formed whole, then added)
 void softmax_backward(Node& o) {
   const Tensor& x = o.inputs[0];
   if (!x.requires_grad()) return;
   const Rows r(o.shape);
-  const int64_t C = r.cols;
-  float* dx = x.node()->grad_data();
-  const float *g = o.grad.data(), *y = o.data;
-  for (int64_t i = 0; i < r.rows; ++i) {
-    float dot = 0.0f;
-    for (int64_t j = 0; j < C; ++j) dot += g[i * C + j] * y[i * C + j];
-    for (int64_t j = 0; j < C; ++j) dx[i * C + j] += y[i * C + j] * (g[i * C + j] - dot);
-  }
+  bool first;
+  float* dx = x.node()->grad_data(&first);
+  if (first) return kernels::softmax_backward(o.grad.data(), o.data, dx, r.rows, r.cols);
+  std::vector<float> t(static_cast<size_t>(r.rows * r.cols));
+  kernels::softmax_backward(o.grad.data(), o.data, t.data(), r.rows, r.cols);
+  for (size_t i = 0; i < t.size(); ++i) dx[i] += t[i];
 }
 }  // namespace
 
@@ -133,60 +131,41 @@ void cross_entropy_backward(Node& o) {
 
 // ---- layer_norm over the last dimension ----------------------------------------------------------
 // x: (..., C), weight, bias: (C) -> (..., C).   For each row: mean μ, biased variance σ²,
-// xhat = (x - μ) / sqrt(σ² + eps), out = weight * xhat + bias.   Backward (per row, as llm.c):
-// dxhat = dout * weight;  dx += (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)) * rstd;
-// dweight += Σ_rows dout * xhat;  dbias += Σ_rows dout.      node: saved = (μ, rstd) per row.
+// rstd = 1 / sqrt(σ² + eps), out = (x - μ) · rstd · weight + bias.
+// node: saved = (μ per row, then rstd per row).
 Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps) {
   const int64_t C = x.size(-1), R = C ? x.numel() / C : 0;
   if (weight.numel() != C || bias.numel() != C)
     throw std::invalid_argument("layer_norm: weight " + weight.shape().str() + " and bias " +
                                 bias.shape().str() + " must have the size of the last dim of " + x.shape().str());
   Tensor out = make_result(x.shape(), "layer_norm", {x, weight, bias}, layer_norm_backward);
-  Tensor stats = empty(Shape{R, 2});
-  const float *xv = x.data(), *wv = weight.data(), *bv = bias.data();
-  float* y = out.data();
-  for (int64_t i = 0; i < R; ++i) {
-    const float* xr = xv + i * C;
-    double s = 0.0;
-    for (int64_t j = 0; j < C; ++j) s += xr[j];
-    const double mu = s / static_cast<double>(C);
-    double ss = 0.0;
-    for (int64_t j = 0; j < C; ++j) ss += (xr[j] - mu) * (xr[j] - mu);
-    const float muf = static_cast<float>(mu);
-    const float rstd = 1.0f / std::sqrt(static_cast<float>(ss / static_cast<double>(C)) + eps);
-    for (int64_t j = 0; j < C; ++j) y[i * C + j] = (xr[j] - muf) * rstd * wv[j] + bv[j];
-    stats.data()[2 * i] = muf;
-    stats.data()[2 * i + 1] = rstd;
-  }
+  Tensor stats = empty(Shape{2, R});  // means, then rstds
+  kernels::layer_norm(x.data(), weight.data(), bias.data(), R, C, eps, out.data(), stats.data(), stats.data() + R);
   if (out.node()->backward_fn) out.node()->saved = stats;
   return out;
 }
 namespace {
+// dx = rstd · (dout·weight − mean(dout·weight) − x̂ · mean(dout·weight·x̂)), dweight = Σ_rows dout · x̂,
+// dbias = Σ_rows dout; each gradient computed whole, then added to the input's, as autograd does.
 void layer_norm_backward(Node& o) {
   const Tensor &x = o.inputs[0], &w = o.inputs[1], &b = o.inputs[2];
   const int64_t C = x.size(-1), R = C ? x.numel() / C : 0;
-  const float *xv = x.data(), *g = o.grad.data(), *wv = w.data(), *st = o.saved.data();
-  float* dx = x.requires_grad() ? x.node()->grad_data() : nullptr;
-  float* dw = w.requires_grad() ? w.node()->grad_data() : nullptr;
-  float* db = b.requires_grad() ? b.node()->grad_data() : nullptr;
-  for (int64_t i = 0; i < R; ++i) {
-    const float mu = st[2 * i], rstd = st[2 * i + 1];
-    const float *xr = xv + i * C, *gr = g + i * C;
-    float mean_d = 0.0f, mean_dx = 0.0f;
-    for (int64_t j = 0; j < C; ++j) {
-      const float xhat = (xr[j] - mu) * rstd, d = gr[j] * wv[j];
-      mean_d += d;
-      mean_dx += d * xhat;
-    }
-    mean_d /= static_cast<float>(C);
-    mean_dx /= static_cast<float>(C);
-    for (int64_t j = 0; j < C; ++j) {
-      const float xhat = (xr[j] - mu) * rstd;
-      if (dx) dx[i * C + j] += (gr[j] * wv[j] - mean_d - xhat * mean_dx) * rstd;
-      if (dw) dw[j] += gr[j] * xhat;
-      if (db) db[j] += gr[j];
-    }
-  }
+  const float* st = o.saved.data();
+  const bool want_dx = x.requires_grad(), want_dw = w.requires_grad(), want_db = b.requires_grad();
+  thread_local std::vector<float> tmp;
+  tmp.resize(static_cast<size_t>((want_dx ? R * C : 0) + 2 * C));
+  float *tdx = want_dx ? tmp.data() : nullptr, *tdw = tmp.data() + (want_dx ? R * C : 0), *tdb = tdw + C;
+  kernels::layer_norm_backward(o.grad.data(), x.data(), st, st + R, w.data(), R, C, tdx, want_dw ? tdw : nullptr,
+                               want_db ? tdb : nullptr);
+  auto add_into = [](const Tensor& t, const float* v, int64_t n) {
+    bool first;
+    float* g = t.node()->grad_data(&first);
+    if (first) std::copy_n(v, n, g);
+    else for (int64_t i = 0; i < n; ++i) g[i] += v[i];
+  };
+  if (want_dx) add_into(x, tdx, R * C);
+  if (want_dw) add_into(w, tdw, C);
+  if (want_db) add_into(b, tdb, C);
 }
 }  // namespace
 

@@ -124,8 +124,10 @@ float* Node::grad_data(bool* first) {
 }
 
 namespace {
+thread_local uint64_t g_next_seq = 0;
 Node* new_node(Shape s, Storage* storage) {
   Node* n = new Node;
+  n->seq = ++g_next_seq;
   n->shape = s;
   n->storage = storage;
   ++storage->refs;

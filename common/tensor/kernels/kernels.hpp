@@ -66,6 +66,17 @@ enum class BinaryOp { add, sub, mul, div };
   /* dx (+)= dy - exp(y) * Σ_row dy, y = log_softmax(x) */                                             \
   void log_softmax_backward(const float* dy, const float* y, float* dx, int64_t rows, int64_t cols,    \
                             bool first);                                                               \
+  /* dx = y * (dy - Σ_row dy * y), y = softmax(x); overwrites dx */                                    \
+  void softmax_backward(const float* dy, const float* y, float* dx, int64_t rows, int64_t cols);       \
+  /* rows × cols: y = (x - mean) * rstd * gamma + beta per row (biased variance, rstd = 1/sqrt(var+eps)), \
+     mean and rstd (rows each) receive the statistics */                                              \
+  void layer_norm(const float* x, const float* gamma, const float* beta, int64_t rows, int64_t cols,   \
+                  float eps, float* y, float* mean, float* rstd);                                      \
+  /* its gradients: dx = rstd (dy·γ - mean(dy·γ) - x̂ mean(dy·γ·x̂)), dγ = Σ dy·x̂, dβ = Σ dy; each     \
+     non-null output is overwritten */                                                                 \
+  void layer_norm_backward(const float* dy, const float* x, const float* mean, const float* rstd,       \
+                           const float* gamma, int64_t rows, int64_t cols, float* dx, float* dgamma,    \
+                           float* dbeta);                                                              \
   /* -Σ_i logp[i, t_i] over the rows whose target is not ignore_index */                               \
   float nll_sum(const float* logp, const int64_t* targets, int64_t rows, int64_t cols,                 \
                 int64_t ignore_index);                                                                 \

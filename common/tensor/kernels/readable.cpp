@@ -13,6 +13,7 @@
 #include <xtensor/xarray.hpp>
 #include <xtensor/xmath.hpp>
 #include <xtensor/xnoalias.hpp>
+#include <xtensor/xmanipulation.hpp>
 #include <xtensor/xtensor.hpp>
 
 #include <algorithm>
@@ -122,6 +123,37 @@ void log_softmax(const float* x, float* y, int64_t r, int64_t c) {
 void log_softmax_backward(const float* dy, const float* y, float* dx, int64_t r, int64_t c, bool first) {
   Matrix s = xt::sum(rows(dy, r, c), {1}, xt::keep_dims);
   put(rows(dx, r, c), rows(dy, r, c) - xt::exp(rows(y, r, c)) * s, first);
+}
+
+void softmax_backward(const float* dy, const float* y, float* dx, int64_t r, int64_t c) {
+  Matrix dot = xt::sum(rows(dy, r, c) * rows(y, r, c), {1}, xt::keep_dims);
+  rows(dx, r, c) = rows(y, r, c) * (rows(dy, r, c) - dot);
+}
+
+void layer_norm(const float* x, const float* gamma, const float* beta, int64_t r, int64_t c, float eps, float* y,
+                float* mean, float* rstd) {
+  auto X = rows(x, r, c);
+  Matrix mu = xt::mean(X, {1}, xt::keep_dims);
+  Matrix var = xt::mean(xt::square(X - mu), {1}, xt::keep_dims);  // biased
+  Matrix rs = 1.0f / xt::sqrt(var + eps);
+  rows(y, r, c) = (X - mu) * rs * flat(gamma, c) + flat(beta, c);
+  flat(mean, r) = xt::flatten(mu);
+  flat(rstd, r) = xt::flatten(rs);
+}
+
+void layer_norm_backward(const float* dy, const float* x, const float* mean, const float* rstd, const float* gamma,
+                         int64_t r, int64_t c, float* dx, float* dgamma, float* dbeta) {
+  auto DY = rows(dy, r, c);
+  const Matrix mu = xt::reshape_view(flat(mean, r), {size_t(r), size_t(1)});
+  const Matrix rs = xt::reshape_view(flat(rstd, r), {size_t(r), size_t(1)});
+  Matrix xhat = (rows(x, r, c) - mu) * rs;
+  if (dx) {
+    Matrix d = DY * flat(gamma, c);  // dy·γ
+    Matrix m1 = xt::mean(d, {1}, xt::keep_dims), m2 = xt::mean(d * xhat, {1}, xt::keep_dims);
+    rows(dx, r, c) = rs * (d - m1 - xhat * m2);
+  }
+  if (dgamma) flat(dgamma, c) = xt::sum(DY * xhat, {0});
+  if (dbeta) flat(dbeta, c) = xt::sum(DY, {0});
 }
 
 float nll_sum(const float* logp, const int64_t* t, int64_t r, int64_t c, int64_t ignore_index) {

@@ -1,0 +1,229 @@
+// 07-gpt/attention.cpp — exercise 1: all heads of masked self-attention as one op.
+//
+// The readable version is Head::forward in gpt.cpp, five library ops per head:
+//   wei = softmax(masked_fill(q @ kᵀ * scale, tril == 0, -inf)); out = dropout(wei) @ v
+// This file does the same per (batch, head), with the heads as a batch dimension: it reads q, k and
+// v of every head from one (B, T, 3C) projection, never materialises a transposed or concatenated
+// copy, and writes each head's output straight into its columns of the (B, T, C) result. Each
+// product is the one the Head module makes (same sizes, same BLAS call or, for PyTorch's tiny
+// products, the same plain loop), so the forward gives the modules' numbers.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "common/tensor/blas.hpp"
+#include "common/rng/generator.hpp"
+#include "common/tensor/autograd.hpp"
+#include "common/tensor/kernels/kernels.hpp"
+#include "gpt.hpp"
+
+namespace stage07 {
+
+namespace {
+
+// C (M×N) = A (M×K) · op(B), op(B) = B (K×N) or Bᵀ with B stored (N×K); beta 0 or 1.
+// torch.bmm makes a plain loop of float multiply-adds when K·M·N < 400 and calls BLAS otherwise
+// (aten/src/ATen/native/LinearAlgebra.cpp, bmm_out_or_baddbmm_); so does this.
+void product(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A, const float* B, float beta,
+             float* C) {
+  if (K * M * N >= 400) {
+    z2h::blas::sgemm(trans_a, trans_b, M, N, K, 1.0f, A, B, beta, C);
+    return;
+  }
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) {
+      float acc = 0.0f;
+      for (int64_t k = 0; k < K; ++k)
+        acc += (trans_a ? A[k * M + i] : A[i * K + k]) * (trans_b ? B[j * K + k] : B[k * N + j]);
+      C[i * N + j] = beta == 0.0f ? acc : C[i * N + j] + acc;
+    }
+}
+
+// dst (cols, rows) = srcᵀ for src (rows, cols)
+void transpose_into(const float* src, int64_t rows, int64_t cols, float* dst) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) dst[c * rows + r] = src[r * cols + c];
+}
+
+// Copies head h's slice of rows (T, hs) at column offset `col` of a (T, ld) matrix, or back.
+void gather_cols(const float* src, int64_t T, int64_t ld, int64_t col, int64_t hs, float* dst) {
+  for (int64_t t = 0; t < T; ++t) std::copy_n(src + t * ld + col, hs, dst + t * hs);
+}
+void scatter_cols(const float* src, int64_t T, int64_t ld, int64_t col, int64_t hs, float* dst, bool add) {
+  for (int64_t t = 0; t < T; ++t) {
+    float* d = dst + t * ld + col;
+    const float* s = src + t * hs;
+    if (add) for (int64_t j = 0; j < hs; ++j) d[j] += s[j];
+    else std::copy_n(s, hs, d);
+  }
+}
+
+// node: inputs {qkv}; saved = (NH or 2·NH, B, T, T): the weights, then the dropout noise if any;
+// ints[0] = NH; floats[0] = scale, floats[1] = 1 when there is noise.
+void attention_backward(z2h::Node& o) {
+  const Tensor& qkv = o.inputs[0];
+  if (!qkv.requires_grad()) return;
+  const int64_t B = qkv.size(0), T = qkv.size(1), C3 = qkv.size(2), C = C3 / 3, NH = o.ints[0], hs = C / NH;
+  const float scale = o.floats[0];
+  const bool noisy = o.floats[1] != 0.0f;
+  const float* W = o.saved.data();
+  const float* noise = noisy ? W + NH * B * T * T : nullptr;
+  bool first;
+  float* dqkv = qkv.node()->grad_data(&first);
+  if (first) std::fill_n(dqkv, qkv.numel(), 0.0f);
+  std::vector<float> q(T * hs), k(T * hs), v(T * hs), dout(T * hs), dq(T * hs), dk(T * hs), dv(T * hs);
+  std::vector<float> wd(T * T), dw(T * T), prod(T), kt(T * hs), dkt(T * hs);
+  for (int64_t h = 0; h < NH; ++h)
+    for (int64_t b = 0; b < B; ++b) {
+      const float* xb = qkv.data() + b * T * C3;
+      gather_cols(xb, T, C3, h * hs, hs, q.data());
+      gather_cols(xb, T, C3, C + h * hs, hs, k.data());
+      gather_cols(xb, T, C3, 2 * C + h * hs, hs, v.data());
+      gather_cols(o.grad.data() + b * T * C, T, C, h * hs, hs, dout.data());
+      const float* w = W + (h * B + b) * T * T;
+      const float* wdrop = w;
+      if (noisy) {  // the weights after dropout, as the forward used them
+        const float* nz = noise + (h * B + b) * T * T;
+        for (int64_t i = 0; i < T * T; ++i) wd[i] = w[i] * nz[i];
+        wdrop = wd.data();
+      }
+      // out = wd @ v:  dwd = dout · vᵀ,  dv = wdᵀ · dout
+      product(false, true, T, T, hs, dout.data(), v.data(), 0.0f, dw.data());
+      product(true, false, T, hs, T, wdrop, dout.data(), 0.0f, dv.data());
+      if (noisy) {  // dropout: dw = dwd * noise
+        const float* nz = noise + (h * B + b) * T * T;
+        for (int64_t i = 0; i < T * T; ++i) dw[i] *= nz[i];
+      }
+      // softmax: ds = (dw - Σ_j dw_j w_j) * w, PyTorch's row kernel; masked_fill zeroes the masked
+      // entries (w = 0 there), then the scale
+      for (int64_t i = 0; i < T; ++i) {
+        float* d = dw.data() + i * T;
+        z2h::kernels::softmax_backward(d, w + i * T, prod.data(), 1, T);
+        for (int64_t j = 0; j < T; ++j) d[j] = j > i ? 0.0f : prod[j] * scale;
+      }
+      // s = q · kT with kT = kᵀ (hs, T), as the Head module's matmul(q, transpose(k)):
+      // dq = ds · kTᵀ,  dkT = qᵀ · ds, then dk = dkTᵀ (the same products as the module's backward)
+      transpose_into(k.data(), T, hs, kt.data());
+      product(false, true, T, hs, T, dw.data(), kt.data(), 0.0f, dq.data());
+      product(true, false, hs, T, T, q.data(), dw.data(), 0.0f, dkt.data());
+      transpose_into(dkt.data(), hs, T, dk.data());
+      float* db = dqkv + b * T * C3;
+      scatter_cols(dq.data(), T, C3, h * hs, hs, db, true);
+      scatter_cols(dk.data(), T, C3, C + h * hs, hs, db, true);
+      scatter_cols(dv.data(), T, C3, 2 * C + h * hs, hs, db, true);
+    }
+}
+
+// node: inputs {x, w}; ints[0] = NH.
+// Every product below is one Head module's linear, with that module's sizes: OpenBLAS's kernels may
+// sum a (rows, 3C) product's elements in another order than a (rows, hs) one's (Haswell's do), so
+// one product per module is what gives the modules' bits on every kernel.
+void qkv_backward(z2h::Node& o) {
+  const Tensor &x = o.inputs[0], &w = o.inputs[1];
+  const int64_t C3 = w.size(0), C = w.size(1), rows = x.numel() / C, NH = o.ints[0], hs = C3 / 3 / NH;
+  const float* g = o.grad.data();
+  bool first_w = false, first_x = false;
+  float* dw = w.requires_grad() ? w.node()->grad_data(&first_w) : nullptr;
+  float* dx = x.requires_grad() ? x.node()->grad_data(&first_x) : nullptr;
+  std::vector<float> gh(static_cast<size_t>(rows * hs));
+  // dx: the modules' products added in the order PyTorch's autograd adds them — the module created
+  // last first: head NH-1's value, query, key, then head NH-2's, ... (Head::forward makes k, then q,
+  // then v). One (rows, 3C) x (3C, C) product would sum the same terms in another order.
+  for (int64_t h = NH - 1; h >= 0; --h)
+    for (int64_t part : {2, 0, 1}) {  // v, q, k in the [q | k | v] layout
+      const int64_t col = part * C + h * hs;
+      for (int64_t r = 0; r < rows; ++r) std::copy_n(g + r * C3 + col, hs, gh.data() + r * hs);
+      if (dw)  // this module's weight: dW = g_hᵀ x
+        z2h::blas::sgemm(true, false, hs, C, rows, 1.0f, gh.data(), x.data(), first_w ? 0.0f : 1.0f, dw + col * C);
+      if (dx) {
+        z2h::blas::sgemm(false, false, rows, C, hs, 1.0f, gh.data(), w.data() + col * C, first_x ? 0.0f : 1.0f, dx);
+        first_x = false;
+      }
+    }
+}
+
+}  // namespace
+
+Tensor qkv_projection(const Tensor& x, const Tensor& w, int64_t n_head) {
+  if (w.ndim() != 2 || x.size(-1) != w.size(1) || w.size(0) % (3 * n_head) != 0)
+    throw std::invalid_argument("qkv_projection: input " + x.shape().str() + " does not fit weight " + w.shape().str());
+  const int64_t C3 = w.size(0), C = w.size(1), rows = x.numel() / C;
+  z2h::Shape s = x.shape();
+  s[s.ndim() - 1] = C3;
+  Tensor out = z2h::make_result(s, "qkv_projection", {x, w}, qkv_backward);
+  const int64_t hs = C3 / 3 / n_head;
+  std::vector<float> oh(static_cast<size_t>(rows * hs));
+  for (int64_t col = 0; col < C3; col += hs) {  // each module's linear, written into its columns
+    z2h::blas::sgemm(false, true, rows, hs, C, 1.0f, x.data(), w.data() + col * C, 0.0f, oh.data());
+    for (int64_t r = 0; r < rows; ++r) std::copy_n(oh.data() + r * hs, hs, out.data() + r * C3 + col);
+  }
+  if (out.node()->backward_fn) out.node()->ints[0] = n_head;
+  return out;
+}
+
+Tensor causal_attention(const Tensor& qkv, int64_t n_head, float scale, float dropout, const Mode& m, Tensor* wei) {
+  if (qkv.ndim() != 3 || qkv.size(2) % (3 * n_head) != 0)
+    throw std::invalid_argument("causal_attention: expected (B, T, 3 * n_head * hs), got " + qkv.shape().str());
+  const int64_t B = qkv.size(0), T = qkv.size(1), C3 = qkv.size(2), C = C3 / 3, NH = n_head, hs = C / NH;
+  const bool noisy = m.training && dropout > 0.0f;
+  Tensor saved = z2h::empty({noisy ? 2 * NH : NH, B, T, T});
+  float* W = saved.data();
+  float* noise = noisy ? W + NH * B * T * T : nullptr;
+  if (noisy) {  // the Head modules' masks, head after head, each (B, T, T)
+    if (dropout >= 1.0f) std::fill_n(noise, NH * B * T * T, 0.0f);
+    else {
+      z2h::bernoulli_(noise, static_cast<size_t>(NH * B * T * T), 1.0 - static_cast<double>(dropout), *m.gen);
+      for (int64_t i = 0; i < NH * B * T * T; ++i) noise[i] /= (1.0f - dropout);
+    }
+  }
+  Tensor out = z2h::make_result({B, T, C}, "causal_attention", {qkv}, attention_backward);
+  std::vector<float> q(T * hs), k(T * hs), v(T * hs), o(T * hs), wd(T * T), kt(T * hs);
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  for (int64_t h = 0; h < NH; ++h)
+    for (int64_t b = 0; b < B; ++b) {
+      const float* xb = qkv.data() + b * T * C3;
+      gather_cols(xb, T, C3, h * hs, hs, q.data());
+      gather_cols(xb, T, C3, C + h * hs, hs, k.data());
+      gather_cols(xb, T, C3, 2 * C + h * hs, hs, v.data());
+      float* w = W + (h * B + b) * T * T;
+      transpose_into(k.data(), T, hs, kt.data());
+      product(false, false, T, T, hs, q.data(), kt.data(), 0.0f, w);  // q @ kᵀ, kᵀ made as transpose(k)
+      for (int64_t i = 0; i < T; ++i) {
+        float* r = w + i * T;
+        for (int64_t j = 0; j < T; ++j) r[j] = j > i ? kNegInf : r[j] * scale;  // * scale, masked_fill
+        z2h::kernels::softmax(r, r, 1, T);  // as F.softmax (PyTorch's row kernel in an exact build)
+      }
+      const float* wdrop = w;
+      if (noisy) {
+        const float* nz = noise + (h * B + b) * T * T;
+        for (int64_t i = 0; i < T * T; ++i) wd[i] = w[i] * nz[i];
+        wdrop = wd.data();
+      }
+      product(false, false, T, hs, T, wdrop, v.data(), 0.0f, o.data());  // wei @ v
+      scatter_cols(o.data(), T, C, h * hs, hs, out.data() + b * T * C, false);
+    }
+  if (out.node()->backward_fn) {
+    out.node()->saved = saved;
+    out.node()->ints[0] = NH;
+    out.node()->floats[0] = scale;
+    out.node()->floats[1] = noisy ? 1.0f : 0.0f;
+  }
+  if (wei) *wei = saved.view({noisy ? 2 * NH : NH, B, T, T});
+  return out;
+}
+
+std::vector<Tensor> attention_maps(const MultiHeadAttention& sa, int64_t b) {
+  std::vector<Tensor> maps;
+  const int64_t NH = static_cast<int64_t>(sa.heads.size());
+  for (int64_t h = 0; h < NH; ++h) {
+    const Tensor& w = sa.attention == Attention::PerHead ? sa.heads[static_cast<size_t>(h)].wei : sa.wei;
+    if (!w.defined()) throw std::logic_error("attention_maps: no forward has run");
+    const int64_t T = w.size(-1);
+    const float* src = sa.attention == Attention::PerHead ? w.data() + b * T * T : w.data() + (h * w.size(1) + b) * T * T;
+    maps.push_back(z2h::tensor(std::vector<float>(src, src + T * T), {T, T}));
+  }
+  return maps;
+}
+
+}  // namespace stage07

@@ -1,0 +1,115 @@
+// The 07-gpt program itself: its error lines and exit codes, and the files a run leaves in --out
+// (COURSE.md §2). Each test runs the built binary (Z2H_STAGE_EXE) for a few steps.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+struct Run {
+  int rc = -1;
+  std::string out, err;
+};
+std::string slurp(const fs::path& p) {
+  std::ifstream f(p);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    static int n = 0;
+    path = fs::temp_directory_path() / ("z2h-07-test-" + std::to_string(getpid()) + "-" + std::to_string(n++));
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+Run run(const std::string& args, const TempDir& tmp) {
+  const fs::path out = tmp.path / "stdout.txt", err = tmp.path / "stderr.txt";
+  const std::string cmd = std::string(Z2H_STAGE_EXE) + " " + args + " >" + out.string() + " 2>" + err.string();
+  const int status = std::system(cmd.c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+}
+}  // namespace
+
+TEST_CASE("cli: bad input is one error line, exit 2, and no files", "[cli]") {
+  for (const std::string args : {"--steps -1", "--batch-size 0", "--config huge", "--n-embd 30 --n-head 4",
+                                 "--dropout 1.5", "--temperature 0", "--mode sample", "--no-such-flag",
+                                 "--data /no/such/file.txt"}) {
+    TempDir tmp;
+    INFO(args);
+    const Run r = run(args + " --quiet --out " + (tmp.path / "out").string(), tmp);
+    CHECK(r.rc == 2);
+    CHECK(r.err.rfind("error: ", 0) == 0);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK(!fs::exists(tmp.path / "out" / "summary.json"));
+  }
+}
+
+TEST_CASE("cli: a short run writes metrics.csv, summary.json, plots and a checkpoint that --sample-only reads", "[cli]") {
+  TempDir tmp;
+  const fs::path out = tmp.path / "out";
+  const Run r = run("--steps 3 --eval-interval 2 --eval-iters 2 --gen 40 --quiet --out " + out.string(), tmp);
+  REQUIRE(r.rc == 0);
+  CHECK(r.out.find("0.209729 M parameters") != std::string::npos);
+  CHECK(r.out.find("step 0: train loss 4.4116, val loss 4.4022") == std::string::npos);  // 2 batches, not 200
+  const std::string csv = slurp(out / "metrics.csv");
+  CHECK(csv.rfind("step,loss\n0,", 0) == 0);
+  CHECK(std::count(csv.begin(), csv.end(), '\n') == 4);
+  const json s = json::parse(slurp(out / "summary.json"));
+  CHECK(s["params"] == 209729);
+  CHECK(s["evals"].contains("0"));
+  CHECK(s["evals"].contains("2"));
+  CHECK(s["sample"].get<std::string>().size() == 41);
+  CHECK(s["tokens_per_s"].get<double>() > 0);
+  CHECK(fs::exists(out / "loss.png"));
+  CHECK(fs::exists(out / "attention_head0.png"));
+  REQUIRE(fs::exists(out / "model.safetensors"));
+  const Run smp = run("--sample-only --load " + (out / "model.safetensors").string() +
+                          " --gen 30 --top-k 5 --temperature 0.8 --prompt ROMEO: --out " + out.string(), tmp);
+  CHECK(smp.rc == 0);
+  CHECK(smp.out.rfind("ROMEO:", 0) == 0);  // the prompt, then 30 sampled characters
+  CHECK(smp.out.size() == 6 + 30 + 1);
+  const Run wrong = run("--sample-only --n-embd 32 --load " + (out / "model.safetensors").string() + " --out " + out.string(), tmp);
+  CHECK(wrong.rc == 2);
+  CHECK(wrong.err.find("n_embd") != std::string::npos);
+}
+
+TEST_CASE("cli: --resume continues a run exactly: the same losses, evaluations and text as without the stop", "[cli][resume]") {
+  TempDir tmp;
+  const std::string model = "--n-embd 16 --n-head 2 --n-layer 1 --block-size 8 --batch-size 4 --dropout 0.1 "
+                            "--eval-interval 5 --eval-iters 2 --gen 60 --quiet ";
+  const fs::path whole = tmp.path / "whole", part = tmp.path / "part";
+  const Run a = run(model + "--steps 14 --out " + whole.string(), tmp);
+  REQUIRE(a.rc == 0);
+  const Run b = run(model + "--steps 7 --out " + part.string(), tmp);  // evaluates (and saves) at 0, 5 and 6
+  REQUIRE(b.rc == 0);
+  const Run c = run(model + "--steps 14 --resume " + (part / "model.safetensors").string() + " --out " + part.string(), tmp);
+  REQUIRE(c.rc == 0);
+  CHECK(c.out.find("resumed from") != std::string::npos);
+  // the resumed run's steps 6..13 are the uninterrupted run's, digit for digit
+  const std::string full = slurp(whole / "metrics.csv"), rest = slurp(part / "metrics.csv");
+  REQUIRE(rest.rfind("step,loss\n6,", 0) == 0);
+  const std::string body = rest.substr(std::string("step,loss\n").size());
+  REQUIRE(full.size() > body.size());
+  CHECK(full.substr(full.size() - body.size()) == body);
+  const json sa = json::parse(slurp(whole / "summary.json")), sc = json::parse(slurp(part / "summary.json"));
+  CHECK(sc["evals"]["10"] == sa["evals"]["10"]);
+  CHECK(sc["evals"]["13"] == sa["evals"]["13"]);
+  CHECK(sc["sample"] == sa["sample"]);
+  // a checkpoint at or past --steps is an error
+  const Run d = run(model + "--steps 6 --resume " + (part / "model.safetensors").string() + " --out " + (tmp.path / "d").string(), tmp);
+  CHECK(d.rc == 2);
+  CHECK(d.err.rfind("error: ", 0) == 0);
+}
