@@ -27,6 +27,7 @@ namespace z2h::kernels::readable {
 namespace {
 
 using Array = xt::xarray<float>;
+using DArray = xt::xarray<double>;
 using Matrix = xt::xtensor<float, 2>;
 
 // A buffer seen as an xtensor array of the given shape (no copy).
@@ -62,7 +63,7 @@ std::vector<size_t> summed_axes(const Shape& from, const Shape& to) {
 // The gradient `g` (shape `gs`, an op's output) summed back to the target's shape and put there.
 void put_summed(GradTarget t, const Array& g, const Shape& gs) {
   if (t.shape == gs) return put(view(t.data, t.shape), g, t.first);
-  Array s = xt::sum(g, summed_axes(gs, t.shape));  // assigned to an array: evaluated here
+  DArray s = xt::sum<double>(g, summed_axes(gs, t.shape));  // accumulated in double (see sum_to)
   put(flat(t.data, t.shape.numel()), xt::flatten(s), t.first);
 }
 
@@ -101,7 +102,9 @@ void div_backward(const float* dy, const float* y, const Shape& ys, const float*
 }
 
 void sum_to(const float* x, const Shape& from, float* y, const Shape& to) {
-  Array s = xt::sum(view(x, from), summed_axes(from, to));  // assigned to an array: evaluated here
+  // xtensor adds one number after the other in the accumulator's type: in float, a sum over
+  // 228146 rows (02-bigram) would lose ~3 digits, so it accumulates in double and rounds once.
+  DArray s = xt::sum<double>(view(x, from), summed_axes(from, to));  // assigned: evaluated here
   flat(y, to.numel()) = xt::flatten(s);
 }
 
@@ -157,10 +160,10 @@ void layer_norm_backward(const float* dy, const float* x, const float* mean, con
 }
 
 float nll_sum(const float* logp, const int64_t* t, int64_t r, int64_t c, int64_t ignore_index) {
-  float total = 0.0f;
+  double total = 0.0;  // in double, as sum_to: the rows can be many
   for (int64_t i = 0; i < r; ++i)
     if (t[i] != ignore_index) total -= logp[i * c + t[i]];
-  return total;
+  return static_cast<float>(total);
 }
 
 void nll_log_softmax_backward(const float* logp, const int64_t* t, float g, float* dx, int64_t r, int64_t c,
