@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/tensor/blas.hpp"
+#include "common/tensor/kernels/kernels.hpp"
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -123,7 +124,7 @@ TEST_CASE("a short run prints the notebook's cells and writes metrics.csv, summa
   for (const json& c : s["cmp"]) {
     CHECK(c["approximate"] == true);
     CHECK(c.contains("exact"));
-    CHECK(c["maxdiff"].get<double>() < 1e-7);
+    CHECK(c["maxdiff"].get<double>() < (z2h::kernels::exact_build ? 1e-7 : 1e-6));  // readable kernels: xsimd's exp
   }
   CHECK(s["autograd_checks"].size() == 3);
   CHECK(s["samples"].size() == 3);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/tensor/blas.hpp"
+#include "common/tensor/kernels/kernels.hpp"
 #include <vector>
 
 namespace fs = std::filesystem;
@@ -120,7 +121,10 @@ TEST_CASE("a short training run prints the notebook's first lines and writes met
   CHECK(r.out.find("\n76579\n      0/     25: 3.3167\n") != std::string::npos);
   CHECK(r.out.find("model(Xtr[[7]]).shape: [1, 27]\n") != std::string::npos);
   const std::string csv = slurp(out / "metrics.csv");
-  CHECK(csv.rfind("step,loss,lr\n0,3.3167154788970947,0.1\n", 0) == 0);  // the notebook's step-0 loss, every digit
+  if (z2h::kernels::exact_build)
+    CHECK(csv.rfind("step,loss,lr\n0,3.3167154788970947,0.1\n", 0) == 0);  // the notebook's step-0 loss, every digit
+  else
+    CHECK(csv.rfind("step,loss,lr\n0,3.31671", 0) == 0);  // readable kernels: to float rounding
   CHECK(lines(csv) == 26);  // header + one row per step
   const json s = json::parse(slurp(out / "summary.json"));
   for (const char* key : {"stage", "seed", "config", "params", "steps", "loss", "samples", "wall_s", "steps_per_s", "threads"})

@@ -295,7 +295,8 @@ TEST_CASE("the default run's step-0 loss is the notebook's 3.3167154788970947 to
   z2h::manual_seed(42);
   nn::Sequential model = make_model({});
   const auto losses = train_run(model, names_data().train, 1);
-  CHECK(losses[0] == 3.3167154788970947f);
+  if (kExact) CHECK(losses[0] == 3.3167154788970947f);
+  else CHECK(losses[0] == Approx(3.3167154788970947).margin(1e-6));  // readable kernels: float rounding
 }
 
 TEST_CASE("the first 2000 steps of the default run are PyTorch's losses, then its split losses and samples",
