@@ -11,36 +11,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/tests/program_support.hpp"
+
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 namespace {
-struct Run {
-  int rc = -1;
-  std::string out, err;
-};
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int n = 0;
-    path = fs::temp_directory_path() / ("z2h-07-test-" + std::to_string(getpid()) + "-" + std::to_string(n++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
-Run run(const std::string& args, const TempDir& tmp) {
-  const fs::path out = tmp.path / "stdout.txt", err = tmp.path / "stderr.txt";
-  const std::string cmd = std::string(Z2H_STAGE_EXE) + " " + args + " >" + out.string() + " 2>" + err.string();
-  const int status = std::system(cmd.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
-}
+using z2h::test::Run;
+using z2h::test::slurp;
+using z2h::test::TempDir;
+
+// Runs the program with `args` (a shell-quoted string), capturing stdout, stderr and the exit code.
+Run run(const std::string& args, const TempDir& tmp) { return z2h::test::run_program(Z2H_STAGE_EXE, args, tmp); }
 }  // namespace
 
 TEST_CASE("cli: bad input is one error line, exit 2, and no files", "[cli]") {
