@@ -59,15 +59,21 @@ void scatter_cols(const float* src, int64_t T, int64_t ld, int64_t col, int64_t 
   }
 }
 
-// node: inputs {qkv}; saved = (NH or 2·NH, B, T, T): the weights, then the dropout noise if any;
-// ints[0] = NH; floats[0] = scale, floats[1] = 1 when there is noise.
+// node: inputs {qkv}, and what AttentionSaved holds.
+struct AttentionSaved {
+  Tensor weights;  // (NH or 2·NH, B, T, T): the attention weights, then the dropout noise if any
+  int64_t n_head;
+  float scale;
+  bool noisy;  // dropout noise follows the weights
+};
 void attention_backward(z2h::Node& o) {
   const Tensor& qkv = o.inputs[0];
   if (!qkv.requires_grad()) return;
-  const int64_t B = qkv.size(0), T = qkv.size(1), C3 = qkv.size(2), C = C3 / 3, NH = o.ints[0], hs = C / NH;
-  const float scale = o.floats[0];
-  const bool noisy = o.floats[1] != 0.0f;
-  const float* W = o.saved.data();
+  const AttentionSaved& sv = z2h::saved<AttentionSaved>(o);
+  const int64_t B = qkv.size(0), T = qkv.size(1), C3 = qkv.size(2), C = C3 / 3, NH = sv.n_head, hs = C / NH;
+  const float scale = sv.scale;
+  const bool noisy = sv.noisy;
+  const float* W = sv.weights.data();
   const float* noise = noisy ? W + NH * B * T * T : nullptr;
   bool first;
   float* dqkv = qkv.node()->grad_data(&first);
@@ -115,13 +121,16 @@ void attention_backward(z2h::Node& o) {
     }
 }
 
-// node: inputs {x, w}; ints[0] = NH.
+// node: inputs {x, w}, and the number of heads.
+struct QkvSaved {
+  int64_t n_head;
+};
 // Every product below is one Head module's linear, with that module's sizes: OpenBLAS's kernels may
 // sum a (rows, 3C) product's elements in another order than a (rows, hs) one's (Haswell's do), so
 // one product per module is what gives the modules' bits on every kernel.
 void qkv_backward(z2h::Node& o) {
   const Tensor &x = o.inputs[0], &w = o.inputs[1];
-  const int64_t C3 = w.size(0), C = w.size(1), rows = x.numel() / C, NH = o.ints[0], hs = C3 / 3 / NH;
+  const int64_t C3 = w.size(0), C = w.size(1), rows = x.numel() / C, NH = z2h::saved<QkvSaved>(o).n_head, hs = C3 / 3 / NH;
   const float* g = o.grad.data();
   bool first_w = false, first_x = false;
   float* dw = w.requires_grad() ? w.node()->grad_data(&first_w) : nullptr;
@@ -158,7 +167,7 @@ Tensor qkv_projection(const Tensor& x, const Tensor& w, int64_t n_head) {
     z2h::blas::sgemm(false, true, rows, hs, C, 1.0f, x.data(), w.data() + col * C, 0.0f, oh.data());
     for (int64_t r = 0; r < rows; ++r) std::copy_n(oh.data() + r * hs, hs, out.data() + r * C3 + col);
   }
-  if (out.node()->backward_fn) out.node()->ints[0] = n_head;
+  z2h::save_for_backward(out, QkvSaved{n_head});
   return out;
 }
 
@@ -203,12 +212,7 @@ Tensor causal_attention(const Tensor& qkv, int64_t n_head, float scale, float dr
       product(false, false, T, hs, T, wdrop, v.data(), 0.0f, o.data());  // wei @ v
       scatter_cols(o.data(), T, C, h * hs, hs, out.data() + b * T * C, false);
     }
-  if (out.node()->backward_fn) {
-    out.node()->saved = saved;
-    out.node()->ints[0] = NH;
-    out.node()->floats[0] = scale;
-    out.node()->floats[1] = noisy ? 1.0f : 0.0f;
-  }
+  z2h::save_for_backward(out, AttentionSaved{saved, NH, scale, noisy});
   if (wei) *wei = saved.view({noisy ? 2 * NH : NH, B, T, T});
   return out;
 }

@@ -12,7 +12,7 @@
 // An op (ops_*.cpp) computes its result with make_result(), which records the op's name, its
 // inputs and its backward rule when a gradient will be needed; Tensor::backward() (autograd.cpp)
 // then calls the rules from the loss back to the leaves. Stage code never needs this header.
-#include <array>
+#include <any>
 #include <cstdint>
 #include <initializer_list>
 #include <vector>
@@ -39,11 +39,10 @@ struct Node {
   BackwardFn backward_fn = nullptr;  // null for leaves
   std::vector<Tensor> inputs;        // the graph edges: d(loss)/d(input) is accumulated from here
 
-  // What backward needs beyond the inputs (each op documents its use).
-  std::array<int64_t, 4> ints{};
-  std::array<float, 2> floats{};
-  Tensor saved;       // e.g. softmax's output, cross_entropy's log-sum-exps, a dropout mask
-  LongTensor index;   // e.g. embedding indices, cross-entropy targets, argmax positions
+  // What backward needs beyond the inputs: a small struct of the op's own (e.g. pow's
+  // `struct PowSaved { float p; }`), stored by save_for_backward() and read back, type-checked,
+  // by saved<PowSaved>(node). Empty for most ops.
+  std::any saved;
 
   uint64_t seq = 0;    // creation order: backward runs the latest-created ready node first, as PyTorch
   uint32_t visit = 0;  // backward's topological sort marks nodes with the current pass number
@@ -65,5 +64,16 @@ struct Node {
 // `op`, `inputs` and `fn`, and so joins the graph; otherwise it is a plain tensor.
 Tensor make_result(Shape s, const char* op, std::initializer_list<Tensor> inputs, BackwardFn fn);
 Tensor make_result(Shape s, const char* op, const std::vector<Tensor>& inputs, BackwardFn fn);
+
+// Keeps what the op's backward will need, if its result joined the graph (otherwise: nothing).
+template <class Saved>
+void save_for_backward(const Tensor& out, Saved what) {
+  if (out.node()->backward_fn) out.node()->saved = std::move(what);
+}
+// What save_for_backward() kept, as the type it was saved as (std::bad_any_cast otherwise).
+template <class Saved>
+const Saved& saved(const Node& o) {
+  return std::any_cast<const Saved&>(o.saved);
+}
 
 }  // namespace z2h

@@ -134,19 +134,23 @@ Tensor operator-(const Tensor& a, float s) {
 }
 Tensor operator-(float s, const Tensor& a) { return -a + s; }
 
-// x * s, x / s (floats[0] = the factor s, or 1/s's divisor)
+// x * s, x / s
+namespace {
+struct ScaleSaved {
+  float s;
+  bool divide;  // x / s (else x * s)
+};
+}  // namespace
 Tensor operator*(const Tensor& a, float s) {
   Tensor out = make_result(a.shape(), "mul", {a}, scale_backward);
-  out.node()->floats[0] = s;
-  out.node()->ints[0] = 0;  // multiply
+  save_for_backward(out, ScaleSaved{s, false});
   xt::noalias(flat(out)) = flat(a) * s;
   return out;
 }
 Tensor operator*(float s, const Tensor& a) { return a * s; }
 Tensor operator/(const Tensor& a, float s) {
   Tensor out = make_result(a.shape(), "div", {a}, scale_backward);
-  out.node()->floats[0] = s;
-  out.node()->ints[0] = 1;  // divide
+  save_for_backward(out, ScaleSaved{s, true});
   xt::noalias(flat(out)) = flat(a) / s;
   return out;
 }
@@ -158,8 +162,9 @@ void scale_backward(Node& o) {
   const Tensor& x = o.inputs[0];
   if (!x.requires_grad()) return;
   auto dx = flat(x.node()->grad_data(), x.numel());
-  if (o.ints[0] == 0) xt::noalias(dx) += flat(o.grad) * o.floats[0];
-  else xt::noalias(dx) += flat(o.grad) / o.floats[0];
+  const ScaleSaved& k = saved<ScaleSaved>(o);
+  if (k.divide) xt::noalias(dx) += flat(o.grad) / k.s;
+  else xt::noalias(dx) += flat(o.grad) * k.s;
 }
 }  // namespace
 
@@ -175,10 +180,14 @@ void neg_backward(Node& o) { accumulate(o.inputs[0], o.grad.data(), o.shape, -1.
 }  // namespace
 
 // ---- x ** p --------------------------------------------------------------------------------
-// floats[0] = p
+namespace {
+struct PowSaved {
+  float p;
+};
+}  // namespace
 Tensor pow(const Tensor& x, float p) {
   Tensor out = make_result(x.shape(), "pow", {x}, pow_backward);
-  out.node()->floats[0] = p;
+  save_for_backward(out, PowSaved{p});
   kernels::pow(x.data(), p, out.data(), x.numel());
   return out;
 }
@@ -186,7 +195,7 @@ namespace {
 // dx += dout * p * x**(p-1)   (x**0 = 1: no gradient, as PyTorch's pow_backward gives zeros)
 void pow_backward(Node& o) {
   const Tensor& x = o.inputs[0];
-  const float p = o.floats[0];
+  const float p = saved<PowSaved>(o).p;
   if (!x.requires_grad() || p == 0.0f) return;
   float* dx = x.node()->grad_data();
   const float* g = o.grad.data();

@@ -91,7 +91,14 @@ void log_softmax_backward(Node& o) {
 // logits: (N, C), targets: (N) -> 0-D mean over the counted rows of  -log softmax(logits)[target].
 // Rows whose target is ignore_index count for nothing. Stable: exp(x - max) never overflows.
 // As F.cross_entropy in PyTorch 1.13 it is nll_loss(log_softmax(logits)).
-// node: saved = log_softmax(logits) (N, C), index = targets, ints[0] = ignore_index, floats[0] = count.
+namespace {
+struct CrossEntropySaved {
+  Tensor logp;         // log_softmax(logits), (N, C)
+  LongTensor targets;  // (N)
+  int64_t ignore_index;
+  float count;  // the rows that count
+};
+}  // namespace
 Tensor cross_entropy(const Tensor& logits, const LongTensor& targets, int64_t ignore_index) {
   if (logits.ndim() != 2 || targets.ndim() != 1 || targets.shape[0] != logits.size(0))
     throw std::invalid_argument("cross_entropy: expected logits (N, C) and targets (N), got " +
@@ -109,12 +116,7 @@ Tensor cross_entropy(const Tensor& logits, const LongTensor& targets, int64_t ig
   Tensor logp = empty(Shape{N, C});
   kernels::log_softmax(logits.data(), logp.data(), N, C);
   out.data()[0] = kernels::nll_sum(logp.data(), targets.data.data(), N, C, ignore_index) / static_cast<float>(count);
-  if (Node* n = out.node(); n->backward_fn) {
-    n->saved = logp;
-    n->index = targets;
-    n->ints[0] = ignore_index;
-    n->floats[0] = static_cast<float>(count);
-  }
+  save_for_backward(out, CrossEntropySaved{logp, targets, ignore_index, static_cast<float>(count)});
   return out;
 }
 namespace {
@@ -124,15 +126,20 @@ void cross_entropy_backward(Node& o) {
   if (!x.requires_grad()) return;
   bool first;
   float* dx = x.node()->grad_data(&first);
-  kernels::nll_log_softmax_backward(o.saved.data(), o.index.data.data(), o.grad.data()[0] / o.floats[0], dx,
-                                    x.size(0), x.size(1), o.ints[0], first);
+  const CrossEntropySaved& s = saved<CrossEntropySaved>(o);
+  kernels::nll_log_softmax_backward(s.logp.data(), s.targets.data.data(), o.grad.data()[0] / s.count, dx,
+                                    x.size(0), x.size(1), s.ignore_index, first);
 }
 }  // namespace
 
 // ---- layer_norm over the last dimension ----------------------------------------------------------
 // x: (..., C), weight, bias: (C) -> (..., C).   For each row: mean μ, biased variance σ²,
 // rstd = 1 / sqrt(σ² + eps), out = (x - μ) · rstd · weight + bias.
-// node: saved = (μ per row, then rstd per row).
+namespace {
+struct NormSaved {
+  Tensor stats;  // layer_norm: (2, rows), each row's μ then each row's rstd; batch_norm: (2, C), μ then σ
+};
+}  // namespace
 Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps) {
   const int64_t C = x.size(-1), R = C ? x.numel() / C : 0;
   if (weight.numel() != C || bias.numel() != C)
@@ -141,7 +148,7 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, flo
   Tensor out = make_result(x.shape(), "layer_norm", {x, weight, bias}, layer_norm_backward);
   Tensor stats = empty(Shape{2, R});  // means, then rstds
   kernels::layer_norm(x.data(), weight.data(), bias.data(), R, C, eps, out.data(), stats.data(), stats.data() + R);
-  if (out.node()->backward_fn) out.node()->saved = stats;
+  save_for_backward(out, NormSaved{stats});
   return out;
 }
 namespace {
@@ -150,7 +157,7 @@ namespace {
 void layer_norm_backward(Node& o) {
   const Tensor &x = o.inputs[0], &w = o.inputs[1], &b = o.inputs[2];
   const int64_t C = x.size(-1), R = C ? x.numel() / C : 0;
-  const float* st = o.saved.data();
+  const float* st = saved<NormSaved>(o).stats.data();
   const bool want_dx = x.requires_grad(), want_dw = w.requires_grad(), want_db = b.requires_grad();
   thread_local std::vector<float> tmp;
   tmp.resize(static_cast<size_t>((want_dx ? R * C : 0) + 2 * C));
@@ -204,7 +211,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, floa
   float* y = out.data();
   for (int64_t i = 0; i < R; ++i)
     for (int64_t j = 0; j < C; ++j) y[i * C + j] = gv[j] * ((xv[i * C + j] - mu[j]) / sd[j]) + bv[j];
-  if (out.node()->backward_fn) out.node()->saved = st;
+  save_for_backward(out, NormSaved{st});
   if (stats) {
     stats->mean = tensor(std::vector<float>(mu, mu + C), Shape{C});
     stats->var = tensor(std::move(var), Shape{C});
@@ -216,7 +223,7 @@ void batch_norm_backward(Node& o) {
   const Tensor &x = o.inputs[0], &gm = o.inputs[1], &bt = o.inputs[2];
   const int64_t C = x.size(-1), R = x.numel() / C;
   const float *xv = x.data(), *g = o.grad.data(), *gv = gm.data();
-  const float *mu = o.saved.data(), *sd = o.saved.data() + C;
+  const float *mu = saved<NormSaved>(o).stats.data(), *sd = mu + C;
   std::vector<float> sum_d(static_cast<size_t>(C), 0.0f), sum_dx(static_cast<size_t>(C), 0.0f);
   for (int64_t i = 0; i < R; ++i)
     for (int64_t j = 0; j < C; ++j) {
@@ -247,6 +254,11 @@ void batch_norm_backward(Node& o) {
 
 // ---- dropout -------------------------------------------------------------------------------
 // As PyTorch's CPU dropout: noise = bernoulli(1 - p) / (1 - p); out = x * noise.  dx += dout * noise
+namespace {
+struct DropoutSaved {
+  Tensor noise;  // x's shape: 0 or 1 / (1 - p)
+};
+}  // namespace
 Tensor dropout(const Tensor& x, float p, bool training, Generator& g) {
   if (p < 0.0f || p > 1.0f) throw std::invalid_argument("dropout: p must be in [0, 1], got " + std::to_string(p));
   if (!training || p == 0.0f) return x;
@@ -259,13 +271,13 @@ Tensor dropout(const Tensor& x, float p, bool training, Generator& g) {
   }
   Tensor out = make_result(x.shape(), "dropout", {x}, dropout_backward);
   flat(out) = flat(x) * flat(noise);
-  if (out.node()->backward_fn) out.node()->saved = noise;
+  save_for_backward(out, DropoutSaved{noise});
   return out;
 }
 namespace {
 void dropout_backward(Node& o) {
   const Tensor& x = o.inputs[0];
-  if (x.requires_grad()) flat(x.node()->grad_data(), x.numel()) += flat(o.grad) * flat(o.saved);
+  if (x.requires_grad()) flat(x.node()->grad_data(), x.numel()) += flat(o.grad) * flat(saved<DropoutSaved>(o).noise);
 }
 }  // namespace
 

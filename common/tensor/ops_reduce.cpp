@@ -43,17 +43,6 @@ DimMask parse_dims(const Dims& dims, int ndim, const char* op) {
   }
   return m;
 }
-int64_t pack(const DimMask& m) {
-  int64_t bits = 0;
-  for (size_t i = 0; i < m.size(); ++i)
-    if (m[i]) bits |= int64_t{1} << i;
-  return bits;
-}
-DimMask unpack(int64_t bits) {
-  DimMask m{};
-  for (size_t i = 0; i < m.size(); ++i) m[i] = (bits >> i) & 1;
-  return m;
-}
 Shape result_shape(const Shape& s, const DimMask& m, bool keepdim) {
   Shape r;
   for (int i = 0; i < s.ndim(); ++i) {
@@ -85,11 +74,16 @@ std::vector<double> sums(const Tensor& x, const Shape& k) {
   return acc;
 }
 
+struct SumSaved {
+  Shape kept;   // the result's shape with the reduced dims kept as 1
+  float count;  // how many numbers each result sums
+};
+
 // Backward of sum/mean: dx += dout (stretched back over the reduced dims) * scale.
 void stretch_backward(Node& o, float scale) {
   const Tensor& x = o.inputs[0];
   if (!x.requires_grad()) return;
-  Shape k = keepdim_shape(x.shape(), unpack(o.ints[0]));
+  const Shape& k = saved<SumSaved>(o).kept;
   float* dx = x.node()->grad_data();
   if (scale == 1.0f) {
     broadcast_add(o.grad.data(), k, dx, x.shape());
@@ -99,9 +93,9 @@ void stretch_backward(Node& o, float scale) {
   }
 }
 
-// sum: dx += dout;  mean: dx += dout / n  (floats[0] = n)
+// sum: dx += dout;  mean: dx += dout / n
 void sum_backward(Node& o) { stretch_backward(o, 1.0f); }
-void mean_backward(Node& o) { stretch_backward(o, o.floats[0]); }
+void mean_backward(Node& o) { stretch_backward(o, saved<SumSaved>(o).count); }
 
 Tensor reduce_sum(const Tensor& x, const Dims& dims, bool keepdim, bool is_mean) {
   const char* op = is_mean ? "mean" : "sum";
@@ -110,8 +104,7 @@ Tensor reduce_sum(const Tensor& x, const Dims& dims, bool keepdim, bool is_mean)
   BackwardFn fn = is_mean ? mean_backward : sum_backward;
   Tensor out = make_result(result_shape(x.shape(), m, keepdim), op, {x}, fn);
   const float count = static_cast<float>(k.numel() ? x.numel() / k.numel() : 0);
-  out.node()->ints[0] = pack(m);
-  out.node()->floats[0] = count;
+  save_for_backward(out, SumSaved{k, count});
   // The float sum (kernels::sum_to); mean is that sum divided by the count in float, as
   // ATen's mean_out computes it on the CPU (at::sum_out(...).div_(dim_prod)).
   float* y = out.data();
@@ -132,6 +125,11 @@ Tensor mean(const Tensor& x, Dims dims, bool keepdim) { return reduce_sum(x, dim
 
 // ---- max over one dimension ------------------------------------------------------------------
 // x: (outer, n, inner) around dim -> (outer, inner).   dx[argmax] += dout
+namespace {
+struct MaxSaved {
+  LongTensor where;  // per result: the flat position in x of the maximum
+};
+}  // namespace
 Tensor max(const Tensor& x, int64_t dim, bool keepdim) {
   int d = wrap_dim(dim, x.ndim());
   DimMask m{};
@@ -154,7 +152,7 @@ Tensor max(const Tensor& x, int64_t dim, bool keepdim) {
       where.data[static_cast<size_t>(o * a.inner + i)] = best;  // flat position in x
     }
   where.shape = Shape{a.outer * a.inner};
-  out.node()->index = std::move(where);
+  save_for_backward(out, MaxSaved{std::move(where)});
   return out;
 }
 namespace {
@@ -163,7 +161,8 @@ void max_backward(Node& o) {
   if (!x.requires_grad()) return;
   float* dx = x.node()->grad_data();
   const float* g = o.grad.data();
-  for (int64_t k = 0; k < o.index.numel(); ++k) dx[o.index.data[static_cast<size_t>(k)]] += g[k];
+  const LongTensor& where = saved<MaxSaved>(o).where;
+  for (int64_t k = 0; k < where.numel(); ++k) dx[where.data[static_cast<size_t>(k)]] += g[k];
 }
 }  // namespace
 
@@ -188,9 +187,13 @@ LongTensor argmax(const Tensor& x, int64_t dim) {
 
 // ---- var / std -----------------------------------------------------------------------------
 // var = Σ (x - mean)² / (n - 1)   (unbiased; / n when biased), accumulated in double like PyTorch.
-// node: ints[0] = the reduced dims, ints[1] = std or var, floats[0] = float(2 / (n - 1)),
-// saved = x.mean(dims, keepdim=True) in float, as mean() computes it.
 namespace {
+struct VarianceSaved {
+  Tensor mean;         // x.mean(dims, keepdim=True) in float, as mean() computes it
+  float two_over_dof;  // float(2 / (n - 1)), or 2 / n when biased
+  bool is_std;
+};
+
 Tensor variance(const Tensor& x, const Dims& dims, bool keepdim, bool unbiased, bool take_sqrt) {
   const char* op = take_sqrt ? "std" : "var";
   DimMask m = parse_dims(dims, x.ndim(), op);
@@ -214,14 +217,11 @@ Tensor variance(const Tensor& x, const Dims& dims, bool keepdim, bool unbiased, 
     double v = ss[i] / denom;
     y[i] = static_cast<float>(take_sqrt ? std::sqrt(v) : v);
   }
-  Node* node = out.node();
-  if (node->backward_fn) {
-    node->ints[0] = pack(m);
-    node->ints[1] = take_sqrt;
-    node->floats[0] = static_cast<float>(2.0 / denom);
-    node->saved = empty(k);
-    kernels::sum_to(x.data(), x.shape(), node->saved.data(), k);
-    for (int64_t i = 0; i < k.numel(); ++i) node->saved.data()[i] /= static_cast<float>(n);
+  if (out.node()->backward_fn) {
+    Tensor mf = empty(k);
+    kernels::sum_to(x.data(), x.shape(), mf.data(), k);
+    for (int64_t i = 0; i < k.numel(); ++i) mf.data()[i] /= static_cast<float>(n);
+    save_for_backward(out, VarianceSaved{mf, static_cast<float>(2.0 / denom), take_sqrt});
   }
   return out;
 }
@@ -232,16 +232,15 @@ Tensor variance(const Tensor& x, const Dims& dims, bool keepdim, bool unbiased, 
 void variance_backward(Node& o) {
   const Tensor& x = o.inputs[0];
   if (!x.requires_grad()) return;
-  const float two_over_dof = o.floats[0];
-  const bool is_std = o.ints[1] != 0;
-  Shape k = keepdim_shape(x.shape(), unpack(o.ints[0]));
+  const VarianceSaved& s = saved<VarianceSaved>(o);
+  const Shape& k = s.mean.shape();
   Tensor f = empty(k);  // per output element: the factor that multiplies (x - mean)
   for (int64_t i = 0; i < k.numel(); ++i) {
     float g = o.grad.data()[i];
-    if (is_std) g = o.data[i] == 0.0f ? 0.0f : g / (o.data[i] * 2.0f);
-    f.data()[i] = two_over_dof * g;
+    if (s.is_std) g = o.data[i] == 0.0f ? 0.0f : g / (o.data[i] * 2.0f);
+    f.data()[i] = s.two_over_dof * g;
   }
-  const float *xv = x.data(), *mv = o.saved.data(), *fv = f.data();
+  const float *xv = x.data(), *mv = s.mean.data(), *fv = f.data();
   float* dx = x.node()->grad_data();
   for_each_row(make_broadcast(x.shape(), x.shape(), k),
                [&](int64_t r, int64_t, int64_t ib, int64_t n, int64_t, int64_t sb) {

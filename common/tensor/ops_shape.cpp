@@ -60,12 +60,18 @@ void permute_walk(const Shape& in, const std::array<int, Shape::kMaxDims>& perm,
 
 // ---- permute / transpose ---------------------------------------------------------------------
 // x: (d0, d1, ..., dk) -> (d_perm[0], d_perm[1], ...).   dx[in_pos] += dout[out_pos]
+namespace {
+using Perm = std::array<int, Shape::kMaxDims>;
+struct PermuteSaved {
+  Perm perm;  // result dim i is x's dim perm[i]
+};
+}  // namespace
 Tensor permute(const Tensor& x, Dims dims) {
   const int nd = x.ndim();
   if (dims.ndim() != nd)
     throw std::invalid_argument("permute(): " + std::to_string(dims.ndim()) + " dims given for a " +
                                 std::to_string(nd) + "-D tensor");
-  std::array<int, Shape::kMaxDims> perm{};
+  Perm perm{};
   std::array<bool, Shape::kMaxDims> seen{};
   Shape s;
   for (int i = 0; i < nd; ++i) {
@@ -76,9 +82,7 @@ Tensor permute(const Tensor& x, Dims dims) {
     s.push_back(x.shape()[d]);
   }
   Tensor out = make_result(s, "permute", {x}, permute_backward);
-  int64_t packed = 0;
-  for (size_t i = 0; i < perm.size(); ++i) packed |= int64_t{perm[i]} << (4 * i);
-  out.node()->ints[0] = packed;
+  save_for_backward(out, PermuteSaved{perm});
   const float* xv = x.data();
   float* y = out.data();
   permute_walk(x.shape(), perm, [&](int64_t op, int64_t ip) { y[op] = xv[ip]; });
@@ -88,8 +92,7 @@ namespace {
 void permute_backward(Node& o) {
   const Tensor& x = o.inputs[0];
   if (!x.requires_grad()) return;
-  std::array<int, Shape::kMaxDims> perm{};
-  for (size_t i = 0; i < perm.size(); ++i) perm[i] = static_cast<int>((o.ints[0] >> (4 * i)) & 15);
+  const Perm& perm = saved<PermuteSaved>(o).perm;
   float* dx = x.node()->grad_data();
   const float* g = o.grad.data();
   permute_walk(x.shape(), perm, [&](int64_t op, int64_t ip) { dx[ip] += g[op]; });
@@ -107,6 +110,12 @@ Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1) {
 // ---- slice / select --------------------------------------------------------------------------
 // x: (outer, n, inner) around dim -> (outer, end-start, inner).   dx[start:end] += dout
 // start/end may be negative (counted from the end) and are clamped like Python's slices.
+namespace {
+struct SliceSaved {
+  int dim;
+  int64_t start, end;
+};
+}  // namespace
 Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end) {
   int d = wrap_dim(dim, x.ndim());
   int64_t n = x.shape()[d];
@@ -117,9 +126,7 @@ Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end) {
   Shape s = x.shape();
   s[d] = end - start;
   Tensor out = make_result(s, "slice", {x}, slice_backward);
-  out.node()->ints[0] = d;
-  out.node()->ints[1] = start;
-  out.node()->ints[2] = end;
+  save_for_backward(out, SliceSaved{d, start, end});
   AroundDim a = around(x.shape(), d);
   for (int64_t i = 0; i < a.outer; ++i)
     std::copy_n(x.data() + (i * a.n + start) * a.inner, (end - start) * a.inner,
@@ -130,8 +137,9 @@ namespace {
 void slice_backward(Node& o) {
   const Tensor& x = o.inputs[0];
   if (!x.requires_grad()) return;
-  AroundDim a = around(x.shape(), static_cast<int>(o.ints[0]));
-  const int64_t start = o.ints[1], len = o.ints[2] - o.ints[1];
+  const SliceSaved& s = saved<SliceSaved>(o);
+  AroundDim a = around(x.shape(), s.dim);
+  const int64_t start = s.start, len = s.end - s.start;
   float* dx = x.node()->grad_data();
   const float* g = o.grad.data();
   for (int64_t i = 0; i < a.outer; ++i) {
@@ -160,6 +168,11 @@ Tensor Tensor::operator[](int64_t i) const { return select(*this, 0, i); }
 
 // ---- cat -----------------------------------------------------------------------------------
 // xs[k]: (outer, n_k, inner) -> (outer, Σ n_k, inner).   dx_k += its own block of dout
+namespace {
+struct CatSaved {
+  int dim;
+};
+}  // namespace
 Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
   if (xs.empty()) throw std::invalid_argument("cat(): expected a non-empty list of tensors");
   int d = wrap_dim(dim, xs[0].ndim());
@@ -176,7 +189,7 @@ Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
     s[d] += x.shape()[d];
   }
   Tensor out = make_result(s, "cat", xs, cat_backward);
-  out.node()->ints[0] = d;
+  save_for_backward(out, CatSaved{d});
   AroundDim a = around(s, d);
   int64_t offset = 0;
   for (const Tensor& x : xs) {
@@ -189,7 +202,7 @@ Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
 }
 namespace {
 void cat_backward(Node& o) {
-  const int d = static_cast<int>(o.ints[0]);
+  const int d = saved<CatSaved>(o).dim;
   AroundDim a = around(o.shape, d);
   int64_t offset = 0;  // where this input's block starts along dim d
   for (const Tensor& x : o.inputs) {
@@ -210,6 +223,11 @@ void cat_backward(Node& o) {
 // ---- integer indexing: C[X] -------------------------------------------------------------------
 // weight: (V, ...rest), idx: any shape of ints in [0, V) -> idx.shape + rest.
 // Backward scatter-adds: dweight[idx[k]] += dout[k] — a row used twice gets both contributions.
+namespace {
+struct IndexSaved {
+  LongTensor index;  // embedding: the rows taken; gather: the columns taken
+};
+}  // namespace
 Tensor embedding(const Tensor& weight, const LongTensor& idx) {
   if (weight.ndim() < 1) throw std::invalid_argument("indexing a 0-D tensor");
   const int64_t V = weight.shape()[0];
@@ -221,7 +239,7 @@ Tensor embedding(const Tensor& weight, const LongTensor& idx) {
       throw std::out_of_range("index " + std::to_string(v) + " is out of bounds for dimension 0 with size " +
                               std::to_string(V));
   Tensor out = make_result(s, "index", {weight}, index_backward);
-  if (out.node()->backward_fn) out.node()->index = idx;
+  save_for_backward(out, IndexSaved{idx});
   const float* w = weight.data();
   float* y = out.data();
   for (size_t k = 0; k < idx.data.size(); ++k)
@@ -235,8 +253,9 @@ void index_backward(Node& o) {
   const int64_t row = w.shape()[0] ? w.numel() / w.shape()[0] : 0;
   float* dw = w.node()->grad_data();
   const float* g = o.grad.data();
-  for (size_t k = 0; k < o.index.data.size(); ++k) {
-    float* dst = dw + o.index.data[k] * row;
+  const std::vector<int64_t>& idx = saved<IndexSaved>(o).index.data;
+  for (size_t k = 0; k < idx.size(); ++k) {
+    float* dst = dw + idx[k] * row;
     const float* src = g + static_cast<int64_t>(k) * row;
     for (int64_t j = 0; j < row; ++j) dst[j] += src[j];
   }
@@ -259,7 +278,7 @@ Tensor gather(const Tensor& x, const LongTensor& index) {
   for (int64_t v : index.data)
     if (v < 0 || v >= C) throw std::out_of_range("gather(): index " + std::to_string(v) + " out of range");
   Tensor out = make_result(index.shape, "gather", {x}, gather_backward);
-  if (out.node()->backward_fn) out.node()->index = index;
+  save_for_backward(out, IndexSaved{index});
   const int64_t rows = K ? index.numel() / K : 0;
   const float* xv = x.data();
   const int64_t* idx = index.data.data();
@@ -274,7 +293,7 @@ void gather_backward(Node& o) {
   if (!x.requires_grad()) return;
   const int64_t C = x.shape()[x.ndim() - 1], K = o.shape[o.shape.ndim() - 1];
   const int64_t rows = K ? o.shape.numel() / K : 0;
-  const int64_t* idx = o.index.data.data();
+  const int64_t* idx = saved<IndexSaved>(o).index.data.data();
   const float* g = o.grad.data();
   bool first;
   float* dx = x.node()->grad_data(&first);
