@@ -4,7 +4,7 @@
 This is the Python side of stage 05-backprop-ninja. It is never needed to build, run or test the
 C++ program; it is used for two things:
 
-  * goldens: the numbers the C++ tests compare against (tests/goldens/, each file records the
+  * goldens: the numbers the C++ tests compare against (tests/goldens/<kernel>/, each file records the
     command that wrote it and the OpenBLAS kernel set it ran on). Run it once per kernel:
       OPENBLAS_NUM_THREADS=1 /usr/bin/python3 05-backprop-ninja/reference.py --goldens 05-backprop-ninja/tests/goldens
       OPENBLAS_NUM_THREADS=1 OPENBLAS_CORETYPE=Haswell /usr/bin/python3 05-backprop-ninja/reference.py --goldens 05-backprop-ninja/tests/goldens
@@ -423,6 +423,7 @@ def write_goldens(splits, itos, out_dir):
                        (['OPENBLAS_CORETYPE=' + os.environ['OPENBLAS_CORETYPE']] if 'OPENBLAS_CORETYPE' in os.environ else []) +
                        ['/usr/bin/python3'] + [os.path.relpath(sys.argv[0])] + sys.argv[1:])
     stamp = {'command': command, 'openblas_core': core, 'torch': torch.__version__}
+    out_dir = os.path.join(out_dir, core)  # one folder per kernel set: tests/goldens/Haswell/...
     os.makedirs(out_dir, exist_ok=True)
 
     r = exercises_1_to_3(splits, quiet=True)
@@ -430,11 +431,11 @@ def write_goldens(splits, itos, out_dir):
     tensors.update({f'autograd.{k}': v for k, v in r['autograd'].items()})
     tensors['ex2.dlogits'] = r['dlogits_fast']
     tensors['ex3.dhprebn'] = r['dhprebn_fast']
-    write_safetensors(os.path.join(out_dir, f'ex1_{core}.safetensors'), tensors, stamp)
+    write_safetensors(os.path.join(out_dir, 'ex1.safetensors'), tensors, stamp)
     numbers = {k: v for k, v in r.items() if k not in ('manual', 'autograd', 'dlogits_fast', 'dhprebn_fast')}
     # the loss at init at other seeds (exercise 1's net, n_hidden 64; and exercise 4's, n_hidden 200)
     numbers['loss_at_seeds'] = {str(s): exercises_1_to_3(splits, seed=s, quiet=True)['loss'] for s in (1, 42, 1337)}
-    write_json(os.path.join(out_dir, f'ex1_{core}.json'), dict(stamp, **numbers))
+    write_json(os.path.join(out_dir, 'ex1.json'), dict(stamp, **numbers))
 
     # exercise 4: the default run's first 1000 steps (the notebook's loop), then calibration,
     # train/val and samples after those 1000 steps; and seed 42, n_hidden 64, 2000 steps
@@ -444,8 +445,8 @@ def write_goldens(splits, itos, out_dir):
             'seed42_h64_2000': {'seed': 42, 'n_hidden': 64, 'steps': 2000, 'scatter': 'index_add'}}
     for key, res in (('default_1000', a), ('seed42_h64_2000', b)):
         runs[key].update({k: res[k] for k in ('params', 'losses', 'train', 'val', 'samples')})
-    write_json(os.path.join(out_dir, f'train_{core}.json'), dict(stamp, runs=runs))
-    print(f'wrote {out_dir}/ex1_{core}.safetensors, ex1_{core}.json, train_{core}.json')
+    write_json(os.path.join(out_dir, 'train.json'), dict(stamp, runs=runs))
+    print(f'wrote {out_dir}/ex1.safetensors, ex1.json, train.json')
 
 
 def main():

@@ -4,7 +4,7 @@
 This is the Python side of stage 06-wavenet. It is never needed to build, run or test the C++
 program; it is used for two things:
 
-  * goldens: the numbers the C++ tests compare against (tests/goldens/*.json, each with the command
+  * goldens: the numbers the C++ tests compare against (tests/goldens/modules.json and tests/goldens/<kernel>/*.json, each with the command
     and the OpenBLAS kernel that wrote it). Run it once with the machine's own kernel and once with
     OPENBLAS_CORETYPE=Haswell (the kernel most laptops get), one thread each:
       OPENBLAS_NUM_THREADS=1 /usr/bin/python3 06-wavenet/reference.py --goldens 06-wavenet/tests/goldens
@@ -354,7 +354,7 @@ def write_goldens(outdir, data, itos):
     command = ' '.join(['OPENBLAS_NUM_THREADS=1'] + ([f'OPENBLAS_CORETYPE={os.environ["OPENBLAS_CORETYPE"]}']
                                                      if 'OPENBLAS_CORETYPE' in os.environ else []) +
                        ['/usr/bin/python3', '06-wavenet/reference.py'] + sys.argv[1:])
-    os.makedirs(outdir, exist_ok=True)
+    os.makedirs(os.path.join(outdir, core), exist_ok=True)  # the runs: one folder per kernel set
 
     def dump(name, obj):
         obj = {'command': command, 'openblas_core': core, 'torch': torch.__version__, **obj}
@@ -366,7 +366,7 @@ def write_goldens(outdir, data, itos):
         dump('modules.json', {'cases': module_goldens()})
     # the default run's first 2000 steps, then evaluation and samples as after training
     r = run('scaled', 42, 2000, data, itos, quiet=True)
-    dump(f'default_2000_{core}.json', {k: r[k] for k in ('seed', 'steps', 'params', 'losses', 'loss', 'samples')})
+    dump(f'{core}/default_2000.json', {k: r[k] for k in ('seed', 'steps', 'params', 'losses', 'loss', 'samples')})
     # other seeds, variants and step counts: printed losses, final train/val/test, samples
     runs = []
     for variant, seed, steps in [('scaled', 1337, 3000), ('hierarchical', 7, 2500), ('original', 2024, 2000),
@@ -375,7 +375,7 @@ def write_goldens(outdir, data, itos):
         r = run(variant, seed, steps, d, it, quiet=True)
         runs.append({k: r[k] for k in ('variant', 'seed', 'steps', 'params', 'loss', 'samples')} |
                     {'losses': r['losses'][::100] + [r['losses'][-1]]})
-    dump(f'runs_{core}.json', {'runs': runs, 'losses_every': 100})
+    dump(f'{core}/runs.json', {'runs': runs, 'losses_every': 100})
 
 
 def cells(data, itos):

@@ -4,10 +4,11 @@
 This is the Python side of stage 07-gpt. It is never needed to build, run or test the C++ program;
 it is used for two things:
 
-  * goldens (07-gpt/tests/goldens/*.json, each recording the command that wrote it and the OpenBLAS
-    kernel set it ran on):
-      OPENBLAS_NUM_THREADS=1 /usr/bin/python3 07-gpt/reference.py goldens 07-gpt/tests/goldens
-      OPENBLAS_NUM_THREADS=1 OPENBLAS_CORETYPE=Haswell /usr/bin/python3 07-gpt/reference.py goldens 07-gpt/tests/goldens
+  * goldens (07-gpt/tests/goldens/*.json, and the runs through OpenBLAS in tests/goldens/<kernel>/,
+    each recording the command that wrote it and the OpenBLAS kernel set it ran on):
+      OPENBLAS_NUM_THREADS=1 /usr/bin/python3 07-gpt/reference.py --goldens 07-gpt/tests/goldens
+      OPENBLAS_NUM_THREADS=1 OPENBLAS_CORETYPE=Haswell /usr/bin/python3 07-gpt/reference.py --goldens 07-gpt/tests/goldens
+    (or ./z2h goldens 07-gpt [--kernel Haswell])
   * side-by-side runs and benchmarks (07-gpt/bench.sh): the default model,
       /usr/bin/python3 07-gpt/reference.py train --json out.json
 
@@ -17,7 +18,6 @@ Subcommands:
            writes every step's loss, the eval lines, the sample and the timing.
   lecture  the Colab's cells before the finished model, with their numbers (JSON on stdout).
   grads    a tiny GPT's loss and every parameter's gradient (JSON on stdout).
-  goldens  writes all the goldens the C++ tests read into a directory.
 
 The model is gpt.py's, written once; two switches give the Colab's version (the default here):
   --scale n_embd    the Colab's `wei = q @ k.transpose(-2,-1) * C**-0.5` with C = n_embd;
@@ -390,8 +390,9 @@ def grads(seed, scale, init, dropout, n_embd=16, n_head=2, n_layer=2, block=8, b
 
 
 def goldens(out_dir, only=None):
-    os.makedirs(out_dir, exist_ok=True)
+    """The kernel-independent goldens into out_dir, the runs through OpenBLAS into out_dir/<kernel>/."""
     core = openblas_core()
+    os.makedirs(os.path.join(out_dir, core), exist_ok=True)
     meta = {'command': command(), 'openblas_core': core, 'torch': torch.__version__}
 
     def write(name, obj):
@@ -401,23 +402,25 @@ def goldens(out_dir, only=None):
 
     cases = [grads(1337, 'n_embd', 'torch', 0.0), grads(7, 'head', 'gpt', 0.0), grads(3, 'n_embd', 'torch', 0.2),
              grads(11, 'head', 'gpt', 0.1, activation='gelu')]
-    write(f'grads_{core}.json', {'cases': cases})
+    write(f'{core}/grads.json', {'cases': cases})
     if only == 'grads':
         return
     write('lecture.json', lecture())
     # the default run's first 300 steps and a short full run at another seed (eval lines + sample)
     base = dict(CONFIGS['colab'], seed=1337, gen=2000, quiet=True)
     r = train(argparse.Namespace(**dict(base, steps=300)))
-    write(f'colab_300_{core}.json', {k: r[k] for k in ('config', 'seed', 'params', 'losses', 'evals', 'sample')})
+    write(f'{core}/colab_300.json', {k: r[k] for k in ('config', 'seed', 'params', 'losses', 'evals', 'sample')})
     r = train(argparse.Namespace(**dict(base, seed=42, steps=201, eval_interval=100, eval_iters=20, gen=300)))
-    write(f'colab_seed42_{core}.json', {k: r[k] for k in ('config', 'seed', 'params', 'losses', 'evals', 'sample')})
+    write(f'{core}/colab_seed42.json', {k: r[k] for k in ('config', 'seed', 'params', 'losses', 'evals', 'sample')})
     r = train(argparse.Namespace(**dict(CONFIGS['bigram'], seed=1337, gen=500, quiet=True)))
     write('bigram.json', {k: r[k] for k in ('config', 'seed', 'params', 'evals', 'sample')})
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = ap.add_subparsers(dest='cmd', required=True)
+    ap.add_argument('--goldens', metavar='DIR', help='write all the goldens the C++ tests read into DIR (and DIR/<kernel>/)')
+    ap.add_argument('--only', choices=['grads'], default=None, help="with --goldens: only the tiny GPTs' gradients")
+    sub = ap.add_subparsers(dest='cmd')
     t = sub.add_parser('train')
     t.add_argument('--config', choices=sorted(CONFIGS), default='colab')
     for k, v in CONFIGS['colab'].items():
@@ -433,10 +436,12 @@ def main():
     g.add_argument('--scale', default='n_embd')
     g.add_argument('--init', default='torch')
     g.add_argument('--dropout', type=float, default=0.0)
-    o = sub.add_parser('goldens')
-    o.add_argument('dir')
-    o.add_argument('--only', choices=['grads'], default=None, help="write only the tiny GPTs' gradients")
     a = ap.parse_args()
+    if a.goldens:
+        torch.set_num_threads(1)
+        return goldens(a.goldens, a.only)
+    if a.cmd is None:
+        ap.error('give a command (train, lecture, grads) or --goldens DIR')
     torch.set_num_threads(getattr(a, 'threads', 1))
     if a.cmd == 'train':
         cfg = dict(CONFIGS[a.config])
@@ -452,8 +457,6 @@ def main():
         json.dump({'command': command(), 'openblas_core': openblas_core(), **lecture()}, sys.stdout, indent=1)
     elif a.cmd == 'grads':
         json.dump(grads(a.seed, a.scale, a.init, a.dropout), sys.stdout)
-    else:
-        goldens(a.dir, a.only)
 
 
 if __name__ == '__main__':

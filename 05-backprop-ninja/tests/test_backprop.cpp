@@ -1,19 +1,19 @@
 // Tests of stage 05-backprop-ninja against PyTorch (reference.py running the notebook's own code)
 // and against common/'s autograd.
 //
-// The goldens in tests/goldens/ come from reference.py, once per OpenBLAS kernel set (each file
-// records the command and the kernel, "openblas_core"):
-//   OPENBLAS_NUM_THREADS=1 /usr/bin/python3 05-backprop-ninja/reference.py --goldens 05-backprop-ninja/tests/goldens
-//   OPENBLAS_NUM_THREADS=1 OPENBLAS_CORETYPE=Haswell /usr/bin/python3 05-backprop-ninja/reference.py --goldens 05-backprop-ninja/tests/goldens
-// Products sum in a kernel-specific order, so a test compares bit for bit where the machine's
-// kernel (z2h::blas::core_name()) has its own golden, and within a stated tolerance against the
-// Haswell golden elsewhere (it says so with WARN). names.txt must be present: `data/fetch names.txt`.
+// The goldens in tests/goldens/<kernel>/ come from reference.py, once per OpenBLAS kernel set (each
+// file records the command and the kernel, "openblas_core"): `./z2h goldens 05-backprop-ninja`
+// (= OPENBLAS_NUM_THREADS=1 /usr/bin/python3 05-backprop-ninja/reference.py --goldens 05-backprop-ninja/tests/goldens;
+// add OPENBLAS_CORETYPE=Haswell for Haswell's). Products sum in a kernel-specific order, so a test
+// compares bit for bit where the machine's kernel has its own goldens, and within a stated tolerance
+// against Haswell's elsewhere (it says so with WARN). names.txt must be present: `data/fetch names.txt`.
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
 #include "chunked.hpp"
 #include "ninja.hpp"
 
+#include "common/tests/goldens_support.hpp"
 #include "common/tensor/blas.hpp"
 #include "common/tensor/kernels/kernels.hpp"
 #include "common/rng/generator.hpp"
@@ -38,44 +38,20 @@ using z2h::Tensor;
 
 namespace {
 
-const fs::path kGoldens = fs::path(Z2H_SOURCE_DIR) / "05-backprop-ninja" / "tests" / "goldens";
 constexpr uint64_t kSeed = 2147483647;
-const char* const kRegen =
-    "regenerate: OPENBLAS_NUM_THREADS=1 [OPENBLAS_CORETYPE=...] /usr/bin/python3 05-backprop-ninja/reference.py "
-    "--goldens 05-backprop-ninja/tests/goldens";
 
-// The kernel whose goldens this machine is compared with: its own if there are any (then the
-// comparisons are bit for bit), else Haswell's (then within tolerances).
-struct Kernel {
-  std::string core;
-  bool exact = false;
-};
-const Kernel& kernel() {
-  static const Kernel k = [] {
-    const std::string here = z2h::blas::core_name();
-    // Bits can only match with the exact kernels (a portable build has the readable ones alone).
-    if (z2h::kernels::exact_build && fs::exists(kGoldens / ("ex1_" + here + ".json"))) return Kernel{here, true};
-    return Kernel{"Haswell", false};
-  }();
-  if (!k.exact)
-    WARN((z2h::kernels::exact_build ? "OpenBLAS kernel '" + z2h::blas::core_name() + "' has no goldens"
-                                    : std::string("readable kernels (portable build)"))
-         << ": comparing with the Haswell goldens within tolerances instead of bit for bit");
-  return k;
-}
+// The goldens of this machine's OpenBLAS kernel set (then compared bit for bit), or Haswell's
+// (then within the tolerances below, with a WARN): common/tests/goldens_support.hpp.
+const z2h::test::KernelGoldens& G() { return z2h::test::stage_goldens("05-backprop-ninja"); }
 
-json golden_json(const std::string& stem) {
-  const fs::path path = kGoldens / (stem + "_" + kernel().core + ".json");
-  std::ifstream f(path);
-  if (!f) FAIL("golden file " << path.string() << " is missing (" << kRegen << ")");
-  const json j = json::parse(f);
-  CHECK(j["openblas_core"] == kernel().core);
-  return j;
-}
+json golden_json(const std::string& stem) { return G().load(stem + ".json"); }
 
 const z2h::SafetensorsFile& golden_tensors() {
   static const z2h::SafetensorsFile* f = nullptr;
-  if (!f) f = new z2h::SafetensorsFile(z2h::load_safetensors(kGoldens / ("ex1_" + kernel().core + ".safetensors")));
+  if (!f) {
+    golden_json("ex1");  // FAILs with the fix if the kernel's goldens are missing
+    f = new z2h::SafetensorsFile(z2h::load_safetensors(G().dir() / "ex1.safetensors"));
+  }
   return *f;
 }
 
@@ -139,8 +115,8 @@ void check_tensor(const Tensor& a, const z2h::NamedArray& b, const std::string& 
     close = close && std::fabs(x - y) <= 1e-8 + 1e-5 * std::fabs(y);
   }
   INFO(what << ": " << differ << " of " << a.numel() << " numbers differ from PyTorch's, by at most " << worst
-            << (kernel().exact ? " (same kernel: must be 0)" : " (other kernel: allclose)"));
-  if (kernel().exact) CHECK(differ == 0);
+            << (G().exact() ? " (same kernel: must be 0)" : " (other kernel: allclose)"));
+  if (G().exact()) CHECK(differ == 0);
   else CHECK(close);
 }
 
@@ -162,7 +138,7 @@ void check_losses(const std::vector<float>& actual, const json& expected, double
             << worst << " at step " << worst_i << " (C++ " << actual[worst_i] << ", PyTorch "
             << expected[worst_i].get<double>() << ")");
   CHECK(worst <= tol);
-  if (kernel().exact) CHECK(differ == 0);
+  if (G().exact()) CHECK(differ == 0);
 }
 
 // Exercise 4's loop, as main.cpp runs it: `steps` steps from `seed`; returns the model and the losses.
@@ -193,7 +169,7 @@ void check_trained_run(const std::string& key, double tol) {
   const float tr = split_loss(t.m, d.Xtr, d.Ytr), va = split_loss(t.m, d.Xval, d.Yval);
   INFO(key << ": train " << tr << " vs PyTorch " << run["train"].get<double>() << ", val " << va << " vs "
            << run["val"].get<double>());
-  if (kernel().exact) {
+  if (G().exact()) {
     CHECK(tr == run["train"].get<float>());
     CHECK(va == run["val"].get<float>());
   } else {
@@ -202,7 +178,7 @@ void check_trained_run(const std::string& key, double tol) {
   }
   z2h::Generator sg(run["seed"].get<uint64_t>() + 10);
   const auto names = z2h::sample_names([&](const LongTensor& x) { return logits_eval(t.m, x); }, 3, d.vocab, 20, sg);
-  if (kernel().exact) CHECK(names == run["samples"].get<std::vector<std::string>>());
+  if (G().exact()) CHECK(names == run["samples"].get<std::vector<std::string>>());
 }
 
 }  // namespace
@@ -215,7 +191,7 @@ TEST_CASE("exercise 1: 4137 parameters, and the loss at init is PyTorch's", "[ex
   const json g = golden_json("ex1");
   CHECK(e.p.numel() == 4137);
   INFO("C++ " << py_repr(e.f.loss.item()) << ", PyTorch " << g["loss"]);
-  if (kernel().exact) CHECK(e.f.loss.item() == g["loss"].get<float>());
+  if (G().exact()) CHECK(e.f.loss.item() == g["loss"].get<float>());
   else CHECK(std::fabs(e.f.loss.item() - g["loss"].get<double>()) <= 1e-6);
 }
 
@@ -224,7 +200,7 @@ TEST_CASE("exercise 1: the loss at init at other seeds is PyTorch's", "[ex1]") {
   for (const auto& [seed, loss] : g["loss_at_seeds"].items()) {
     const float ours = exercise_1(std::stoull(seed)).f.loss.item();
     INFO("seed " << seed << ": C++ " << py_repr(ours) << ", PyTorch " << loss);
-    if (kernel().exact) CHECK(ours == loss.get<float>());
+    if (G().exact()) CHECK(ours == loss.get<float>());
     else CHECK(std::fabs(ours - loss.get<double>()) <= 1e-6);
   }
 }
@@ -254,7 +230,7 @@ TEST_CASE("exercise 1: the cmp table against autograd is PyTorch's cmp table", "
     INFO(cmp_line(c) << "\nPyTorch: " << table[i].dump());
     CHECK(c.name == table[i]["name"]);
     CHECK(c.approximate);  // every hand-written gradient is autograd's within allclose
-    if (kernel().exact) {
+    if (G().exact()) {
       CHECK(c.exact == table[i]["exact"].get<bool>());
       CHECK(c.maxdiff == table[i]["maxdiff"].get<double>());
     } else {
@@ -313,7 +289,7 @@ TEST_CASE("exercise 2: dlogits in one expression is PyTorch's and autograd's wit
   INFO(cmp_line(c) << "\nPyTorch: " << g["ex2_cmp"].dump());
   CHECK(c.approximate);
   CHECK(c.maxdiff <= 1e-7);
-  if (kernel().exact) CHECK(c.maxdiff == g["ex2_cmp"]["maxdiff"].get<double>());
+  if (G().exact()) CHECK(c.maxdiff == g["ex2_cmp"]["maxdiff"].get<double>());
   // each row of dlogits sums to ~0: the softmax sums to 1, the one-hot takes 1 away
   float row0 = 0;
   for (int64_t j = 0; j < 27; ++j) row0 += dlogits.at({0, j});
@@ -347,7 +323,7 @@ TEST_CASE("exercise 3: the batch-norm forward in one line and backward in one fo
   CHECK(c.maxdiff <= 1e-7);
   const Cmp m = cmp("hprebn", dhprebn_manual, e.f.hprebn.grad());
   CHECK(m.maxdiff <= 1e-7);
-  if (kernel().exact) CHECK(m.maxdiff == g["ex3_cmp"]["maxdiff"].get<double>());
+  if (G().exact()) CHECK(m.maxdiff == g["ex3_cmp"]["maxdiff"].get<double>());
 }
 
 // ================================================================================================
@@ -370,7 +346,7 @@ TEST_CASE("exercise 4: each raw-buffer kernel computes its exercise-1 to -3 tens
   // sgemm give the same bits either way; other kernels (SkylakeX) need not.
   auto check_product = [](const Cmp& c) {
     INFO(cmp_line(c));
-    if (kernel().exact) CHECK(c.exact);
+    if (G().exact()) CHECK(c.exact);
     else CHECK(c.approximate);
   };
   CHECK(loss == cross_entropy(m.logits, Y).item());

@@ -4,9 +4,9 @@
 // OpenBLAS kernel that made it):
 //   OPENBLAS_NUM_THREADS=1 /usr/bin/python3 06-wavenet/reference.py --goldens 06-wavenet/tests/goldens
 //   OPENBLAS_NUM_THREADS=1 OPENBLAS_CORETYPE=Haswell /usr/bin/python3 06-wavenet/reference.py --goldens 06-wavenet/tests/goldens
-// A run golden exists per kernel (default_2000_<kernel>.json, runs_<kernel>.json). On a kernel with
-// its own golden the comparison is to the bit where the stage claims bits; on any other kernel the
-// Prescott golden is used within the stated tolerance, and a WARN says so.
+// The run goldens exist per kernel (<kernel>/default_2000.json, <kernel>/runs.json; `./z2h goldens
+// 06-wavenet`). On a kernel with its own goldens the comparison is to the bit where the stage claims
+// bits; on any other kernel Haswell's are used within the stated tolerances, and a WARN says so.
 // names.txt must be present: run `data/fetch names.txt` (or ./z2h test) first.
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -14,6 +14,7 @@
 #include "figures.hpp"
 #include "wavenet.hpp"
 
+#include "common/tests/goldens_support.hpp"
 #include "common/tensor/blas.hpp"
 #include "common/tensor/kernels/kernels.hpp"
 #include "common/app/error.hpp"
@@ -49,21 +50,10 @@ json golden(const std::string& name) {
   return json::parse(f);
 }
 
-// The run golden made with this machine's OpenBLAS kernel, or else the Prescott one (with a WARN).
-json run_golden(const std::string& stem, bool* same_kernel) {
-  // One OpenBLAS thread, as the program's default --threads 1 and the goldens' reference.py: with
-  // more, OpenBLAS splits a product's rows between threads and some rows' last bits change.
-  z2h::blas::set_num_threads(1);
-  const std::string core = z2h::blas::core_name();
-  // Bits can only match with the exact kernels (a portable build has the readable ones alone).
-  if (z2h::kernels::exact_build && fs::exists(kStageDir / "tests" / "goldens" / (stem + "_" + core + ".json"))) {
-    *same_kernel = true;
-    return golden(stem + "_" + core + ".json");
-  }
-  *same_kernel = false;
-  WARN("no " << stem << " golden for OpenBLAS kernel " << core << ": comparing with the Prescott one within tolerance");
-  return golden(stem + "_Prescott.json");
-}
+// The run goldens of this machine's OpenBLAS kernel set (compared bit for bit), or Haswell's (then
+// within the tolerances each test states, with a WARN): common/tests/goldens_support.hpp. The
+// module goldens (modules.json) are the same on every kernel except the Linear's product.
+const z2h::test::KernelGoldens& G() { return z2h::test::stage_goldens("06-wavenet"); }
 
 // The lecture's data for a block size, loaded once each. A missing names.txt fails loudly.
 const Data& names_data(int block_size = 8) {
@@ -301,8 +291,8 @@ TEST_CASE("the default run's step-0 loss is the notebook's 3.3167154788970947 to
 
 TEST_CASE("the first 2000 steps of the default run are PyTorch's losses, then its split losses and samples",
           "[model][golden]") {
-  bool same_kernel = false;
-  const json gold = run_golden("default_2000", &same_kernel);
+  const json gold = G().load("default_2000.json");
+  const bool same_kernel = G().exact();
   z2h::manual_seed(42);
   nn::Sequential model = make_model({});
   const auto losses = train_run(model, names_data().train, 2000);
@@ -323,8 +313,7 @@ TEST_CASE("the first 2000 steps of the default run are PyTorch's losses, then it
 }
 
 TEST_CASE("runs at other seeds, variants and step counts match independent PyTorch runs", "[model][golden]") {
-  bool same_kernel = false;
-  const json gold = run_golden("runs", &same_kernel);
+  const json gold = G().load("runs.json");
   const json runs = gold["runs"];
   REQUIRE(runs.size() >= 4);
   for (const json& r : runs) {
@@ -341,12 +330,20 @@ TEST_CASE("runs at other seeds, variants and step counts match independent PyTor
     std::vector<float> every;  // the golden keeps every 100th loss and the last
     for (size_t i = 0; i < all.size(); i += 100) every.push_back(all[i]);
     every.push_back(all.back());
-    check_losses(every, r["losses"].get<std::vector<double>>(), same_kernel ? 0 : 1e-4, "losses");
+    // Another kernel (or the readable kernels) rounds the products differently, and some of these
+    // runs are chaotic (the hierarchical net with the BatchNorm bug parts from PyTorch's by 0.02 in
+    // its 23rd step): then the step-0 loss within 1e-4, every 500 steps' mean of the printed losses
+    // within 0.3, and the final split losses within 0.03.
+    z2h::test::check_losses(every, r["losses"], G(), {.steps = 1, .tol = 1e-4, .window = 5, .band = 0.3},
+                            variant + " losses");
     model.eval();
-    CHECK(std::fabs(split_loss(model, data.train) - r["loss"]["train"].get<double>()) <= 1e-5);
-    CHECK(std::fabs(split_loss(model, data.val) - r["loss"]["val"].get<double>()) <= 1e-5);
+    for (const char* s : {"train", "val"}) {  // summed in chunks here: the 7th digit may differ
+      const double ours = split_loss(model, s == std::string("train") ? data.train : data.val);
+      INFO(s << ": C++ " << ours << ", PyTorch " << r["loss"][s].get<double>());
+      CHECK(std::fabs(ours - r["loss"][s].get<double>()) <= (G().exact() ? 1e-5 : 0.03));
+    }
     const auto names = sample(model, data, static_cast<int>(r["samples"].size()));
-    if (same_kernel) CHECK(names == r["samples"].get<std::vector<std::string>>());
+    z2h::test::check_samples(names, r["samples"], G(), 0, variant + " samples");
   }
 }
 

@@ -1,8 +1,8 @@
 // 07-gpt: the transformer against PyTorch. The goldens in tests/goldens/ come from reference.py
 // (each file records the command that wrote it and the OpenBLAS kernel set it ran on):
-//   OPENBLAS_NUM_THREADS=1 /usr/bin/python3 07-gpt/reference.py goldens 07-gpt/tests/goldens
-// Files named *_<kernel>.json hold runs whose bits depend on OpenBLAS's kernel (Prescott, Haswell);
-// a test uses the one for the local kernel and, where there is none, any other with a tolerance.
+//   ./z2h goldens 07-gpt  (= OPENBLAS_NUM_THREADS=1 /usr/bin/python3 07-gpt/reference.py --goldens 07-gpt/tests/goldens)
+// Runs whose bits depend on OpenBLAS's kernel are in tests/goldens/<kernel>/ (Prescott, Haswell); a
+// test uses the local kernel's and, where there are none, Haswell's within a stated tolerance.
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -16,6 +16,7 @@
 
 #include "common/tensor/kernels/kernels.hpp"
 #include "common/tensor/blas.hpp"
+#include "common/tests/goldens_support.hpp"
 #include "common/app/cli.hpp"
 #include "common/rng/generator.hpp"
 #include "common/tensor/ops.hpp"
@@ -33,29 +34,20 @@ namespace {
 
 const fs::path kGoldens = Z2H_STAGE_GOLDENS;
 
+// The goldens that do not go through OpenBLAS (lecture.json, bigram.json).
 json load_golden(const std::string& name) {
   std::ifstream f(kGoldens / name);
-  if (!f) FAIL("golden 07-gpt/tests/goldens/" << name << " is missing (regenerate: OPENBLAS_NUM_THREADS=1 /usr/bin/python3 07-gpt/reference.py goldens 07-gpt/tests/goldens)");
+  if (!f) FAIL("golden 07-gpt/tests/goldens/" << name << " is missing (regenerate: ./z2h goldens 07-gpt)");
   return json::parse(f);
 }
 
-// The kernel-specific golden `stem_<kernel>.json` for this machine's kernel if there is one, else
-// the first other; *exact says which.
+// The runs through OpenBLAS: this machine's kernel set's goldens (then bit for bit), or Haswell's
+// (then within the tolerances each test states, with a WARN): common/tests/goldens_support.hpp.
+const z2h::test::KernelGoldens& KG() { return z2h::test::stage_goldens("07-gpt"); }
 json kernel_golden(const std::string& stem, bool* exact) {
-  const std::string core = z2h::blas::core_name();
-  if (fs::exists(kGoldens / (stem + "_" + core + ".json"))) {
-    *exact = true;
-    return load_golden(stem + "_" + core + ".json");
-  }
-  *exact = false;
-  for (const auto& e : fs::directory_iterator(kGoldens))
-    if (e.path().filename().string().rfind(stem + "_", 0) == 0) {
-      WARN("no " << stem << " golden for OpenBLAS kernel " << core << ": comparing with "
-                 << e.path().filename().string() << " within the stated tolerance");
-      return load_golden(e.path().filename().string());
-    }
-  FAIL("no " << stem << "_*.json golden");
-  return {};
+  *exact = KG().exact();
+  if (!*exact) WARN(stem << ": " << KG().describe());
+  return KG().load(stem + ".json");
 }
 
 std::string text() {
