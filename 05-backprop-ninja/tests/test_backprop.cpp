@@ -102,9 +102,12 @@ const Ex1& default_ex1() {
   return *e;
 }
 
-// a equals b bit for bit on this kernel; elsewhere torch.allclose(a, b) (rtol 1e-5, atol 1e-8).
+// a equals b bit for bit on this kernel; elsewhere torch.allclose(a, b) (rtol 1e-5, atol 1e-8) with
+// the exact kernels, and atol 1e-7 with the readable ones (a portable build), whose exp and double
+// sums move the last digits of gradients that are nearly zero (dlogit_maxes is ~1e-9).
 void check_tensor(const Tensor& a, const z2h::NamedArray& b, const std::string& what) {
   REQUIRE(a.numel() == b.numel());
+  const double atol = z2h::kernels::exact_build ? 1e-8 : 1e-7;
   int64_t differ = 0;
   double worst = 0;
   bool close = true;
@@ -112,10 +115,10 @@ void check_tensor(const Tensor& a, const z2h::NamedArray& b, const std::string& 
     const double x = a.data()[i], y = b.data[static_cast<size_t>(i)];
     differ += x != y;
     worst = std::max(worst, std::fabs(x - y));
-    close = close && std::fabs(x - y) <= 1e-8 + 1e-5 * std::fabs(y);
+    close = close && std::fabs(x - y) <= atol + 1e-5 * std::fabs(y);
   }
   INFO(what << ": " << differ << " of " << a.numel() << " numbers differ from PyTorch's, by at most " << worst
-            << (G().exact() ? " (same kernel: must be 0)" : " (other kernel: allclose)"));
+            << (G().exact() ? " (same kernel: must be 0)" : " (other kernel: allclose, atol " + std::to_string(atol) + ")"));
   if (G().exact()) CHECK(differ == 0);
   else CHECK(close);
 }
@@ -233,22 +236,24 @@ TEST_CASE("exercise 1: the cmp table against autograd is PyTorch's cmp table", "
     if (G().exact()) {
       CHECK(c.exact == table[i]["exact"].get<bool>());
       CHECK(c.maxdiff == table[i]["maxdiff"].get<double>());
-    } else {
+    } else if (z2h::kernels::exact_build) {
       CHECK(c.maxdiff <= 1e-7);
-    }
+    }  // readable kernels: c.approximate above (allclose, rtol 1e-5) — dprobs = -1/(n·probs) is large
   }
 }
 
 TEST_CASE("exercise 1: up to b2 the hand-written gradients are autograd's bit for bit", "[ex1]") {
   // Before tanh every rule is one float operation in the same order on both sides; from hpreact
   // on, autograd's tanh backward rounds 1 - h**2 inside one fused multiply-add (README, exercise 1).
+  // With the exact kernels only: the readable ones compute a backward rule's sums and softmax in
+  // their own order (a portable build), so there the two agree within allclose.
   const Ex1& e = default_ex1();
   for (const Compared& c : cmp_list(e.p, e.f, e.d)) {
     const Cmp r = cmp(c.name, c.manual, c.tensor.grad());
     INFO(cmp_line(r));
     CHECK(r.approximate);
     if (c.name == "hpreact") break;
-    CHECK(r.exact);
+    if (z2h::kernels::exact_build) CHECK(r.exact);
   }
 }
 
@@ -349,26 +354,33 @@ TEST_CASE("exercise 4: each raw-buffer kernel computes its exercise-1 to -3 tens
     if (G().exact()) CHECK(c.exact);
     else CHECK(c.approximate);
   };
+  // The raw kernels round as PyTorch's CPU kernels do, as do the exact kernels under the tensor
+  // expressions; the readable kernels (a portable build) round pow, mean and var their own way.
+  auto check_same = [](const Cmp& c) {
+    INFO(cmp_line(c));
+    if (z2h::kernels::exact_build) CHECK(c.exact);
+    else CHECK(c.approximate);
+  };
   CHECK(loss == cross_entropy(m.logits, Y).item());
-  CHECK(cmp("emb", m.emb, m.p.C[X].view(Shape{32, -1})).exact);
-  CHECK(cmp("hprebn", m.hprebn, matmul(m.emb, m.p.W1) + m.p.b1).exact);
-  CHECK(cmp("h", m.h, tanh(m.hpreact)).exact);
-  CHECK(cmp("logits", m.logits, matmul(m.h, m.p.W2) + m.p.b2).exact);
-  CHECK(cmp("dlogits", m.dlogits, cross_entropy_backward_fused(m.logits, Y)).exact);
+  check_same(cmp("emb", m.emb, m.p.C[X].view(Shape{32, -1})));
+  check_same(cmp("hprebn", m.hprebn, matmul(m.emb, m.p.W1) + m.p.b1));
+  check_same(cmp("h", m.h, tanh(m.hpreact)));
+  check_same(cmp("logits", m.logits, matmul(m.h, m.p.W2) + m.p.b2));
+  check_same(cmp("dlogits", m.dlogits, cross_entropy_backward_fused(m.logits, Y)));
   check_product(cmp("dh", m.dh, matmul(m.dlogits, transpose(m.p.W2, 0, 1))));
   check_product(cmp("dW2", m.dW2, matmul(transpose(m.h, 0, 1), m.dlogits)));
-  CHECK(cmp("db2", m.db2, sum(m.dlogits, {0})).exact);
-  CHECK(cmp("dhpreact", m.dhpreact, (1.0f - pow(m.h, 2.0f)) * m.dh).exact);
-  CHECK(cmp("dbngain", m.dbngain, sum(m.bnraw * m.dhpreact, {0}, true)).exact);
-  CHECK(cmp("dbnbias", m.dbnbias, sum(m.dhpreact, {0}, true)).exact);
-  CHECK(cmp("dhprebn", m.dhprebn, batchnorm_backward_fused(m.dhpreact, m.bnraw, m.bnvar_inv, m.p.bngain)).exact);
+  check_same(cmp("db2", m.db2, sum(m.dlogits, {0})));
+  check_same(cmp("dhpreact", m.dhpreact, (1.0f - pow(m.h, 2.0f)) * m.dh));
+  check_same(cmp("dbngain", m.dbngain, sum(m.bnraw * m.dhpreact, {0}, true)));
+  check_same(cmp("dbnbias", m.dbnbias, sum(m.dhpreact, {0}, true)));
+  check_same(cmp("dhprebn", m.dhprebn, batchnorm_backward_fused(m.dhpreact, m.bnraw, m.bnvar_inv, m.p.bngain)));
   check_product(cmp("demb", m.demb, matmul(m.dhprebn, transpose(m.p.W1, 0, 1))));
   check_product(cmp("dW1", m.dW1, matmul(transpose(m.emb, 0, 1), m.dhprebn)));
-  CHECK(cmp("db1", m.db1, sum(m.dhprebn, {0})).exact);
+  check_same(cmp("db1", m.db1, sum(m.dhprebn, {0})));
   // the batch statistics: the notebook's cell-22 lines on the same pre-activations
   const Tensor bnvar_inv = pow(var(m.hprebn, {0}, true, true) + 1e-5f, -0.5f);
-  CHECK(cmp("bnvar_inv", m.bnvar_inv, bnvar_inv).exact);
-  CHECK(cmp("bnraw", m.bnraw, (m.hprebn - mean(m.hprebn, {0}, true)) * bnvar_inv).exact);
+  check_same(cmp("bnvar_inv", m.bnvar_inv, bnvar_inv));
+  check_same(cmp("bnraw", m.bnraw, (m.hprebn - mean(m.hprebn, {0}, true)) * bnvar_inv));
 }
 
 TEST_CASE("exercise 4: the hand-written gradients agree with autograd's at several steps", "[ex4]") {

@@ -247,7 +247,7 @@ TEST_CASE("the Colab's cells print the lecture's numbers", "[gpt][lecture]") {
   // allclose's verdict rests on 1e-8 differences, which depend on the BLAS kernel (torch prints True
   // under Haswell/SkylakeX and False under Prescott); the three versions agree to float precision.
   INFO("golden kernel " << L["openblas_core"] << ", here " << z2h::blas::core_name());
-  if (L["openblas_core"].get<std::string>() == z2h::blas::core_name())
+  if (z2h::kernels::exact_build && L["openblas_core"].get<std::string>() == z2h::blas::core_name())
     CHECK(std::vector<bool>{c.allclose2, c.allclose3} == L["trick_allclose"].get<std::vector<bool>>());
   for (int64_t i = 0; i < c.xbow.numel(); ++i) {
     CHECK(std::fabs(c.xbow.data()[i] - c.xbow2.data()[i]) < 1e-6);
@@ -263,8 +263,16 @@ TEST_CASE("the Colab's cells print the lecture's numbers", "[gpt][lecture]") {
   CHECK(c.q_var == Approx(v[1]).epsilon(1e-5));
   CHECK(c.wei_var == Approx(v[2]).epsilon(1e-5));
   CHECK(std::round(c.wei_var * 1e4) / 1e4 == Approx(1.0918));
-  CHECK(c.softmax_plain == L["softmax"].get<std::vector<float>>());
-  CHECK(c.softmax_x8 == L["softmax_x8"].get<std::vector<float>>());
+  // softmax: PyTorch's bits with the exact kernels; the readable ones (xsimd's exp) within 1e-6
+  auto same_softmax = [](const std::vector<float>& ours, const std::vector<float>& torch) {
+    if (z2h::kernels::exact_build) return ours == torch;
+    if (ours.size() != torch.size()) return false;
+    for (size_t i = 0; i < ours.size(); ++i)
+      if (std::fabs(ours[i] - torch[i]) > 1e-6f) return false;
+    return true;
+  };
+  CHECK(same_softmax(c.softmax_plain, L["softmax"].get<std::vector<float>>()));
+  CHECK(same_softmax(c.softmax_x8, L["softmax_x8"].get<std::vector<float>>()));
   CHECK(c.ln_col_mean == Approx(L["ln_col0"][0].get<double>()).margin(1e-6));
   CHECK(c.ln_col_std == Approx(L["ln_col0"][1].get<double>()).margin(1e-6));
   CHECK(c.ln_row_mean == Approx(L["ln_row0"][0].get<double>()).margin(1e-7));
