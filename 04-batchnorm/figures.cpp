@@ -37,13 +37,14 @@ void plot_saturation(const std::filesystem::path& png, const z2h::Tensor& h, dou
   plot::write_png(png, plot::upscale(plot::gray_image(saturated, rows, cols, 0.0, 1.0), factor));
 }
 
-void plot_distributions(const std::filesystem::path& png, const std::vector<Series>& series, const std::string& title) {
+void plot_distributions(const std::filesystem::path& png, const std::vector<Series>& series, const std::string& title,
+                        const std::string& xlabel) {
   std::vector<plot::Line> lines;
   for (const Series& s : series) lines.push_back(plot::density(to_doubles(s.values), 100, s.label));
-  plot::lines(png, lines, {.title = title, .width = 2000, .height = 400});
+  plot::lines(png, lines, {.title = title, .xlabel = xlabel, .ylabel = "density", .width = 1400, .height = 350});
 }
 
-void plot_update_ratios(const std::filesystem::path& png, const std::vector<RatioCurve>& curves) {
+void plot_update_ratios(const std::filesystem::path& png, const std::vector<RatioCurve>& curves, const std::string& title) {
   std::vector<plot::Line> lines;
   size_t steps = 0;
   for (const RatioCurve& c : curves) {
@@ -53,8 +54,8 @@ void plot_update_ratios(const std::filesystem::path& png, const std::vector<Rati
   // plt.plot([0, len(ud)], [-3, -3], 'k'): these ratios should be ~1e-3
   lines.push_back({.x = {0.0, static_cast<double>(steps)}, .y = {-3.0, -3.0}, .label = "", .color = "#000000"});
   plot::lines(png, lines,
-              {.title = "update:data ratio", .xlabel = "step", .ylabel = "log10(std(lr*grad) / std(data))",
-               .width = 2000, .height = 400});
+              {.title = title, .xlabel = "step", .ylabel = "log10(std(lr*grad) / std(data))",
+               .width = 1400, .height = 350});
 }
 
 void plot_curves(const std::filesystem::path& png, const std::vector<Curve>& curves, const std::string& title,
