@@ -1,10 +1,10 @@
 #include "figures.hpp"
 
-#include "common/plot/image.hpp"
 #include "common/plot/plot.hpp"
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 namespace stage04 {
 
@@ -30,11 +30,13 @@ void plot_hist(const std::filesystem::path& png, const z2h::Tensor& t, const std
 
 void plot_saturation(const std::filesystem::path& png, const z2h::Tensor& h, double threshold) {
   const int rows = static_cast<int>(h.size(0)), cols = static_cast<int>(h.numel() / h.size(0));
-  std::vector<double> saturated(static_cast<size_t>(h.numel()));
+  plot::Heatmap map{.rows = rows, .cols = cols, .cmap = plot::Colormap::gray};
   const float* d = h.data();
-  for (size_t i = 0; i < saturated.size(); ++i) saturated[i] = std::fabs(d[i]) > threshold ? 1.0 : 0.0;
-  const int factor = std::max(1, 2000 / cols);  // the lecture's 20-inch-wide figure
-  plot::write_png(png, plot::upscale(plot::gray_image(saturated, rows, cols, 0.0, 1.0), factor));
+  for (int64_t i = 0; i < h.numel(); ++i) map.values.push_back(std::fabs(d[i]) > threshold ? 1.0 : 0.0);
+  char title[160];
+  std::snprintf(title, sizeof title, "|h| > %g, white where saturated: rows = the %d examples of the batch, columns = the %d neurons",
+                threshold, rows, cols);
+  plot::heatmap(png, map, {.title = title, .width = 2000, .height = 60 + 2000 * rows / cols});  // the lecture's 20-inch figure
 }
 
 void plot_distributions(const std::filesystem::path& png, const std::vector<Series>& series, const std::string& title,
