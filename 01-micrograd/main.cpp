@@ -161,6 +161,7 @@ void demo_neuron(const fs::path& out) {
   z2h::plot::lines(out / "tanh.png", {curve}, {.title = "tanh(x)", .xlabel = "x", .ylabel = "tanh(x)", .grid = true});
 
   lecture::NeuronExample x = lecture::neuron(false);
+  draw_dot(x.o, out / "neuron_forward.png");  // the forward pass alone: every grad still 0
   x.o.backward();
   std::vector<double> topo;
   for (const Value& v : x.o.topological_order()) topo.push_back(v.data());
@@ -179,7 +180,8 @@ void demo_neuron(const fs::path& out) {
             << ", x1.grad = " << py_repr(y.x1.grad()) << ", w1.grad = " << py_repr(y.w1.grad())
             << ", x2.grad = " << py_repr(y.x2.grad()) << ", w2.grad = " << py_repr(y.w2.grad()) << "\n";
   draw_dot(y.o, out / "neuron_exp.png");
-  std::cout << "wrote " << (out / "tanh.png").string() << ", " << (out / "neuron.png").string() << ", "
+  std::cout << "wrote " << (out / "tanh.png").string() << ", " << (out / "neuron_forward.png").string()
+            << " (before backward), " << (out / "neuron.png").string() << " (after), "
             << (out / "neuron_exp.png").string() << "\n";
 }
 

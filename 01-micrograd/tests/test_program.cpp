@@ -38,7 +38,7 @@ TEST_CASE("the default run prints the lecture's numbers and writes every picture
   }
   CHECK(r.out.find("WRONG") == std::string::npos);
   for (const char* png : {"derivative.png", "expression.png", "expression_grad.png", "reuse_a_plus_a.png",
-                          "reuse_d_times_e.png", "tanh.png", "neuron.png", "neuron_exp.png", "moons.png",
+                          "reuse_d_times_e.png", "tanh.png", "neuron_forward.png", "neuron.png", "neuron_exp.png", "moons.png",
                           "moon_mlp.png"}) {
     INFO(png);
     CHECK(fs::file_size(dir / "out" / png) > 1000);
