@@ -54,6 +54,8 @@ struct Hyper {
   int samples = 5;         // names sampled from each model
   double lr = 50.0;        // W.data += -50 * W.grad
   double reg = 0.01;       // loss += 0.01 * (W**2).mean(): the net's counterpart of smoothing
+  int64_t emma_steps = 5;  // gradient steps on the 5 examples of "emma" alone (the lecture's first loop)
+  double emma_lr = 0.1;    // their learning rate: W.data += -0.1 * W.grad
   int64_t tri_steps = 300; // E01/E02: gradient steps for the trigram net (its rare rows learn slowly)
   double tri_lr = 50.0;    // E01/E02: its learning rate
   std::vector<std::string> exercises;  // --exercise e01,e03 or all
@@ -68,6 +70,8 @@ void declare(z2h::Settings& s, Hyper& hp, z2h::CommonOptions& opt) {
   s.option("--smoothing", hp.smoothing, "fake counts added to every cell of N")->check(z2h::between(0, 1e9));
   s.option("--lr", hp.lr, "learning rate of the net")->check(z2h::positive());
   s.option("--reg", hp.reg, "regularisation strength: loss += reg * (W**2).mean()")->check(z2h::between(0, 1e9));
+  s.option("--emma-steps", hp.emma_steps, "gradient steps on the 5 bigrams of 'emma' alone")->check(z2h::at_least(0));
+  s.option("--emma-lr", hp.emma_lr, "their learning rate")->check(z2h::positive());
   s.option("--tri-steps", hp.tri_steps, "E01/E02: gradient steps of the trigram net")->check(z2h::at_least(0));
   s.option("--tri-lr", hp.tri_lr, "E01/E02: learning rate of the trigram net")->check(z2h::positive());
   s.option("--exercise", hp.exercises, "exercises to run after the lecture: e01,e02,e03,e04,e05 or all")
@@ -161,11 +165,27 @@ CountsLoss counts_loss(const Counts& N, const std::vector<float>& P, const Data&
 // ================================================================================================
 // The neural net: what the untrained net says about the five bigrams of "emma"
 // ================================================================================================
-float emma(const Data& d, uint64_t seed) {
+struct Emma {
+  float loss;                 // the untrained net's mean NLL on the 5 examples
+  std::vector<double> steps;  // the loss before each of the gradient steps on them alone
+};
+
+// plt.imshow(xenc): the one-hot inputs, one row per example, a bright cell at the character's index
+void plot_xenc(const std::filesystem::path& png, const std::vector<int64_t>& xs) {
+  const Tensor xenc = z2h::one_hot(LongTensor(xs), V);
+  z2h::plot::Heatmap map{.rows = static_cast<int>(xs.size()), .cols = V, .cmap = z2h::plot::Colormap::blues};
+  map.values.assign(xenc.data(), xenc.data() + xenc.numel());
+  z2h::plot::heatmap(png, map,
+                     {.title = "xenc = one_hot(xs, 27) for 'emma': one row per input (. e m m a), one column per character",
+                      .width = 1350, .height = 330});
+}
+
+Emma emma(const Data& d, const Hyper& hp, uint64_t seed, const std::filesystem::path& out) {
   std::printf("\n== the neural net: W = torch.randn((27, 27), generator=g); the 5 bigrams of 'emma' ==\n");
   z2h::Generator g(seed);
-  const Tensor W = z2h::randn(Shape{V, V}, g);
+  Tensor W = z2h::randn(Shape{V, V}, g);
   const std::vector<int64_t> xs(d.ex.xs.begin(), d.ex.xs.begin() + 5), ys(d.ex.ys.begin(), d.ex.ys.begin() + 5);
+  plot_xenc(out / "xenc.png", xs);
   const Breakdown b = breakdown(W, xs, ys);
   for (int i = 0; i < 5; ++i) {
     const int x = static_cast<int>(xs[static_cast<size_t>(i)]), y = static_cast<int>(ys[static_cast<size_t>(i)]);
@@ -177,7 +197,13 @@ float emma(const Data& d, uint64_t seed) {
     std::printf("log likelihood: %s\nnegative log likelihood: %s\n", py_repr(-b.nll[i]).c_str(), py_repr(b.nll[i]).c_str());
   }
   std::printf("=========\naverage negative log likelihood, i.e. loss = %s\n", py_repr(b.loss).c_str());
-  return b.loss;
+
+  // the lecture's first optimisation: forward, W.grad = None, backward, W.data += -0.1 * W.grad
+  std::printf("\n== gradient descent on these 5 examples alone, lr %g ==\n", hp.emma_lr);
+  W.requires_grad_();
+  Emma e{b.loss, train(W, as_long(xs), as_long(ys), hp.emma_steps, float(hp.emma_lr), 0.0f, Forward::onehot)};
+  for (size_t k = 0; k < e.steps.size(); ++k) std::printf("step %zu: loss %s\n", k, py_repr(e.steps[k]).c_str());
+  return e;
 }
 
 // ================================================================================================
@@ -284,7 +310,7 @@ int run(const Hyper& hp, const z2h::CommonOptions& opt, const z2h::Settings& set
   const CountsLoss counts = counts_loss(N, P, d, hp.smoothing);
 
   // the neural net: the untrained net on "emma", then training, then sampling
-  const float emma_loss = emma(d, opt.seed);
+  const Emma emma_run = emma(d, hp, opt.seed, out);
   z2h::Generator g(opt.seed);
   Tensor W = z2h::randn(Shape{V, V}, g);
   W.requires_grad_();
@@ -311,7 +337,8 @@ int run(const Hyper& hp, const z2h::CommonOptions& opt, const z2h::Settings& set
       {"nll", counts.smoothed.nll},
       {"nll_unsmoothed", counts.unsmoothed.nll},
       {"nll_float32", counts.float32.nll},
-      {"emma_loss", emma_loss},
+      {"emma_loss", emma_run.loss},
+      {"emma_steps", emma_run.steps},
       {"samples_neural", samples_neural},
       {"bigrams", N.total()},
       {"exercises", exercises},

@@ -24,6 +24,7 @@
 #include "common/app/cli.hpp"
 #include "common/app/error.hpp"
 #include "common/rng/generator.hpp"
+#include "common/tensor/ops.hpp"
 #include "common/data/names_dataset.hpp"
 #include "common/nn/optim.hpp"
 #include "common/io/output.hpp"
@@ -129,6 +130,56 @@ void check_matches(const mlp::ModelConfig& ck, const Hyper& hp, const z2h::Setti
   if (settings.given(hp.direct) && !ck.direct)
     throw z2h::UserError("the checkpoint has no direct connections (it was trained without " +
                          settings.flag_of(hp.direct) + ")");
+}
+
+// ================================================================================================
+// The lecture's look at the embedding and at view, on the untrained C and the first examples
+// ================================================================================================
+std::string row_str(const z2h::Tensor& t) {  // [0.1234, -1.2345, ...]
+  std::string s = "[";
+  char buf[32];
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    std::snprintf(buf, sizeof buf, "%s%.4f", i ? ", " : "", static_cast<double>(t.data()[i]));
+    s += buf;
+  }
+  return s + "]";
+}
+
+bool same_values(const z2h::Tensor& a, const z2h::Tensor& b) {
+  if (a.shape() != b.shape()) return false;
+  for (int64_t i = 0; i < a.numel(); ++i)
+    if (a.data()[i] != b.data()[i]) return false;
+  return true;
+}
+
+void print_tensor_demos(const mlp::Model& model, const Data& data) {
+  z2h::NoGradGuard no_grad;
+  const z2h::Tensor& C = model.C;
+  // C[5] is row 5 of C; the same as one_hot(5) @ C, a matrix product that picks row 5
+  const z2h::Tensor row = C[mlp::LongTensor({5})];
+  const z2h::Tensor picked = z2h::matmul(z2h::one_hot(mlp::LongTensor({5}), mlp::kVocab), C);
+  std::printf("C[5]%22s = %s\n", "", row_str(row).c_str());
+  std::printf("one_hot(5, 27).float() @ C = %s  (equal: %s)\n", row_str(picked).c_str(),
+              same_values(row, picked) ? "True" : "False");
+  // three ways to put the embeddings of a context side by side
+  const int64_t B = 32, T = model.cfg.block_size, E = model.cfg.emb;
+  const z2h::Tensor emb = C[inputs(data.train).slice(0, 0, B)];  // (32, T, E): the first 32 contexts
+  std::vector<z2h::Tensor> parts;  // torch.unbind(emb, 1): emb[:, 0, :], emb[:, 1, :], ...
+  for (int64_t t = 0; t < T; ++t) parts.push_back(z2h::select(emb, 1, t));
+  const z2h::Tensor catted = z2h::cat(parts, 1);  // torch.cat(torch.unbind(emb, 1), 1): a new tensor
+  const z2h::Tensor viewed = emb.view({B, T * E});  // emb.view(32, 30): the same numbers, no copy
+  std::printf("emb = C[X[:32]]: (%lld, %lld, %lld); torch.cat(torch.unbind(emb, 1), 1) == emb.view(%lld, %lld): %s\n",
+              static_cast<long long>(B), static_cast<long long>(T), static_cast<long long>(E),
+              static_cast<long long>(B), static_cast<long long>(T * E), same_values(catted, viewed) ? "True" : "False");
+  std::printf("  the view shares emb's storage: %s; the cat made a copy: %s\n",
+              viewed.data() == emb.data() ? "True" : "False", catted.data() != emb.data() ? "True" : "False");
+  // the storage behind a view: one row of numbers, read with another shape
+  std::vector<float> values(18);
+  for (int i = 0; i < 18; ++i) values[static_cast<size_t>(i)] = static_cast<float>(i);
+  const z2h::Tensor a = z2h::tensor(values, z2h::Shape{18});  // torch.arange(18)
+  const z2h::Tensor a332 = a.view({3, 3, 2});
+  std::printf("a = arange(18); a.view(3, 3, 2)[1] = %s — row 1 is storage[6:12]; same storage: %s\n",
+              row_str(a332[1]).c_str(), a332.data() == a.data() ? "True" : "False");
 }
 
 // ================================================================================================
@@ -260,6 +311,7 @@ int train_and_report(const Run& r) {
   // model
   mlp::Model model = loaded ? loaded->model : mlp::Model::init(model_config(hp), g);
   std::printf("parameters: %lld\n", static_cast<long long>(model.num_params()));
+  if (!loaded && !hp.lr_find) print_tensor_demos(model, data);
 
   // training
   History hist = train(model, data, hp, steps, g, report);

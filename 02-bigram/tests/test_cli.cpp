@@ -33,6 +33,7 @@ TEST_CASE("a run writes summary.json, metrics.csv (one row per step), the plots 
   REQUIRE(r.rc == 0);
   CHECK(r.out.find("mor.\naxx.\n") != std::string::npos);
   CHECK(r.out.find("average negative log likelihood, i.e. loss = 3.7693049907684326") != std::string::npos);
+  CHECK(r.out.find("step 4: loss 3.689188") != std::string::npos);  // the lecture's 5 steps on "emma"
 
   std::ifstream sf(out / "summary.json");
   const json s = json::parse(sf);
@@ -42,6 +43,8 @@ TEST_CASE("a run writes summary.json, metrics.csv (one row per step), the plots 
   CHECK(s["stage"] == "02-bigram");
   CHECK(s["seed"] == 2147483647u);
   CHECK(s["params"] == 729);
+  REQUIRE(s["emma_steps"].size() == 5);
+  CHECK(s["emma_steps"][4].get<double>() == Approx(3.6891887187957764).margin(1e-6));
   CHECK(s["nll"].get<double>() == 2.454576820116076);
   CHECK(s["samples"] == json({"mor.", "axx."}));
   CHECK(s["loss"]["train"].get<double>() == Approx(3.16109037399292).margin(1e-6));  // step 2's loss
@@ -54,6 +57,7 @@ TEST_CASE("a run writes summary.json, metrics.csv (one row per step), the plots 
   while (std::getline(mf, row)) ++rows;
   CHECK(rows == 3);
   for (const char* png : {"bigram_counts.png", "loss.png"}) CHECK(std::filesystem::file_size(out / png) > 10000);
+  CHECK(std::filesystem::file_size(out / "xenc.png") > 1000);
 
   SECTION("--sample-only reads the checkpoint back and samples the same names") {
     const auto again = run_program("--sample-only --samples 2 --out " + out.string(), tmp);

@@ -313,6 +313,12 @@ TEST_CASE("a short run writes metrics.csv (one row per step), summary.json, plot
   INFO(r.out << r.err);
   REQUIRE(r.rc == 0);
   CHECK(r.out.find("      0/    300: ") != std::string::npos);  // the lecture's progress line
+  // the lecture's look at C and view, on the untrained model: C[5] is one_hot(5) @ C, the unbound
+  // slices concatenated are emb.view(32, 30), and a view shares its source's storage
+  CHECK(r.out.find("(equal: True)\n") != std::string::npos);
+  CHECK(r.out.find("torch.cat(torch.unbind(emb, 1), 1) == emb.view(32, 30): True\n") != std::string::npos);
+  CHECK(r.out.find("the view shares emb's storage: True; the cat made a copy: True\n") != std::string::npos);
+  CHECK(r.out.find("same storage: True\n") != std::string::npos);
   auto csv = lines_of([&] { std::ifstream f(dir / "metrics.csv"); std::stringstream s; s << f.rdbuf(); return s.str(); }());
   REQUIRE(csv.size() == 301);
   CHECK(csv[0] == "step,loss,lr");
