@@ -6,6 +6,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "common/tests/program_support.hpp"
+
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -20,12 +22,7 @@
 namespace fs = std::filesystem;
 
 namespace {
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+using z2h::test::slurp;
 }  // namespace
 
 TEST_CASE("py_repr prints a double as Python's repr()", "[format]") {

@@ -8,6 +8,8 @@
 // A bare ```cpp block, a file that does not exist, or a block the file does not contain fails.
 #include <catch2/catch.hpp>
 
+#include "common/tests/program_support.hpp"
+
 #include <cctype>
 #include <filesystem>
 #include <fstream>
@@ -21,12 +23,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+using z2h::test::slurp;
 
 std::string without_space(const std::string& s) {
   std::string out;
