@@ -26,6 +26,7 @@
 // Arithmetic is IEEE double, like Python floats, and every op is written as micrograd writes it
 // (a - b is a + (-b), a / b is a * b**-1, 2 * a is a * Value(2)) so that results agree with Python
 // to the last bit. The engine is single-threaded: no Value may be used from two threads.
+#include "common/app/format.hpp"
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -121,8 +122,7 @@ Value sum(const std::vector<Value>& values, const Value& start);
 // "Value(data=-8.0)", the lecture's repr (the data printed as Python prints a float).
 std::string repr(const Value& v);
 
-// A double as Python's repr() prints it: the shortest digits that read back to the same double,
-// "0.1", "20.0", "-7.286496", "2.999378523327323e-06", "1e+16", "inf", "nan".
-std::string py_repr(double x);
+// A double as Python's repr() prints it: py_repr(20.0) == "20.0" (common/app/format.hpp).
+using z2h::py_repr;
 
 }  // namespace micrograd

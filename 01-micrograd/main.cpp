@@ -8,7 +8,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <ctime>
 #include <iostream>
 #include <limits>
 #include <string>
@@ -18,9 +17,10 @@
 #include "common/app/error.hpp"
 #include "common/io/output.hpp"
 #include "common/plot/plot.hpp"
-#include "common/app/progress.hpp"
 #include "common/rng/py_random.hpp"
 #include "common/app/run_info.hpp"
+#include "common/app/run_report.hpp"
+#include "common/app/settings.hpp"
 #include "draw.hpp"
 #include "engine.hpp"
 #include "lecture.hpp"
@@ -43,6 +43,24 @@ struct Config {
 };
 const uint64_t kLectureSeed = 1337;  // np.random.seed(1337); random.seed(1337)
 const std::vector<std::string> kDemos = {"derivative", "expression", "reuse", "neuron", "mlp", "moons", "exercises"};
+
+// Every setting as a flag (and as summary.json's "config"), each named once: here.
+void declare(z2h::Settings& s, Config& cfg, z2h::CommonOptions& opt, std::vector<std::string>& demos) {
+  s.record("steps", opt.steps);  // the moons demo's
+  s.option("demos", demos, "demos to run (default: all): derivative expression reuse neuron mlp moons exercises")
+      ->check(CLI::IsMember(kDemos));
+  s.option("--n-samples", cfg.moons.n_samples, "moons: points in make_moons")->check(z2h::at_least(2));
+  s.option("--noise", cfg.moons.noise, "moons: make_moons noise")->check(z2h::between(0, 10));
+  s.option("--hidden", cfg.moons.hidden, "moons: hidden layer sizes, e.g. 16,16")->delimiter(',')->check(z2h::at_least(1));
+  s.option("--alpha", cfg.moons.alpha, "moons: L2 regularisation strength")->check(z2h::between(0, 1e6));
+  s.option("--lr", cfg.moons.lr_start, "moons: learning rate at step 0")->check(z2h::positive());
+  s.option("--lr-decay", cfg.moons.lr_decay, "moons: learning_rate = lr - lr_decay * k / steps")
+      ->check(z2h::between(0, 1e6));
+  s.option("--mesh-step", cfg.mesh_step, "moons: step of the decision-boundary mesh")->check(z2h::between(0.01, 10));
+  s.record("mlp_layers", cfg.mlp_layers);
+  s.option("--mlp-steps", cfg.mlp_steps, "mlp: training steps")->check(z2h::at_least(0));
+  s.option("--mlp-lr", cfg.mlp_lr, "mlp: learning rate")->check(z2h::positive());
+}
 
 namespace {
 
@@ -143,6 +161,7 @@ void demo_neuron(const fs::path& out) {
   z2h::plot::lines(out / "tanh.png", {curve}, {.title = "tanh(x)", .xlabel = "x", .ylabel = "tanh(x)", .grid = true});
 
   lecture::NeuronExample x = lecture::neuron(false);
+  draw_dot(x.o, out / "neuron_forward.png");  // the forward pass alone: every grad still 0
   x.o.backward();
   std::vector<double> topo;
   for (const Value& v : x.o.topological_order()) topo.push_back(v.data());
@@ -161,7 +180,8 @@ void demo_neuron(const fs::path& out) {
             << ", x1.grad = " << py_repr(y.x1.grad()) << ", w1.grad = " << py_repr(y.w1.grad())
             << ", x2.grad = " << py_repr(y.x2.grad()) << ", w2.grad = " << py_repr(y.w2.grad()) << "\n";
   draw_dot(y.o, out / "neuron_exp.png");
-  std::cout << "wrote " << (out / "tanh.png").string() << ", " << (out / "neuron.png").string() << ", "
+  std::cout << "wrote " << (out / "tanh.png").string() << ", " << (out / "neuron_forward.png").string()
+            << " (before backward), " << (out / "neuron.png").string() << " (after), "
             << (out / "neuron_exp.png").string() << "\n";
 }
 
@@ -195,57 +215,43 @@ void demo_mlp(const Config& cfg, uint64_t seed) {
 }
 
 // ---- moons: demo.ipynb -----------------------------------------------------------------------------------------------
-struct MoonsResult {
-  MoonsRun run;
-  double train_s = 0;      // wall-clock seconds of the training loop
-  double train_cpu_s = 0;  // CPU seconds of the same (less affected by other work on the machine)
-};
-
-MoonsResult demo_moons(const Config& cfg, const z2h::CommonOptions& opt, const fs::path& out) {
+MoonsRun demo_moons(const Config& cfg, const z2h::CommonOptions& opt, const fs::path& out, z2h::RunReport& report) {
   std::cout << "\n== moons: MLP(2, [16, 16, 1]) with ReLU, make_moons(" << cfg.moons.n_samples << ", noise="
             << py_repr(cfg.moons.noise) << "), SVM max-margin loss + " << py_repr(cfg.moons.alpha) << " L2 ==\n";
-  MoonsResult r{setup_moons(cfg.moons, static_cast<uint32_t>(opt.seed))};
-  std::cout << "number of parameters " << r.run.model.parameters().size() << "\n";
+  MoonsRun run = setup_moons(cfg.moons, static_cast<uint32_t>(opt.seed));
+  std::cout << "number of parameters " << run.model.parameters().size() << "\n";
 
   // the data, as the notebook's first scatter: plt.scatter(X[:,0], X[:,1], c=y, s=20, cmap='jet')
   z2h::plot::Points points;
-  for (size_t i = 0; i < r.run.X.size(); ++i) {
-    points.x.push_back(r.run.X[i][0]);
-    points.y.push_back(r.run.X[i][1]);
-    points.value.push_back(r.run.y[i]);
+  for (size_t i = 0; i < run.X.size(); ++i) {
+    points.x.push_back(run.X[i][0]);
+    points.y.push_back(run.X[i][1]);
+    points.value.push_back(run.y[i]);
   }
   points.cmap = z2h::plot::Colormap::jet;
   points.size = 20;
   z2h::plot::scatter(out / "moons.png", points, {.title = "make_moons(100, noise=0.1), y = -1 / +1", .width = 500, .height = 500});
 
-  z2h::Progress bar(cfg.moons.steps, "moons", opt.quiet);
-  z2h::MetricsCsv metrics({"step", "loss", "accuracy"});
-  z2h::Stopwatch clock;
-  const std::clock_t cpu_start = std::clock();
-  train_moons(r.run, cfg.moons, [&](const MoonsStep& st) {
-    metrics.add_row(st.step, st.loss, st.accuracy);
-    bar.println("step " + std::to_string(st.step) + " loss " + py_repr(st.loss) + ", accuracy " +
-                py_repr(st.accuracy * 100) + "%");
-    bar.update(st.step + 1, st.loss);
+  report.start(cfg.moons.steps, {"step", "loss", "accuracy"}, "moons", {.every = 0});
+  train_moons(run, cfg.moons, [&](const MoonsStep& st) {
+    report.step(st.step, st.loss, {st.accuracy},
+                "step " + std::to_string(st.step) + " loss " + py_repr(st.loss) + ", accuracy " +
+                    py_repr(st.accuracy * 100) + "%");
   });
-  r.train_s = clock.seconds();
-  r.train_cpu_s = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
-  bar.finish();
-  metrics.save(out / "metrics.csv");
-  std::cout << cfg.moons.steps << " steps in " << fixed(r.train_s, 3) << " s ("
-            << fixed(r.train_s > 0 ? static_cast<double>(cfg.moons.steps) / r.train_s : 0.0, 0) << " steps/s)\n";
+  report.stop();
+  std::cout << report.speed() << "\n";
 
   // visualize decision boundary: the model's score on a mesh with step h, > 0 is class +1
   z2h::plot::Grid grid;
-  double x_min = r.run.X[0][0], x_max = x_min, y_min = r.run.X[0][1], y_max = y_min;
-  for (const auto& x : r.run.X) {
+  double x_min = run.X[0][0], x_max = x_min, y_min = run.X[0][1], y_max = y_min;
+  for (const auto& x : run.X) {
     x_min = std::min(x_min, x[0]), x_max = std::max(x_max, x[0]);
     y_min = std::min(y_min, x[1]), y_max = std::max(y_max, x[1]);
   }
   for (double x = x_min - 1; x < x_max + 1; x += cfg.mesh_step) grid.xs.push_back(x);
   for (double y = y_min - 1; y < y_max + 1; y += cfg.mesh_step) grid.ys.push_back(y);
   for (double y : grid.ys) {
-    for (double x : grid.xs) grid.z.push_back(score(r.run.model, x, y) > 0 ? 1.0 : 0.0);
+    for (double x : grid.xs) grid.z.push_back(score(run.model, x, y) > 0 ? 1.0 : 0.0);
   }
   points.cmap = z2h::plot::Colormap::spectral;  // plt.scatter(X[:, 0], X[:, 1], c=y, s=40, cmap=plt.cm.Spectral)
   points.size = 40;
@@ -253,7 +259,7 @@ MoonsResult demo_moons(const Config& cfg, const z2h::CommonOptions& opt, const f
                       std::to_string(cfg.moons.steps) + " steps"});
   std::cout << "wrote " << (out / "moons.png").string() << ", " << (out / "moon_mlp.png").string() << ", "
             << (out / "metrics.csv").string() << "\n";
-  return r;
+  return run;
 }
 
 // ---- exercises: the lecture's Colab, with solutions ------------------------------------------------------------------
@@ -288,14 +294,14 @@ void demo_exercises() {
               grads, 1e-5);
 }
 
-int run(const Config& cfg, const z2h::CommonOptions& opt, std::vector<std::string> demos) {
+int run(Config& cfg, const z2h::CommonOptions& opt, const z2h::Settings& settings, std::vector<std::string>& demos) {
   if (opt.seed > std::numeric_limits<uint32_t>::max()) {
     throw z2h::UserError("--seed must be at most 4294967295 here (numpy's np.random.seed takes 32 bits), got " +
                          std::to_string(opt.seed));
   }
   if (demos.empty()) demos = kDemos;
   const fs::path out = z2h::prepare_out_dir(opt.out);
-  z2h::Stopwatch clock;
+  z2h::RunReport report(opt, settings, out);
   std::cout << z2h::run_header("01-micrograd", opt.seed, 1) << "\nout " << out.string() << "\n";
   auto wants = [&](const std::string& name) { return std::find(demos.begin(), demos.end(), name) != demos.end(); };
   if (wants("derivative")) demo_derivative(out);
@@ -303,36 +309,24 @@ int run(const Config& cfg, const z2h::CommonOptions& opt, std::vector<std::strin
   if (wants("reuse")) demo_reuse(out);
   if (wants("neuron")) demo_neuron(out);
   if (wants("mlp")) demo_mlp(cfg, opt.seed);
-  MoonsResult moons;
-  if (wants("moons")) moons = demo_moons(cfg, opt, out);
+  MoonsRun moons;
+  if (wants("moons")) moons = demo_moons(cfg, opt, out, report);
   if (wants("exercises")) demo_exercises();
 
   // summary.json: the moons run's numbers (the only demo with metrics); zeros when it did not run
-  const std::vector<MoonsStep>& steps = moons.run.steps;
+  const std::vector<MoonsStep>& steps = moons.steps;
   nlohmann::json loss = nlohmann::json::object();
   if (!steps.empty()) loss["train"] = steps.back().loss;
-  const double wall_s = clock.seconds();
-  z2h::write_json_atomic(out / "summary.json", {
-      {"stage", "01-micrograd"},
-      {"seed", opt.seed},
-      {"config", {{"demos", demos},
-                  {"mlp_layers", cfg.mlp_layers}, {"mlp_steps", cfg.mlp_steps}, {"mlp_lr", cfg.mlp_lr},
-                  {"n_samples", cfg.moons.n_samples}, {"noise", cfg.moons.noise}, {"hidden", cfg.moons.hidden},
-                  {"alpha", cfg.moons.alpha}, {"steps", cfg.moons.steps}, {"lr", cfg.moons.lr_start},
-                  {"lr_decay", cfg.moons.lr_decay}, {"mesh_step", cfg.mesh_step}}},
-      {"params", steps.empty() ? 0 : moons.run.model.parameters().size()},
-      {"steps", steps.size()},
+  report.summary.update({
+      {"params", steps.empty() ? 0 : moons.model.parameters().size()},
       {"loss", loss},
       {"accuracy", steps.empty() ? nlohmann::json(nullptr) : nlohmann::json(steps.back().accuracy)},
       {"samples", nlohmann::json::array()},
-      {"wall_s", wall_s},
-      {"train_s", moons.train_s},
-      {"train_cpu_s", moons.train_cpu_s},
-      {"steps_per_s", moons.train_s > 0 ? static_cast<double>(steps.size()) / moons.train_s : 0.0},
-      {"threads", 1},
-      {"openblas_core", z2h::openblas_core()},  // named for every stage; this one computes with scalars only
+      {"threads", 1},  // named for every stage; this one computes with scalars only
   });
-  std::cout << "\nwrote " << (out / "summary.json").string() << "; total " << fixed(wall_s, 2) << " s\n";
+  report.write();
+  std::cout << "\nwrote " << (out / "summary.json").string() << "; total "
+            << fixed(report.summary["wall_s"].get<double>(), 2) << " s\n";
   return 0;
 }
 
@@ -345,22 +339,10 @@ int main(int argc, char** argv) {
   opt.steps = cfg.moons.steps;
   z2h::add_common_options(app, opt);
   std::vector<std::string> demos;
-  app.add_option("demos", demos, "demos to run (default: all): derivative expression reuse neuron mlp moons exercises")
-      ->check(CLI::IsMember(kDemos));
-  app.add_option("--n-samples", cfg.moons.n_samples, "moons: points in make_moons")->check(z2h::at_least(2));
-  app.add_option("--noise", cfg.moons.noise, "moons: make_moons noise")->check(z2h::between(0, 10));
-  app.add_option("--hidden", cfg.moons.hidden, "moons: hidden layer sizes, e.g. 16,16")
-      ->delimiter(',')
-      ->check(z2h::at_least(1));
-  app.add_option("--alpha", cfg.moons.alpha, "moons: L2 regularisation strength")->check(z2h::between(0, 1e6));
-  app.add_option("--lr", cfg.moons.lr_start, "moons: learning rate at step 0")->check(z2h::positive());
-  app.add_option("--lr-decay", cfg.moons.lr_decay, "moons: learning_rate = lr - lr_decay * k / steps")
-      ->check(z2h::between(0, 1e6));
-  app.add_option("--mesh-step", cfg.mesh_step, "moons: step of the decision-boundary mesh")->check(z2h::between(0.01, 10));
-  app.add_option("--mlp-steps", cfg.mlp_steps, "mlp: training steps")->check(z2h::at_least(0));
-  app.add_option("--mlp-lr", cfg.mlp_lr, "mlp: learning rate")->check(z2h::positive());
+  z2h::Settings settings(app);
+  declare(settings, cfg, opt, demos);
   return z2h::run_main(argc, argv, app, opt, [&] {
     cfg.moons.steps = opt.steps;
-    return run(cfg, opt, demos);
+    return run(cfg, opt, settings, demos);
   });
 }

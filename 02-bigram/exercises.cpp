@@ -63,7 +63,7 @@ json e01_trigram(const std::vector<std::string>& words, const z2h::Vocab& vocab,
   const Nll counts_nll = nll_double(N, cfg.smoothing, ex);
   std::printf("%zu trigrams, %d of %d (context, next) cells seen\n", ex.size(), N.distinct(), kTrigramRows * V);
   std::printf("counts model, +%g smoothing: nll = %s (the bigram counts model: 2.4546)\n", cfg.smoothing,
-              repr(counts_nll.nll).c_str());
+              py_repr(counts_nll.nll).c_str());
   const auto samples_counts = sample_counts(probabilities(N, cfg.smoothing), 2, cfg, vocab);
   std::printf("samples (counts): %s\n", join(samples_counts).c_str());
 
@@ -142,7 +142,7 @@ json e03_smoothing(const z2h::WordSplit& split, const z2h::Vocab& vocab, const E
   }
   // Only now, with the setting chosen, does the test split get looked at — once.
   const double test = nll_double(N, alphas[best], trigrams(split.test, vocab)).nll;
-  std::printf("best on dev: smoothing %.6g (dev %.4f); test %s\n", alphas[best], dev_nll[best], repr(test).c_str());
+  std::printf("best on dev: smoothing %.6g (dev %.4f); test %s\n", alphas[best], dev_nll[best], py_repr(test).c_str());
 
   const auto png = cfg.out / "e03_smoothing.png";
   const double lo = *std::min_element(train_nll.begin(), train_nll.end());
@@ -182,7 +182,7 @@ json retrain(const char* title, Forward f, const Examples& ex, const std::vector
   result["max_w_diff"] = max_abs_diff(W, W_onehot);
   result["samples_net"] = samples;
   std::printf("%s: %lld steps, last loss %s; max |loss - one-hot loss| over all steps = %.3g, max |W - W_onehot| = %.3g\n",
-              title, static_cast<long long>(cfg.steps), losses.empty() ? "-" : repr(losses.back()).c_str(),
+              title, static_cast<long long>(cfg.steps), losses.empty() ? "-" : py_repr(losses.back()).c_str(),
               result["max_loss_diff"].get<double>(), result["max_w_diff"].get<double>());
   std::printf("samples: %s\n", join(samples).c_str());
   return result;
@@ -217,8 +217,8 @@ json e05_cross_entropy(const Examples& ex, const std::vector<double>& onehot_los
   const Tensor probs = counts / z2h::sum(counts, {1}, true);
   const float manual = -z2h::mean(z2h::log(z2h::gather(probs, target.view(Shape{1, 1})))).item();
   const float fused = z2h::cross_entropy(logits, target).item();
-  std::printf("logits [98, 97, 100, 105], target 3: manual %s, cross_entropy %s\n", repr(manual).c_str(),
-              repr(fused).c_str());
+  std::printf("logits [98, 97, 100, 105], target 3: manual %s, cross_entropy %s\n", py_repr(manual).c_str(),
+              py_repr(fused).c_str());
   return retrain("cross_entropy(W[xs], ys)", Forward::fused, ex, onehot_losses, W_onehot, vocab, cfg,
                  {{"overflow_manual", std::isfinite(manual) ? json(manual) : json(nullptr)},
                   {"overflow_fused", fused}});

@@ -15,7 +15,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -32,7 +31,10 @@
 #include "common/data/names_dataset.hpp"
 #include "common/io/output.hpp"
 #include "common/plot/plot.hpp"
+#include "common/app/format.hpp"
 #include "common/app/run_info.hpp"
+#include "common/app/run_report.hpp"
+#include "common/app/settings.hpp"
 #include "common/io/safetensors.hpp"
 #include "common/data/text_data.hpp"
 
@@ -40,6 +42,7 @@ namespace {
 
 using namespace bigram;
 using z2h::LongTensor;
+using z2h::py_repr;
 using z2h::Shape;
 using z2h::Tensor;
 
@@ -51,12 +54,32 @@ struct Hyper {
   int samples = 5;         // names sampled from each model
   double lr = 50.0;        // W.data += -50 * W.grad
   double reg = 0.01;       // loss += 0.01 * (W**2).mean(): the net's counterpart of smoothing
+  int64_t emma_steps = 5;  // gradient steps on the 5 examples of "emma" alone (the lecture's first loop)
+  double emma_lr = 0.1;    // their learning rate: W.data += -0.1 * W.grad
   int64_t tri_steps = 300; // E01/E02: gradient steps for the trigram net (its rare rows learn slowly)
   double tri_lr = 50.0;    // E01/E02: its learning rate
   std::vector<std::string> exercises;  // --exercise e01,e03 or all
   std::string load;        // --sample-only: the checkpoint (default <out>/model.safetensors)
   bool sample_only = false;
 };
+
+// Every setting as a flag (and as summary.json's "config"), each named once: here.
+void declare(z2h::Settings& s, Hyper& hp, z2h::CommonOptions& opt) {
+  s.record("steps", opt.steps);
+  s.option("--samples", hp.samples, "names to sample from each model")->check(z2h::at_least(0));
+  s.option("--smoothing", hp.smoothing, "fake counts added to every cell of N")->check(z2h::between(0, 1e9));
+  s.option("--lr", hp.lr, "learning rate of the net")->check(z2h::positive());
+  s.option("--reg", hp.reg, "regularisation strength: loss += reg * (W**2).mean()")->check(z2h::between(0, 1e9));
+  s.option("--emma-steps", hp.emma_steps, "gradient steps on the 5 bigrams of 'emma' alone")->check(z2h::at_least(0));
+  s.option("--emma-lr", hp.emma_lr, "their learning rate")->check(z2h::positive());
+  s.option("--tri-steps", hp.tri_steps, "E01/E02: gradient steps of the trigram net")->check(z2h::at_least(0));
+  s.option("--tri-lr", hp.tri_lr, "E01/E02: learning rate of the trigram net")->check(z2h::positive());
+  s.option("--exercise", hp.exercises, "exercises to run after the lecture: e01,e02,e03,e04,e05 or all")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"e01", "e02", "e03", "e04", "e05", "all"}, CLI::ignore_case));
+  s.flag("--sample-only", hp.sample_only, "sample from a saved model.safetensors, no counting or training");
+  s.option("--load", hp.load, "--sample-only: the checkpoint (default <out>/model.safetensors)");
+}
 
 constexpr size_t kTopBigrams = 10;
 
@@ -131,22 +154,38 @@ struct CountsLoss {
 CountsLoss counts_loss(const Counts& N, const std::vector<float>& P, const Data& d, double smoothing) {
   std::printf("\n== the loss: mean negative log-likelihood of all %zu bigrams ==\n", d.ex.size());
   CountsLoss L{nll_double(N, smoothing, d.ex), nll_double(N, 0.0, d.ex), nll_float32(P, d.ex)};
-  std::printf("log_likelihood = %s\n", repr(L.smoothed.log_likelihood).c_str());
-  std::printf("nll = %s  (double, +%g smoothing)\n", repr(L.smoothed.nll).c_str(), smoothing);
-  std::printf("nll = %s  (double, no smoothing: the model without fake counts)\n", repr(L.unsmoothed.nll).c_str());
+  std::printf("log_likelihood = %s\n", py_repr(L.smoothed.log_likelihood).c_str());
+  std::printf("nll = %s  (double, +%g smoothing)\n", py_repr(L.smoothed.nll).c_str(), smoothing);
+  std::printf("nll = %s  (double, no smoothing: the model without fake counts)\n", py_repr(L.unsmoothed.nll).c_str());
   std::printf("nll = %s  (the lecture's float32 running sum, log_likelihood=%s; printed 2.4544)\n",
-              repr(L.float32.nll).c_str(), repr(L.float32.log_likelihood).c_str());
+              py_repr(L.float32.nll).c_str(), py_repr(L.float32.log_likelihood).c_str());
   return L;
 }
 
 // ================================================================================================
 // The neural net: what the untrained net says about the five bigrams of "emma"
 // ================================================================================================
-float emma(const Data& d, uint64_t seed) {
+struct Emma {
+  float loss;                 // the untrained net's mean NLL on the 5 examples
+  std::vector<double> steps;  // the loss before each of the gradient steps on them alone
+};
+
+// plt.imshow(xenc): the one-hot inputs, one row per example, a bright cell at the character's index
+void plot_xenc(const std::filesystem::path& png, const std::vector<int64_t>& xs) {
+  const Tensor xenc = z2h::one_hot(LongTensor(xs), V);
+  z2h::plot::Heatmap map{.rows = static_cast<int>(xs.size()), .cols = V, .cmap = z2h::plot::Colormap::blues};
+  map.values.assign(xenc.data(), xenc.data() + xenc.numel());
+  z2h::plot::heatmap(png, map,
+                     {.title = "xenc = one_hot(xs, 27) for 'emma': one row per input (. e m m a), one column per character",
+                      .width = 1350, .height = 330});
+}
+
+Emma emma(const Data& d, const Hyper& hp, uint64_t seed, const std::filesystem::path& out) {
   std::printf("\n== the neural net: W = torch.randn((27, 27), generator=g); the 5 bigrams of 'emma' ==\n");
   z2h::Generator g(seed);
-  const Tensor W = z2h::randn(Shape{V, V}, g);
+  Tensor W = z2h::randn(Shape{V, V}, g);
   const std::vector<int64_t> xs(d.ex.xs.begin(), d.ex.xs.begin() + 5), ys(d.ex.ys.begin(), d.ex.ys.begin() + 5);
+  plot_xenc(out / "xenc.png", xs);
   const Breakdown b = breakdown(W, xs, ys);
   for (int i = 0; i < 5; ++i) {
     const int x = static_cast<int>(xs[static_cast<size_t>(i)]), y = static_cast<int>(ys[static_cast<size_t>(i)]);
@@ -154,21 +193,30 @@ float emma(const Data& d, uint64_t seed) {
     std::printf("input to the neural net: %d\noutput probabilities from the neural net: [", x);
     for (int c = 0; c < V; ++c) std::printf("%s%.4f", c == 0 ? "" : c % 9 ? ", " : ",\n        ", double(b.probs.at({i, c})));
     std::printf("]\nlabel (actual next character): %d\n", y);
-    std::printf("probability assigned by the net to the the correct character: %s\n", repr(b.p[i]).c_str());
-    std::printf("log likelihood: %s\nnegative log likelihood: %s\n", repr(-b.nll[i]).c_str(), repr(b.nll[i]).c_str());
+    std::printf("probability assigned by the net to the the correct character: %s\n", py_repr(b.p[i]).c_str());
+    std::printf("log likelihood: %s\nnegative log likelihood: %s\n", py_repr(-b.nll[i]).c_str(), py_repr(b.nll[i]).c_str());
   }
-  std::printf("=========\naverage negative log likelihood, i.e. loss = %s\n", repr(b.loss).c_str());
-  return b.loss;
+  std::printf("=========\naverage negative log likelihood, i.e. loss = %s\n", py_repr(b.loss).c_str());
+
+  // the lecture's first optimisation: forward, W.grad = None, backward, W.data += -0.1 * W.grad
+  std::printf("\n== gradient descent on these 5 examples alone, lr %g ==\n", hp.emma_lr);
+  W.requires_grad_();
+  Emma e{b.loss, train(W, as_long(xs), as_long(ys), hp.emma_steps, float(hp.emma_lr), 0.0f, Forward::onehot)};
+  for (size_t k = 0; k < e.steps.size(); ++k) std::printf("step %zu: loss %s\n", k, py_repr(e.steps[k]).c_str());
+  return e;
 }
 
 // ================================================================================================
 // Training: full-batch gradient descent on all 228146 examples
 // ================================================================================================
-std::vector<double> train_net(Tensor& W, const Data& d, int64_t steps, const Hyper& hp, bool quiet) {
+std::vector<double> train_net(Tensor& W, const Data& d, int64_t steps, const Hyper& hp, z2h::RunReport& report) {
   std::printf("\n== gradient descent: all %zu examples each step, lr %g, loss = nll + %g*(W**2).mean() ==\n",
               d.ex.size(), hp.lr, hp.reg);
-  return train_logged(W, as_long(d.ex.xs), as_long(d.ex.ys), steps, float(hp.lr), float(hp.reg), Forward::onehot,
-                      "train", quiet);
+  report.start(steps, {"step", "loss"}, "train", {.every = 10, .last = true, .full_digits = true});
+  auto losses = train(W, as_long(d.ex.xs), as_long(d.ex.ys), steps, float(hp.lr), float(hp.reg), Forward::onehot,
+                      [&](int64_t k, double loss) { report.step(k, loss); });
+  report.stop();
+  return losses;
 }
 
 std::vector<std::string> sample_from_net(const Tensor& W, const Data& d, uint64_t seed, int n) {
@@ -251,27 +299,22 @@ int sample_only(const Hyper& hp, const z2h::CommonOptions& opt) {
   return 0;
 }
 
-int run(const Hyper& hp, const z2h::CommonOptions& opt) {
-  z2h::Stopwatch clock;
-
+int run(const Hyper& hp, const z2h::CommonOptions& opt, const z2h::Settings& settings) {
   // data, counting, sampling, the loss of the counts model
   const Data d = load_data(opt);
   const auto out = z2h::prepare_out_dir(opt.out);
+  z2h::RunReport report(opt, settings, out);
   const Counts N = count_bigrams(d);
   const std::vector<float> P = normalise(N, hp.smoothing);
   const auto samples = sample_from_counts(P, d, opt.seed, hp.samples);
   const CountsLoss counts = counts_loss(N, P, d, hp.smoothing);
 
   // the neural net: the untrained net on "emma", then training, then sampling
-  const float emma_loss = emma(d, opt.seed);
+  const Emma emma_run = emma(d, hp, opt.seed, out);
   z2h::Generator g(opt.seed);
   Tensor W = z2h::randn(Shape{V, V}, g);
   W.requires_grad_();
-  z2h::Stopwatch train_clock;
-  const std::clock_t train_cpu0 = std::clock();  // process CPU time: steadier than wall on a shared machine
-  const std::vector<double> losses = train_net(W, d, opt.steps, hp, opt.quiet);
-  const double train_s = train_clock.seconds();
-  const double train_cpu_s = static_cast<double>(std::clock() - train_cpu0) / CLOCKS_PER_SEC;
+  const std::vector<double> losses = train_net(W, d, opt.steps, hp, report);
   const auto samples_neural = sample_from_net(W, d, opt.seed, hp.samples);
 
   // plots
@@ -287,37 +330,23 @@ int run(const Hyper& hp, const z2h::CommonOptions& opt) {
                         {{.name = "N", .shape = {V, V}, .dtype = z2h::DType::I64, .ints = counts64},
                          {.name = "W", .shape = {V, V}, .data = W.tolist()}},
                         {{"stage", opt.stage}, {"vocab", d.vocab.chars()}});
-  z2h::MetricsCsv metrics({"step", "loss"});
-  for (size_t k = 0; k < losses.size(); ++k) metrics.add_row(k, losses[k]);
-  metrics.save(out / "metrics.csv");
-  const double steps_per_s = train_s > 0 ? static_cast<double>(opt.steps) / train_s : 0.0;
-  nlohmann::json summary = {
-      {"stage", opt.stage},
-      {"seed", opt.seed},
-      {"config", {{"smoothing", hp.smoothing}, {"samples", hp.samples}, {"steps", opt.steps}, {"lr", hp.lr},
-                  {"reg", hp.reg}, {"tri_steps", hp.tri_steps}, {"tri_lr", hp.tri_lr}, {"exercise", hp.exercises}}},
+  report.summary.update({
       {"params", W.numel()},
-      {"steps", opt.steps},
       {"loss", {{"train", losses.empty() ? nlohmann::json(nullptr) : nlohmann::json(losses.back())}}},
       {"samples", samples},
-      {"wall_s", clock.seconds()},
-      {"steps_per_s", steps_per_s},
-      {"train_s", train_s},
-      {"train_cpu_s", train_cpu_s},
-      {"threads", opt.threads},
-      {"openblas_core", z2h::openblas_core()},
       {"nll", counts.smoothed.nll},
       {"nll_unsmoothed", counts.unsmoothed.nll},
       {"nll_float32", counts.float32.nll},
-      {"emma_loss", emma_loss},
+      {"emma_loss", emma_run.loss},
+      {"emma_steps", emma_run.steps},
       {"samples_neural", samples_neural},
       {"bigrams", N.total()},
       {"exercises", exercises},
-  };
-  z2h::write_json_atomic(out / "summary.json", summary);
-  std::printf("\ntrained %lld steps in %.2f s (%.1f steps/s, %d thread%s); total %.2f s; wrote %s\n",
-              static_cast<long long>(opt.steps), train_s, steps_per_s, opt.threads, opt.threads == 1 ? "" : "s",
-              clock.seconds(), out.string().c_str());
+  });
+  report.write();
+  std::printf("\ntrained %s; wrote %s\n",
+              report.speed(", " + std::to_string(opt.threads) + (opt.threads == 1 ? " thread" : " threads")).c_str(),
+              out.string().c_str());
   return 0;
 }
 
@@ -328,16 +357,7 @@ int main(int argc, char** argv) {
   z2h::CommonOptions opt{.stage = "02-bigram", .seed = 2147483647, .steps = 100};
   z2h::add_common_options(app, opt);
   Hyper hp;
-  app.add_option("--samples", hp.samples, "names to sample from each model")->check(z2h::at_least(0));
-  app.add_option("--smoothing", hp.smoothing, "fake counts added to every cell of N")->check(z2h::between(0, 1e9));
-  app.add_option("--lr", hp.lr, "learning rate of the net")->check(z2h::positive());
-  app.add_option("--reg", hp.reg, "regularisation strength: loss += reg * (W**2).mean()")->check(z2h::between(0, 1e9));
-  app.add_option("--tri-steps", hp.tri_steps, "E01/E02: gradient steps of the trigram net")->check(z2h::at_least(0));
-  app.add_option("--tri-lr", hp.tri_lr, "E01/E02: learning rate of the trigram net")->check(z2h::positive());
-  app.add_option("--exercise", hp.exercises, "exercises to run after the lecture: e01,e02,e03,e04,e05 or all")
-      ->delimiter(',')
-      ->check(CLI::IsMember({"e01", "e02", "e03", "e04", "e05", "all"}, CLI::ignore_case));
-  app.add_flag("--sample-only", hp.sample_only, "sample from a saved model.safetensors, no counting or training");
-  app.add_option("--load", hp.load, "--sample-only: the checkpoint (default <out>/model.safetensors)");
-  return z2h::run_main(argc, argv, app, opt, [&] { return hp.sample_only ? sample_only(hp, opt) : run(hp, opt); });
+  z2h::Settings settings(app);
+  declare(settings, hp, opt);
+  return z2h::run_main(argc, argv, app, opt, [&] { return hp.sample_only ? sample_only(hp, opt) : run(hp, opt, settings); });
 }

@@ -5,6 +5,7 @@
 
 #include "02-bigram/report.hpp"
 #include "common/app/progress.hpp"
+#include "common/app/run_report.hpp"
 
 namespace bigram {
 
@@ -82,7 +83,7 @@ std::vector<double> train_logged(Tensor& W, const LongTensor& xs, const LongTens
                                  float reg, Forward f, const std::string& label, bool quiet, int64_t every) {
   z2h::Progress bar(steps, label, quiet);
   auto losses = train(W, xs, ys, steps, lr, reg, f, [&](int64_t k, double loss) {
-    if (k % every == 0 || k == steps - 1) bar.println(step_line(k, steps, loss));
+    if (k % every == 0 || k == steps - 1) bar.println(z2h::lecture_line_repr(k, steps, loss));
     bar.update(k + 1, loss);
   });
   bar.finish();

@@ -24,12 +24,14 @@
 #include "common/app/cli.hpp"
 #include "common/app/error.hpp"
 #include "common/rng/generator.hpp"
+#include "common/tensor/ops.hpp"
 #include "common/data/names_dataset.hpp"
 #include "common/nn/optim.hpp"
 #include "common/io/output.hpp"
 #include "common/plot/plot.hpp"
-#include "common/app/progress.hpp"
 #include "common/app/run_info.hpp"
+#include "common/app/run_report.hpp"
+#include "common/app/settings.hpp"
 #include "common/data/text_data.hpp"
 
 namespace {
@@ -53,6 +55,29 @@ struct Hyper {
   std::string save, load;        // checkpoint paths (default: <out>/model.safetensors)
   bool sample_only = false;      // load a checkpoint and sample, no training
 };
+
+// Every setting as a flag (and as summary.json's "config"), each named once: here.
+void declare(z2h::Settings& s, Hyper& hp, z2h::CommonOptions& opt) {
+  s.record("steps", opt.steps);
+  s.option("--block-size", hp.block_size, "context length (characters)")->check(z2h::at_least(1));
+  s.option("--emb", hp.emb, "embedding dimensions per character")->check(z2h::at_least(1));
+  s.option("--hidden", hp.hidden, "neurons in the tanh layer")->check(z2h::at_least(1));
+  s.option("--batch-size", hp.batch_size, "examples per minibatch")->check(z2h::at_least(1));
+  s.option("--lr", hp.lr, "learning rate before --decay-step")->check(z2h::positive());
+  s.option("--lr-final", hp.lr_final, "learning rate from --decay-step on")->check(z2h::positive());
+  s.option("--decay-step", hp.decay_step, "step at which the learning rate drops")->check(z2h::at_least(0));
+  s.option("--init", hp.init, "lecture: unscaled randn; tuned: near-uniform start (E02)")
+      ->check(CLI::IsMember({"lecture", "tuned"}));
+  s.flag("--direct", hp.direct, "add direct embedding->output connections (E03)");
+  s.option("--samples", hp.samples, "names to sample")->check(z2h::at_least(0));
+  s.flag("--test", hp.test, "also evaluate the test split");
+  s.flag("--lr-find", hp.lr_find, "learning-rate finder: lr = 10**linspace(-3, 0, steps), 1000 steps unless --steps");
+  s.option("--save", hp.save, "where to write the checkpoint (default <out>/model.safetensors)")->option_text("PATH");
+  s.option("--load", hp.load,
+           "start from this checkpoint instead of a fresh init (--sample-only: default <out>/model.safetensors)")
+      ->option_text("PATH");
+  s.flag("--sample-only", hp.sample_only, "load a checkpoint and sample, no training");
+}
 
 constexpr int64_t kLrFindSteps = 1000;
 constexpr uint64_t kSampleSeedOffset = 10;  // lecture: torch.Generator().manual_seed(2147483647 + 10)
@@ -92,18 +117,69 @@ std::filesystem::path checkpoint_path(const std::string& flag, const std::filesy
 }
 
 // The checkpoint decides the architecture; a flag given on the command line must agree with it.
-void check_matches(const mlp::ModelConfig& ck, const Hyper& hp, const CLI::App& app) {
-  auto check = [&](const char* flag, int given, int stored) {
-    if (app.count(flag) && given != stored)
-      throw z2h::UserError(std::string("the checkpoint was trained with ") + flag + " " +
+void check_matches(const mlp::ModelConfig& ck, const Hyper& hp, const z2h::Settings& settings) {
+  auto check = [&](const int& given, int stored) {
+    if (settings.given(given) && given != stored)
+      throw z2h::UserError("the checkpoint was trained with " + settings.flag_of(given) + " " +
                            std::to_string(stored) + ", not " + std::to_string(given) +
                            " (drop the flag to use the checkpoint's)");
   };
-  check("--block-size", hp.block_size, ck.block_size);
-  check("--emb", hp.emb, ck.emb);
-  check("--hidden", hp.hidden, ck.hidden);
-  if (app.count("--direct") && !ck.direct)
-    throw z2h::UserError("the checkpoint has no direct connections (it was trained without --direct)");
+  check(hp.block_size, ck.block_size);
+  check(hp.emb, ck.emb);
+  check(hp.hidden, ck.hidden);
+  if (settings.given(hp.direct) && !ck.direct)
+    throw z2h::UserError("the checkpoint has no direct connections (it was trained without " +
+                         settings.flag_of(hp.direct) + ")");
+}
+
+// ================================================================================================
+// The lecture's look at the embedding and at view, on the untrained C and the first examples
+// ================================================================================================
+std::string row_str(const z2h::Tensor& t) {  // [0.1234, -1.2345, ...]
+  std::string s = "[";
+  char buf[32];
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    std::snprintf(buf, sizeof buf, "%s%.4f", i ? ", " : "", static_cast<double>(t.data()[i]));
+    s += buf;
+  }
+  return s + "]";
+}
+
+bool same_values(const z2h::Tensor& a, const z2h::Tensor& b) {
+  if (a.shape() != b.shape()) return false;
+  for (int64_t i = 0; i < a.numel(); ++i)
+    if (a.data()[i] != b.data()[i]) return false;
+  return true;
+}
+
+void print_tensor_demos(const mlp::Model& model, const Data& data) {
+  z2h::NoGradGuard no_grad;
+  const z2h::Tensor& C = model.C;
+  // C[5] is row 5 of C; the same as one_hot(5) @ C, a matrix product that picks row 5
+  const z2h::Tensor row = C[mlp::LongTensor({5})];
+  const z2h::Tensor picked = z2h::matmul(z2h::one_hot(mlp::LongTensor({5}), mlp::kVocab), C);
+  std::printf("C[5]%22s = %s\n", "", row_str(row).c_str());
+  std::printf("one_hot(5, 27).float() @ C = %s  (equal: %s)\n", row_str(picked).c_str(),
+              same_values(row, picked) ? "True" : "False");
+  // three ways to put the embeddings of a context side by side
+  const int64_t B = 32, T = model.cfg.block_size, E = model.cfg.emb;
+  const z2h::Tensor emb = C[inputs(data.train).slice(0, 0, B)];  // (32, T, E): the first 32 contexts
+  std::vector<z2h::Tensor> parts;  // torch.unbind(emb, 1): emb[:, 0, :], emb[:, 1, :], ...
+  for (int64_t t = 0; t < T; ++t) parts.push_back(z2h::select(emb, 1, t));
+  const z2h::Tensor catted = z2h::cat(parts, 1);  // torch.cat(torch.unbind(emb, 1), 1): a new tensor
+  const z2h::Tensor viewed = emb.view({B, T * E});  // emb.view(32, 30): the same numbers, no copy
+  std::printf("emb = C[X[:32]]: (%lld, %lld, %lld); torch.cat(torch.unbind(emb, 1), 1) == emb.view(%lld, %lld): %s\n",
+              static_cast<long long>(B), static_cast<long long>(T), static_cast<long long>(E),
+              static_cast<long long>(B), static_cast<long long>(T * E), same_values(catted, viewed) ? "True" : "False");
+  std::printf("  the view shares emb's storage: %s; the cat made a copy: %s\n",
+              viewed.data() == emb.data() ? "True" : "False", catted.data() != emb.data() ? "True" : "False");
+  // the storage behind a view: one row of numbers, read with another shape
+  std::vector<float> values(18);
+  for (int i = 0; i < 18; ++i) values[static_cast<size_t>(i)] = static_cast<float>(i);
+  const z2h::Tensor a = z2h::tensor(values, z2h::Shape{18});  // torch.arange(18)
+  const z2h::Tensor a332 = a.view({3, 3, 2});
+  std::printf("a = arange(18); a.view(3, 3, 2)[1] = %s — row 1 is storage[6:12]; same storage: %s\n",
+              row_str(a332[1]).c_str(), a332.data() == a.data() ? "True" : "False");
 }
 
 // ================================================================================================
@@ -113,8 +189,8 @@ struct History {
   std::vector<double> loss, lr;  // per step: the minibatch loss (before the update), the lr used
 };
 
-History train(mlp::Model& model, const Data& data, const Hyper& hp, int64_t steps,
-              z2h::Generator& g, bool quiet) {
+History train(mlp::Model& model, const Data& data, const Hyper& hp, int64_t steps, z2h::Generator& g,
+              z2h::RunReport& report) {
   const auto Xtr = inputs(data.train);
   const auto Ytr = targets(data.train);
   std::vector<float> lrs;
@@ -127,17 +203,16 @@ History train(mlp::Model& model, const Data& data, const Hyper& hp, int64_t step
     return i < hp.decay_step ? hp.lr : hp.lr_final;
   });
   History hist;
-  z2h::Progress bar(steps, hp.lr_find ? "lr-find" : "train", quiet);
+  report.start(steps, {"step", "loss", "lr"}, hp.lr_find ? "lr-find" : "train");
   for (int64_t i = 0; i < steps; ++i) {
     // minibatch construct (the lecture drew these from the unseeded global generator)
     mlp::LongTensor ix = z2h::randint(0, Xtr.size(0), z2h::Shape{hp.batch_size}, g);
     hist.lr.push_back(sgd.current_lr());
     float loss = mlp::train_step(model, sgd, Xtr[ix], Ytr[ix]);
     hist.loss.push_back(loss);
-    if (i % 10000 == 0) bar.println(z2h::lecture_line(i, steps, loss));
-    bar.update(i + 1, loss);
+    report.step(i, loss, {hist.lr.back()});
   }
-  bar.finish();
+  report.stop();
   return hist;
 }
 
@@ -193,8 +268,9 @@ void plot_embedding(const std::filesystem::path& png, const mlp::Model& model, c
 // ================================================================================================
 struct Run {
   const z2h::CommonOptions& opt;
-  const Hyper& hp;
+  Hyper& hp;  // a loaded checkpoint settles the architecture
   const CLI::App& app;
+  const z2h::Settings& settings;
 };
 
 int sample_only(const Run& r) {
@@ -202,25 +278,31 @@ int sample_only(const Run& r) {
   if (!std::filesystem::exists(path))
     throw z2h::UserError("no checkpoint at '" + path.string() + "' (train first: ./z2h run 03-mlp, or pass --load PATH)");
   mlp::Checkpoint ck = mlp::load_checkpoint(path);
-  check_matches(ck.model.cfg, r.hp, r.app);
+  check_matches(ck.model.cfg, r.hp, r.settings);
   const uint64_t seed = r.app.count("--seed") ? r.opt.seed : ck.seed;  // the saving run's, by default
   for (const auto& name : mlp::sample(ck.model, ck.vocab, r.hp.samples, seed + kSampleSeedOffset))
     std::printf("%s\n", name.c_str());
   return 0;
 }
 
-int train_and_report(const Run& r, int64_t steps) {
-  const Hyper& hp = r.hp;
+int train_and_report(const Run& r) {
+  Hyper& hp = r.hp;
   const z2h::CommonOptions& opt = r.opt;
+  const int64_t steps = opt.steps;
   const auto out = z2h::prepare_out_dir(opt.out);
-  z2h::Stopwatch clock;
+  z2h::RunReport report(opt, r.settings, out);
 
   // data
   z2h::Generator g(opt.seed);  // g = torch.Generator().manual_seed(seed): the init, then the batches
   std::optional<mlp::Checkpoint> loaded;
   if (!hp.load.empty()) loaded = mlp::load_checkpoint(hp.load);
-  if (loaded) check_matches(loaded->model.cfg, hp, r.app);
-  const int block_size = loaded ? loaded->model.cfg.block_size : hp.block_size;
+  if (loaded) {  // the checkpoint's architecture is the run's
+    const mlp::ModelConfig& mc = loaded->model.cfg;
+    check_matches(mc, hp, r.settings);
+    hp.block_size = mc.block_size, hp.emb = mc.emb, hp.hidden = mc.hidden, hp.direct = mc.direct;
+    hp.init = mc.init == mlp::Init::tuned ? "tuned" : "lecture";
+  }
+  const int block_size = hp.block_size;
   Data data = load_data(opt, block_size);
   std::printf("%s\n", z2h::run_header(opt.stage, opt.seed, opt.threads).c_str());
   std::printf("examples: train %zu, dev %zu, test %zu (block_size %d)\n", data.train.size(),
@@ -229,12 +311,10 @@ int train_and_report(const Run& r, int64_t steps) {
   // model
   mlp::Model model = loaded ? loaded->model : mlp::Model::init(model_config(hp), g);
   std::printf("parameters: %lld\n", static_cast<long long>(model.num_params()));
+  if (!loaded && !hp.lr_find) print_tensor_demos(model, data);
 
   // training
-  z2h::Stopwatch train_clock;
-  History hist = train(model, data, hp, steps, g, opt.quiet);
-  const double train_s = train_clock.seconds();
-  const double steps_per_s = train_s > 0 ? static_cast<double>(steps) / train_s : 0.0;
+  History hist = train(model, data, hp, steps, g, report);
 
   // evaluation
   nlohmann::json loss = evaluate(model, data, hp.test);
@@ -252,40 +332,24 @@ int train_and_report(const Run& r, int64_t steps) {
   if (model.cfg.emb >= 2) plot_embedding(out / "embedding.png", model, data.vocab);
 
   // metrics.csv, the checkpoint (not for the lr finder: its model is a by-product), summary.json
-  z2h::MetricsCsv metrics({"step", "loss", "lr"});
-  for (size_t i = 0; i < hist.loss.size(); ++i) metrics.add_row(i, hist.loss[i], hist.lr[i]);
-  metrics.save(out / "metrics.csv");
   std::string checkpoint;
   if (!hp.lr_find) {
     checkpoint = checkpoint_path(hp.save, out).string();
     mlp::save_checkpoint(checkpoint, model, data.vocab, opt.seed, (loaded ? loaded->steps : 0) + steps);
   }
-  const mlp::ModelConfig& mc = model.cfg;
-  nlohmann::json summary = {
-      {"stage", opt.stage},
-      {"seed", opt.seed},
-      {"config", {{"block_size", mc.block_size}, {"emb", mc.emb}, {"hidden", mc.hidden},
-                  {"batch_size", hp.batch_size}, {"lr", hp.lr}, {"lr_final", hp.lr_final},
-                  {"decay_step", hp.decay_step}, {"init", mc.init == mlp::Init::tuned ? "tuned" : "lecture"},
-                  {"direct", mc.direct}, {"steps", steps}, {"samples", hp.samples},
-                  {"test", hp.test}, {"lr_find", hp.lr_find}, {"load", hp.load}}},
+  report.summary.update({
       {"params", model.num_params()},
-      {"steps", steps},
       {"loss", loss},
       {"samples", names},
-      {"wall_s", clock.seconds()},
-      {"steps_per_s", steps_per_s},
-      {"threads", opt.threads},
-      {"openblas_core", z2h::openblas_core()},
       {"mode", hp.lr_find ? "lr-find" : "train"},
       {"split_sizes", {{"train", data.train.size()}, {"val", data.dev.size()}, {"test", data.test.size()}}},
       {"step0_loss", hist.loss.empty() ? nlohmann::json(nullptr) : nlohmann::json(hist.loss[0])},
       {"checkpoint", checkpoint.empty() ? nlohmann::json(nullptr) : nlohmann::json(checkpoint)},
-  };
-  z2h::write_json_atomic(out / "summary.json", summary);
-  std::printf("trained %lld steps in %.1f s (%.0f steps/s, %d thread%s); wrote %s\n",
-              static_cast<long long>(steps), train_s, steps_per_s, opt.threads,
-              opt.threads == 1 ? "" : "s", out.string().c_str());
+  });
+  report.write();
+  std::printf("trained %s; wrote %s\n",
+              report.speed(", " + std::to_string(opt.threads) + (opt.threads == 1 ? " thread" : " threads")).c_str(),
+              out.string().c_str());
   return 0;
 }
 
@@ -296,26 +360,12 @@ int main(int argc, char** argv) {
   z2h::CommonOptions opt{.stage = "03-mlp", .seed = 2147483647, .steps = 200000};
   z2h::add_common_options(app, opt);
   Hyper hp;
-  app.add_option("--block-size", hp.block_size, "context length (characters)")->check(z2h::at_least(1));
-  app.add_option("--emb", hp.emb, "embedding dimensions per character")->check(z2h::at_least(1));
-  app.add_option("--hidden", hp.hidden, "neurons in the tanh layer")->check(z2h::at_least(1));
-  app.add_option("--batch-size", hp.batch_size, "examples per minibatch")->check(z2h::at_least(1));
-  app.add_option("--lr", hp.lr, "learning rate before --decay-step")->check(z2h::positive());
-  app.add_option("--lr-final", hp.lr_final, "learning rate from --decay-step on")->check(z2h::positive());
-  app.add_option("--decay-step", hp.decay_step, "step at which the learning rate drops")->check(z2h::at_least(0));
-  app.add_option("--init", hp.init, "lecture: unscaled randn; tuned: near-uniform start (E02)")
-      ->check(CLI::IsMember({"lecture", "tuned"}));
-  app.add_flag("--direct", hp.direct, "add direct embedding->output connections (E03)");
-  app.add_option("--samples", hp.samples, "names to sample")->check(z2h::at_least(0));
-  app.add_flag("--test", hp.test, "also evaluate the test split");
-  app.add_flag("--lr-find", hp.lr_find, "learning-rate finder: lr = 10**linspace(-3, 0, steps), 1000 steps unless --steps");
-  app.add_option("--save", hp.save, "where to write the checkpoint (default <out>/model.safetensors)")->option_text("PATH");
-  app.add_option("--load", hp.load, "start from this checkpoint instead of a fresh init (--sample-only: default <out>/model.safetensors)")
-      ->option_text("PATH");
-  app.add_flag("--sample-only", hp.sample_only, "load a checkpoint and sample, no training");
+  z2h::Settings settings(app);
+  declare(settings, hp, opt);
   return z2h::run_main(argc, argv, app, opt, [&] {
-    const Run r{opt, hp, app};
+    const Run r{opt, hp, app, settings};
     if (hp.sample_only) return sample_only(r);
-    return train_and_report(r, hp.lr_find && !app.count("--steps") ? kLrFindSteps : opt.steps);
+    if (hp.lr_find && !app.count("--steps")) opt.steps = kLrFindSteps;
+    return train_and_report(r);
   });
 }

@@ -33,14 +33,15 @@ DeepNet make_deep_net(const DeepConfig& cfg, z2h::Generator& g) {
     const bool last = k == cfg.n_linear - 1;
     const int64_t fan_out = last ? cfg.vocab_size : cfg.n_hidden;
     net.layers.add(nn::Linear(fan_in, fan_out, cfg.bias, g));
-    net.layers.add(nn::BatchNorm1d(fan_out));
-    if (!last) net.layers.add(nn::Tanh());
+    if (cfg.batchnorm) net.layers.add(nn::BatchNorm1d(fan_out));
+    if (!last && cfg.tanh) net.layers.add(nn::Tanh());
     fan_in = fan_out;
   }
   {
     z2h::NoGradGuard no_grad;
-    Tensor& gamma = net.layers.at<nn::BatchNorm1d>(-1).gamma;  // last layer: make less confident
-    for (int64_t j = 0; j < gamma.numel(); ++j) gamma.data()[j] *= cfg.last_gamma;
+    // last layer: make less confident
+    Tensor& last = cfg.batchnorm ? net.layers.at<nn::BatchNorm1d>(-1).gamma : net.layers.at<nn::Linear>(-1).weight;
+    for (int64_t j = 0; j < last.numel(); ++j) last.data()[j] *= cfg.last_gamma;
     for (size_t i = 0; i + 1 < net.layers.layers.size(); ++i)  // all other layers: apply gain
       if (auto* lin = dynamic_cast<nn::Linear*>(net.layers.layers[i].get()))
         for (int64_t j = 0; j < lin->weight.numel(); ++j) lin->weight.data()[j] *= cfg.gain;
@@ -107,8 +108,9 @@ static std::string shape_str(const Tensor& t) {  // Python's tuple(p.shape): "(3
 Diagnostics diagnose(const DeepNet& net, double saturation) {
   Diagnostics d;
   const int n_layers = static_cast<int>(net.layers.layers.size());
+  const std::string watched = net.cfg.tanh ? "Tanh" : net.cfg.batchnorm ? "BatchNorm1d" : "Linear";
   for (int i = 0; i + 1 < n_layers; ++i) {  // exclude the output layer
-    if (layer_kind(net, i) != "Tanh") continue;
+    if (layer_kind(net, i) != watched) continue;
     const Tensor& t = layer_out(net, i);
     int64_t sat = 0;
     for (int64_t j = 0; j < t.numel(); ++j) sat += std::fabs(t.data()[j]) > saturation;

@@ -27,8 +27,10 @@ struct DeepConfig {
   int n_hidden = 100;
   int n_linear = 6;          // Linear layers: n_linear - 1 blocks [Linear, BatchNorm1d, Tanh], then [Linear, BatchNorm1d]
   bool bias = false;         // the lecture's Linear layers have none: the BatchNorm after each cancels it
-  float last_gamma = 0.1f;   // layers[-1].gamma *= 0.1
+  float last_gamma = 0.1f;   // layers[-1].gamma *= 0.1 (without BatchNorm: layers[-1].weight *= 0.1)
   float gain = 1.0f;         // every other Linear weight *= gain (the video tries 5/3; with BatchNorm it hardly matters)
+  bool batchnorm = true;     // a BatchNorm1d after each Linear (the video first trains the net without)
+  bool tanh = true;          // a Tanh after each hidden block (without: a linear sandwich, one linear map)
 };
 
 struct DeepNet {
@@ -63,11 +65,13 @@ DeepStep train_step(DeepNet& net, const Split& train, z2h::Generator& g, int bat
 float split_loss(DeepNet& net, const Split& split);
 
 // The diagnostics of the last training step's forward and backward pass (cells 15-18).
-struct ActivationStats {  // each Tanh's output (the output layer excluded)
+// The layers watched: each hidden block's output (the output layer excluded) — its Tanh, or, in a
+// net without tanh, its BatchNorm1d or (without either) its Linear.
+struct ActivationStats {
   int layer = 0;
-  double mean = 0, std = 0, saturated = 0;  // saturated: % of |t| > 0.97
+  double mean = 0, std = 0, saturated = 0;  // saturated: % of |t| > 0.97 (meant for a tanh)
 };
-struct GradientStats {  // the gradient reaching each Tanh's output
+struct GradientStats {  // the gradient reaching each watched output
   int layer = 0;
   double mean = 0, std = 0;
 };

@@ -1,10 +1,10 @@
 #include "figures.hpp"
 
-#include "common/plot/image.hpp"
 #include "common/plot/plot.hpp"
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 namespace stage04 {
 
@@ -30,20 +30,23 @@ void plot_hist(const std::filesystem::path& png, const z2h::Tensor& t, const std
 
 void plot_saturation(const std::filesystem::path& png, const z2h::Tensor& h, double threshold) {
   const int rows = static_cast<int>(h.size(0)), cols = static_cast<int>(h.numel() / h.size(0));
-  std::vector<double> saturated(static_cast<size_t>(h.numel()));
+  plot::Heatmap map{.rows = rows, .cols = cols, .cmap = plot::Colormap::gray};
   const float* d = h.data();
-  for (size_t i = 0; i < saturated.size(); ++i) saturated[i] = std::fabs(d[i]) > threshold ? 1.0 : 0.0;
-  const int factor = std::max(1, 2000 / cols);  // the lecture's 20-inch-wide figure
-  plot::write_png(png, plot::upscale(plot::gray_image(saturated, rows, cols, 0.0, 1.0), factor));
+  for (int64_t i = 0; i < h.numel(); ++i) map.values.push_back(std::fabs(d[i]) > threshold ? 1.0 : 0.0);
+  char title[160];
+  std::snprintf(title, sizeof title, "|h| > %g, white where saturated: rows = the %d examples of the batch, columns = the %d neurons",
+                threshold, rows, cols);
+  plot::heatmap(png, map, {.title = title, .width = 2000, .height = 60 + 2000 * rows / cols});  // the lecture's 20-inch figure
 }
 
-void plot_distributions(const std::filesystem::path& png, const std::vector<Series>& series, const std::string& title) {
+void plot_distributions(const std::filesystem::path& png, const std::vector<Series>& series, const std::string& title,
+                        const std::string& xlabel) {
   std::vector<plot::Line> lines;
   for (const Series& s : series) lines.push_back(plot::density(to_doubles(s.values), 100, s.label));
-  plot::lines(png, lines, {.title = title, .width = 2000, .height = 400});
+  plot::lines(png, lines, {.title = title, .xlabel = xlabel, .ylabel = "density", .width = 1400, .height = 350});
 }
 
-void plot_update_ratios(const std::filesystem::path& png, const std::vector<RatioCurve>& curves) {
+void plot_update_ratios(const std::filesystem::path& png, const std::vector<RatioCurve>& curves, const std::string& title) {
   std::vector<plot::Line> lines;
   size_t steps = 0;
   for (const RatioCurve& c : curves) {
@@ -53,8 +56,8 @@ void plot_update_ratios(const std::filesystem::path& png, const std::vector<Rati
   // plt.plot([0, len(ud)], [-3, -3], 'k'): these ratios should be ~1e-3
   lines.push_back({.x = {0.0, static_cast<double>(steps)}, .y = {-3.0, -3.0}, .label = "", .color = "#000000"});
   plot::lines(png, lines,
-              {.title = "update:data ratio", .xlabel = "step", .ylabel = "log10(std(lr*grad) / std(data))",
-               .width = 2000, .height = 400});
+              {.title = title, .xlabel = "step", .ylabel = "log10(std(lr*grad) / std(data))",
+               .width = 1400, .height = 350});
 }
 
 void plot_curves(const std::filesystem::path& png, const std::vector<Curve>& curves, const std::string& title,

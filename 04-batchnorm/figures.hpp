@@ -25,7 +25,8 @@ struct Series {
   std::string label;
   z2h::Tensor values;
 };
-void plot_distributions(const std::filesystem::path& png, const std::vector<Series>& series, const std::string& title);
+void plot_distributions(const std::filesystem::path& png, const std::vector<Series>& series, const std::string& title,
+                        const std::string& xlabel);
 
 // The update:data ratio log10(std(lr * grad) / std(data)) of each parameter over the steps, with the
 // black reference line at -3 (updates about 1/1000 of the values).
@@ -33,7 +34,7 @@ struct RatioCurve {
   std::string label;
   std::vector<double> log10_ratio;  // one per step
 };
-void plot_update_ratios(const std::filesystem::path& png, const std::vector<RatioCurve>& curves);
+void plot_update_ratios(const std::filesystem::path& png, const std::vector<RatioCurve>& curves, const std::string& title);
 
 // Several curves over the same x (exercise plots).
 struct Curve {

@@ -21,12 +21,13 @@
 #include "common/tensor/ops.hpp"
 #include "common/nn/optim.hpp"
 #include "common/io/output.hpp"
-#include "common/app/progress.hpp"
+#include "common/app/format.hpp"
 #include "common/app/run_info.hpp"
+#include "common/app/run_report.hpp"
+#include "common/app/settings.hpp"
 #include "common/io/safetensors.hpp"
 #include "common/data/sample_names.hpp"
 
-#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -37,6 +38,7 @@
 namespace fs = std::filesystem;
 using namespace stage04;
 using z2h::Tensor;
+using z2h::py_repr;
 
 // ================================================================================================
 // hyper-parameters: the lecture's
@@ -52,46 +54,43 @@ struct Hyper {
   double lr_decayed = 0.01;
   int64_t lr_decay_step = 100000;    // deep: 150000. Stays put when --steps shortens a run
   double saturation = 0.99;         // the video's h.abs() > 0.99 image (the deep net's printout uses 0.97)
+  double gain = 1.0;                 // deep: every Linear weight but the last *= gain (the video: 5/3 without BatchNorm)
+  bool no_batchnorm = false;         // deep: the net before BatchNorm, Linear (with bias) + Tanh
+  bool no_tanh = false;              // deep: no Tanh, a stack of linear layers
   int samples = 20;                  // names sampled at the end, with seed + 10 as the notebook
   std::string save, load;            // checkpoint paths ("" = out/model.safetensors, none)
 };
+
+// Every setting as a flag (and as summary.json's "config"), each named once: here.
+void declare(z2h::Settings& s, Hyper& hp, z2h::CommonOptions& opt) {
+  s.record("steps", opt.steps);
+  s.record("seed", opt.seed);
+  s.option("--mode", hp.mode, "train | deep (the 6-layer diagnostic net) | bonus | e01 | e02")
+      ->check(CLI::IsMember({"train", "deep", "bonus", "e01", "e02"}));
+  s.option("--variant", hp.variant, "mode train: the init of the video's loss log")->check(CLI::IsMember(variant_names()));
+  s.record("block_size", hp.block_size);
+  s.option("--n-embd", hp.n_embd, "embedding dimensions per character")->check(z2h::at_least(1));
+  s.option("--n-hidden", hp.n_hidden, "neurons per hidden layer (deep, e02: 100 unless given)")->check(z2h::at_least(2));
+  s.option("--batch", hp.batch_size, "minibatch size (batch norm needs 2 or more)", "batch_size")->check(z2h::at_least(2));
+  s.option("--lr", hp.lr, "learning rate before the decay step")->check(z2h::positive());
+  s.option("--lr-decayed", hp.lr_decayed, "learning rate from the decay step on")->check(z2h::positive());
+  s.option("--lr-decay-step", hp.lr_decay_step, "step of the learning-rate drop (deep: 150000 unless given)")
+      ->check(z2h::at_least(0));
+  s.record("saturation", hp.saturation);
+  s.option("--gain", hp.gain, "deep: multiply every Linear weight but the last by this (5/3: tanh's Kaiming gain)")
+      ->check(z2h::positive());
+  s.flag("--no-batchnorm", hp.no_batchnorm, "deep: no BatchNorm1d layers (Linear layers with bias, as before BatchNorm)");
+  s.flag("--no-tanh", hp.no_tanh, "deep: no Tanh layers (a linear sandwich)");
+  s.option("--samples", hp.samples, "names to sample after training")->check(z2h::at_least(0));
+  s.option("--save", hp.save, "checkpoint path (default: <out>/model.safetensors)");
+  s.option("--load", hp.load, "start from this checkpoint (with --steps 0: evaluate and sample only)")
+      ->check(CLI::ExistingFile);
+}
 
 int64_t default_steps(const std::string& mode) {
   if (mode == "deep") return 1001;   // the notebook breaks out of its 200000-step loop after step 1000
   if (mode == "e02") return 20000;
   return 200000;
-}
-
-// Python's repr of a float32 result: the shortest digits that read back as the same double,
-// as `print(split, loss.item())` prints it (2.0674145221710205).
-std::string py_repr(double v) {
-  char buf[32];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  std::string s(buf, end);
-  if (s.find_first_of(".en") == std::string::npos) s += ".0";
-  return s;
-}
-
-// The notebook's progress line: f'{i:7d}/{max_steps:7d}: {loss.item():.4f}'
-std::string lecture_line(int64_t i, int64_t max_steps, float loss) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%7lld/%7lld: %.4f", static_cast<long long>(i), static_cast<long long>(max_steps),
-                static_cast<double>(loss));
-  return buf;
-}
-
-nlohmann::json config_json(const Hyper& hp, const z2h::CommonOptions& opt) {
-  return {{"mode", hp.mode},           {"variant", hp.variant},       {"block_size", hp.block_size},
-          {"n_embd", hp.n_embd},       {"n_hidden", hp.n_hidden},     {"batch_size", hp.batch_size},
-          {"lr", hp.lr},               {"lr_decayed", hp.lr_decayed}, {"lr_decay_step", hp.lr_decay_step},
-          {"steps", opt.steps},        {"seed", opt.seed},            {"samples", hp.samples},
-          {"saturation", hp.saturation}, {"load", hp.load}};
-}
-
-nlohmann::json summary_base(const Hyper& hp, const z2h::CommonOptions& opt) {
-  return {{"stage", "04-batchnorm"}, {"mode", hp.mode},       {"seed", opt.seed},
-          {"config", config_json(hp, opt)}, {"steps", opt.steps}, {"threads", opt.threads},
-          {"openblas_core", z2h::openblas_core()}};
 }
 
 // The first line of every mode's output: stage, seed, threads and OpenBLAS's kernel set.
@@ -132,8 +131,7 @@ z2h::optim::Schedule schedule(const Hyper& hp) {
 // ================================================================================================
 // mode train: the MLP, in one of the video's variants
 // ================================================================================================
-int run_train(const Hyper& hp, const z2h::CommonOptions& opt) {
-  const fs::path out = z2h::prepare_out_dir(opt.out);
+void run_train(const Hyper& hp, const z2h::CommonOptions& opt, const fs::path& out, z2h::RunReport& report) {
   const Data data = load_data(opt, hp);
 
   // ---- model: the notebook's draws from g = torch.Generator().manual_seed(seed) ----
@@ -147,23 +145,18 @@ int run_train(const Hyper& hp, const z2h::CommonOptions& opt) {
   std::cout << m.num_parameters() << "\n";  // number of parameters in total
 
   // ---- training: 200000 seeded minibatches of 32 ----
-  z2h::MetricsCsv metrics({"step", "loss", "lr"});
   std::vector<float> losses;
   Tensor hpreact0, h0;
-  z2h::Progress bar(opt.steps, "train", opt.quiet);
   z2h::optim::SGD sgd(m.parameters(), schedule(hp));
-  z2h::Stopwatch clock;
+  report.start(opt.steps, {"step", "loss", "lr"});
   for (int64_t i = 0; i < opt.steps; ++i) {
     const double lr = sgd.current_lr();
     const float loss = train_step(m, data.train, g, hp.batch_size, sgd);
     if (i == 0) hpreact0 = m.hpreact.detach(), h0 = m.h.detach();
-    if (i % 10000 == 0) bar.println(lecture_line(i, opt.steps, loss));
     losses.push_back(loss);
-    metrics.add_row(i, loss, lr);
-    bar.update(i + 1, loss);
+    report.step(i, loss, {lr});
   }
-  bar.finish();
-  const double wall = clock.seconds();
+  report.stop();
 
   // ---- evaluation: the notebook's split_loss, with the running batch-norm statistics ----
   const float train = split_loss(m, data.train), val = split_loss(m, data.val), test = split_loss(m, data.test);
@@ -174,8 +167,7 @@ int run_train(const Hyper& hp, const z2h::CommonOptions& opt) {
   const auto names = z2h::sample_names([&](const z2h::LongTensor& x) { return forward(m, x, /*training=*/false); },
                                        hp.block_size, data.vocab, hp.samples, sg);
   for (const std::string& name : names) std::cout << name << "\n";
-  std::printf("%lld steps in %.1f s (%.0f steps/s)\n", static_cast<long long>(opt.steps), wall,
-              static_cast<double>(opt.steps) / std::max(wall, 1e-9));
+  std::cout << report.speed() << "\n";
 
   // ---- plots and files ----
   if (!losses.empty()) {
@@ -185,18 +177,12 @@ int run_train(const Hyper& hp, const z2h::CommonOptions& opt) {
     plot_hist(out / "h_step0.png", h0, "h = tanh(hpreact)" + v, "h");
     plot_saturation(out / "saturation_step0.png", h0, hp.saturation);
   }
-  metrics.save(out / "metrics.csv");
   save_model(hp.save.empty() ? out / "model.safetensors" : fs::path(hp.save), state(m), model_id);
-  nlohmann::json summary = summary_base(hp, opt);
-  summary["variant"] = hp.variant;
-  summary["params"] = m.num_parameters();
-  summary["loss"] = {{"train", train}, {"val", val}, {"test", test}};
-  summary["samples"] = names;
-  summary["wall_s"] = wall;
-  summary["steps_per_s"] = static_cast<double>(opt.steps) / std::max(wall, 1e-9);
-  summary["step0_loss"] = losses.empty() ? nlohmann::json(nullptr) : nlohmann::json(losses[0]);
-  z2h::write_json_atomic(out / "summary.json", summary);
-  return 0;
+  report.summary["variant"] = hp.variant;
+  report.summary["params"] = m.num_parameters();
+  report.summary["loss"] = {{"train", train}, {"val", val}, {"test", test}};
+  report.summary["samples"] = names;
+  report.summary["step0_loss"] = losses.empty() ? nlohmann::json(nullptr) : nlohmann::json(losses[0]);
 }
 
 // ================================================================================================
@@ -223,8 +209,18 @@ void print_diagnostics(const DeepNet& net, const Diagnostics& d) {
   }
 }
 
+// "no BatchNorm, gain 5/3, lr 0.1": the deep net's experiment, for the figures' titles
+std::string experiment(const Hyper& hp) {
+  std::string s = hp.no_batchnorm ? "no BatchNorm" : "BatchNorm";
+  if (hp.no_tanh) s += ", no tanh";
+  char buf[64];
+  if (std::fabs(hp.gain - 5.0 / 3.0) < 1e-6) std::snprintf(buf, sizeof buf, ", gain 5/3, lr %g", hp.lr);
+  else std::snprintf(buf, sizeof buf, ", gain %g, lr %g", hp.gain, hp.lr);
+  return s + buf;
+}
+
 void plot_diagnostics(const fs::path& out, const DeepNet& net, const Diagnostics& d,
-                      const std::vector<std::vector<double>>& ud) {
+                      const std::vector<std::vector<double>>& ud, const std::string& label) {
   std::vector<Series> acts, grads, weights;
   for (const ActivationStats& a : d.activations) acts.push_back({layer_label(net, a.layer), layer_out(net, a.layer)});
   for (const GradientStats& gs : d.gradients) grads.push_back({layer_label(net, gs.layer), layer_out(net, gs.layer).grad()});
@@ -236,57 +232,55 @@ void plot_diagnostics(const fs::path& out, const DeepNet& net, const Diagnostics
     for (const auto& step : ud) c.log10_ratio.push_back(step[static_cast<size_t>(w.param)]);
     ratios.push_back(std::move(c));
   }
-  plot_distributions(out / "activations.png", acts, "activation distribution");
-  plot_distributions(out / "gradients.png", grads, "gradient distribution");
-  plot_distributions(out / "weight_gradients.png", weights, "weights gradient distribution");
-  plot_update_ratios(out / "update_ratios.png", ratios);
+  const std::string watched = layer_kind(net, d.activations.empty() ? 0 : d.activations[0].layer);
+  plot_distributions(out / "activations.png", acts, "activation distribution (" + label + ")",
+                     "output of each hidden " + watched);
+  plot_distributions(out / "gradients.png", grads, "gradient distribution (" + label + ")",
+                     "gradient at each hidden " + watched + "'s output");
+  plot_distributions(out / "weight_gradients.png", weights, "weights gradient distribution (" + label + ")",
+                     "gradient of each 2-D weight");
+  plot_update_ratios(out / "update_ratios.png", ratios, "update:data ratio (" + label + ")");
 }
 
-int run_deep(const Hyper& hp, const z2h::CommonOptions& opt) {
-  const fs::path out = z2h::prepare_out_dir(opt.out);
+void run_deep(const Hyper& hp, const z2h::CommonOptions& opt, const fs::path& out, z2h::RunReport& report) {
   const Data data = load_data(opt, hp);
   z2h::Generator g(opt.seed);
   DeepNet net = make_deep_net({.vocab_size = data.vocab.size(), .block_size = hp.block_size, .n_embd = hp.n_embd,
-                               .n_hidden = hp.n_hidden},
+                               .n_hidden = hp.n_hidden, .bias = hp.no_batchnorm, .gain = static_cast<float>(hp.gain),
+                               .batchnorm = !hp.no_batchnorm, .tanh = !hp.no_tanh},
                               g);
-  const std::string model_id = "deep-" + std::to_string(hp.n_hidden);
+  const std::string model_id = "deep-" + std::to_string(hp.n_hidden) + (hp.no_batchnorm ? "-nobatchnorm" : "") +
+                               (hp.no_tanh ? "-notanh" : "");
   if (!hp.load.empty()) load_model(hp.load, state(net), model_id);
   print_header(opt);
   std::cout << num_parameters(net) << "\n";
 
-  z2h::MetricsCsv metrics([&] {
-    std::vector<std::string> cols = {"step", "loss", "lr"};
-    for (const std::string& name : parameter_names(net)) cols.push_back("ud_" + name);
-    return cols;
-  }());
+  std::vector<std::string> columns = {"step", "loss", "lr"};
+  for (const std::string& name : parameter_names(net)) columns.push_back("ud_" + name);
   std::vector<float> losses;
   std::vector<std::vector<double>> ud;  // [step][parameter] log10 update:data ratios
-  z2h::Progress bar(opt.steps, "train", opt.quiet);
   z2h::optim::SGD sgd(net.parameters(), schedule(hp));
-  z2h::Stopwatch clock;
+  // the notebook's loop runs to max_steps = 200000 and breaks after step 1000: it prints "0/ 200000"
+  report.start(opt.steps, columns, "train", {.max_steps = std::max<int64_t>(opt.steps, 200000)});
   for (int64_t i = 0; i < opt.steps; ++i) {
     const double lr = sgd.current_lr();
     const DeepStep step = train_step(net, data.train, g, hp.batch_size, sgd);
-    // the notebook's loop runs to max_steps = 200000 and breaks after step 1000: it prints "0/ 200000"
-    if (i % 10000 == 0) bar.println(lecture_line(i, std::max<int64_t>(opt.steps, 200000), step.loss));
     losses.push_back(step.loss);
     ud.push_back(step.update_ratios);
-    std::vector<double> row = {static_cast<double>(i), step.loss, lr};
-    row.insert(row.end(), step.update_ratios.begin(), step.update_ratios.end());
-    metrics.add_row(row);
-    bar.update(i + 1, step.loss);
+    std::vector<double> extra = {lr};
+    extra.insert(extra.end(), step.update_ratios.begin(), step.update_ratios.end());
+    report.step(i, step.loss, extra);
   }
-  bar.finish();
-  const double wall = clock.seconds();
+  report.stop();
 
-  nlohmann::json summary = summary_base(hp, opt);
-  summary["params"] = num_parameters(net);
+  report.summary["params"] = num_parameters(net);
   if (opt.steps > 0) {  // the statistics of the last step's forward and backward pass
     const Diagnostics d = diagnose(net);
     print_diagnostics(net, d);
-    plot_diagnostics(out, net, d, ud);
-    plot_log10_loss(out / "loss.png", losses, "log10 loss (deep net)");
-    summary["diagnostics"] = to_json(d);
+    // the statistics are those of the last step's batch: "step 0" is the net at init
+    plot_diagnostics(out, net, d, ud, experiment(hp) + "; step " + std::to_string(opt.steps - 1));
+    plot_log10_loss(out / "loss.png", losses, "log10 loss (deep net, " + experiment(hp) + ")");
+    report.summary["diagnostics"] = to_json(d);
   }
   set_training(net, false);  // put layers into eval mode
   const float train = split_loss(net, data.train), val = split_loss(net, data.val), test = split_loss(net, data.test);
@@ -295,25 +289,18 @@ int run_deep(const Hyper& hp, const z2h::CommonOptions& opt) {
   const auto names =
       z2h::sample_names([&](const z2h::LongTensor& x) { return forward(net, x); }, hp.block_size, data.vocab, hp.samples, sg);
   for (const std::string& name : names) std::cout << name << "\n";
-  std::printf("%lld steps in %.1f s (%.0f steps/s)\n", static_cast<long long>(opt.steps), wall,
-              static_cast<double>(opt.steps) / std::max(wall, 1e-9));
+  std::cout << report.speed() << "\n";
 
-  metrics.save(out / "metrics.csv");
   save_model(hp.save.empty() ? out / "model.safetensors" : fs::path(hp.save), state(net), model_id);
-  summary["loss"] = {{"train", train}, {"val", val}, {"test", test}};
-  summary["samples"] = names;
-  summary["wall_s"] = wall;
-  summary["steps_per_s"] = static_cast<double>(opt.steps) / std::max(wall, 1e-9);
-  summary["step0_loss"] = losses.empty() ? nlohmann::json(nullptr) : nlohmann::json(losses[0]);
-  z2h::write_json_atomic(out / "summary.json", summary);
-  return 0;
+  report.summary["loss"] = {{"train", train}, {"val", val}, {"test", test}};
+  report.summary["samples"] = names;
+  report.summary["step0_loss"] = losses.empty() ? nlohmann::json(nullptr) : nlohmann::json(losses[0]);
 }
 
 // ================================================================================================
 // mode bonus: the notebook's last two cells
 // ================================================================================================
-int run_bonus(const Hyper& hp, const z2h::CommonOptions& opt) {
-  const fs::path out = z2h::prepare_out_dir(opt.out);
+void run_bonus(const z2h::CommonOptions& opt, z2h::RunReport& report) {
   print_header(opt);
   const BonusStats s = bonus_statistics();
   nlohmann::json stats;
@@ -331,34 +318,22 @@ int run_bonus(const Hyper& hp, const z2h::CommonOptions& opt) {
   std::printf("\nnormshow x = randn(5) * 5: [%.4f, %.4f, %.4f, %.4f, %.4f]\n", s.normshow_x[0], s.normshow_x[1],
               s.normshow_x[2], s.normshow_x[3], s.normshow_x[4]);
   stats["normshow_x"] = s.normshow_x;
-  nlohmann::json summary = summary_base(hp, opt);
-  summary["steps"] = 0;
-  summary["params"] = 0;
-  summary["bonus"] = stats;
-  summary["samples"] = nlohmann::json::array();
-  z2h::write_json_atomic(out / "summary.json", summary);
-  z2h::MetricsCsv({"step", "loss"}).save(out / "metrics.csv");  // no optimisation steps
-  return 0;
-}
+  report.summary["params"] = 0;
+  report.summary["bonus"] = stats;
+  report.summary["samples"] = nlohmann::json::array();
+}  // no optimisation steps: metrics.csv has its header only
 
 // ================================================================================================
 // mode e01: all-zero init
 // ================================================================================================
-int run_e01(const Hyper& hp, const z2h::CommonOptions& opt) {
-  const fs::path out = z2h::prepare_out_dir(opt.out);
+void run_e01(const Hyper& hp, const z2h::CommonOptions& opt, const fs::path& out, z2h::RunReport& report) {
   const Data data = load_data(opt, hp);
   print_header(opt);
-  z2h::MetricsCsv metrics({"step", "loss", "lr"});
-  z2h::Progress bar(opt.steps, "train", opt.quiet);
   const z2h::optim::Schedule lr_at = schedule(hp);
-  z2h::Stopwatch clock;
-  const ZeroInitResult r = train_zero_init(data, opt.seed, opt.steps, hp.batch_size, lr_at, [&](int64_t i, float loss) {
-    if (i % 10000 == 0) bar.println(lecture_line(i, opt.steps, loss));
-    metrics.add_row(i, loss, lr_at(i));
-    bar.update(i + 1, loss);
-  });
-  bar.finish();
-  const double wall = clock.seconds();
+  report.start(opt.steps, {"step", "loss", "lr"});
+  const ZeroInitResult r = train_zero_init(data, opt.seed, opt.steps, hp.batch_size, lr_at,
+                                           [&](int64_t i, float loss) { report.step(i, loss, {lr_at(i)}); });
+  report.stop();
 
   std::cout << "largest |gradient| of each parameter, over all steps:\n";
   for (size_t k = 0; k < r.names.size(); ++k) {
@@ -384,24 +359,17 @@ int run_e01(const Hyper& hp, const z2h::CommonOptions& opt) {
                 "probability");
     plot_hist(out / "e01_h_step0.png", r.h0, "h = tanh(hpreact) at step 0, all-zero init", "h");
   }
-  metrics.save(out / "metrics.csv");
-  nlohmann::json summary = summary_base(hp, opt);
-  summary["params"] = 11897;
-  summary["loss"] = {{"train", r.train}, {"val", r.val}};
-  summary["samples"] = nlohmann::json::array();
-  summary["wall_s"] = wall;
-  summary["steps_per_s"] = static_cast<double>(opt.steps) / std::max(wall, 1e-9);
-  summary["unigram_entropy"] = r.unigram_entropy;
-  for (size_t k = 0; k < r.names.size(); ++k) summary["nonzero"][r.names[k]] = r.nonzero[k];
-  z2h::write_json_atomic(out / "summary.json", summary);
-  return 0;
+  report.summary["params"] = 11897;
+  report.summary["loss"] = {{"train", r.train}, {"val", r.val}};
+  report.summary["samples"] = nlohmann::json::array();
+  report.summary["unigram_entropy"] = r.unigram_entropy;
+  for (size_t k = 0; k < r.names.size(); ++k) report.summary["nonzero"][r.names[k]] = r.nonzero[k];
 }
 
 // ================================================================================================
 // mode e02: fold BatchNorm into the Linear before it
 // ================================================================================================
-int run_e02(const Hyper& hp, const z2h::CommonOptions& opt) {
-  const fs::path out = z2h::prepare_out_dir(opt.out);
+void run_e02(const Hyper& hp, const z2h::CommonOptions& opt, z2h::RunReport& report) {
   const Data data = load_data(opt, hp);
   z2h::Generator g(opt.seed);
   DeepNet net = make_deep_net({.vocab_size = data.vocab.size(), .block_size = hp.block_size, .n_embd = hp.n_embd,
@@ -409,19 +377,13 @@ int run_e02(const Hyper& hp, const z2h::CommonOptions& opt) {
                               g);
   print_header(opt);
   std::cout << num_parameters(net) << "\n";
-  z2h::MetricsCsv metrics({"step", "loss", "lr"});
-  z2h::Progress bar(opt.steps, "train", opt.quiet);
   z2h::optim::SGD sgd(net.parameters(), schedule(hp));
-  z2h::Stopwatch clock;
+  report.start(opt.steps, {"step", "loss", "lr"});
   for (int64_t i = 0; i < opt.steps; ++i) {
     const double lr = sgd.current_lr();
-    const float loss = train_step(net, data.train, g, hp.batch_size, sgd).loss;
-    if (i % 10000 == 0) bar.println(lecture_line(i, opt.steps, loss));
-    metrics.add_row(i, loss, lr);
-    bar.update(i + 1, loss);
+    report.step(i, train_step(net, data.train, g, hp.batch_size, sgd).loss, {lr});
   }
-  bar.finish();
-  const double wall = clock.seconds();
+  report.stop();
   const FoldResult r = fold_and_compare(net, data.val);
   std::printf("parameters: %lld with batch norm, %lld folded\n", static_cast<long long>(r.params_bn),
               static_cast<long long>(r.params_folded));
@@ -429,17 +391,11 @@ int run_e02(const Hyper& hp, const z2h::CommonOptions& opt) {
               py_repr(r.val_folded).c_str());
   std::printf("largest |logit difference| over the %lld validation examples: %.3g\n",
               static_cast<long long>(data.val.size()), r.max_abs_diff);
-  metrics.save(out / "metrics.csv");
-  nlohmann::json summary = summary_base(hp, opt);
-  summary["params"] = r.params_bn;
-  summary["params_folded"] = r.params_folded;
-  summary["loss"] = {{"val", r.val_bn}, {"val_folded", r.val_folded}};
-  summary["max_abs_logit_diff"] = r.max_abs_diff;
-  summary["samples"] = nlohmann::json::array();
-  summary["wall_s"] = wall;
-  summary["steps_per_s"] = static_cast<double>(opt.steps) / std::max(wall, 1e-9);
-  z2h::write_json_atomic(out / "summary.json", summary);
-  return 0;
+  report.summary["params"] = r.params_bn;
+  report.summary["params_folded"] = r.params_folded;
+  report.summary["loss"] = {{"val", r.val_bn}, {"val_folded", r.val_folded}};
+  report.summary["max_abs_logit_diff"] = r.max_abs_diff;
+  report.summary["samples"] = nlohmann::json::array();
 }
 
 int main(int argc, char** argv) {
@@ -448,31 +404,29 @@ int main(int argc, char** argv) {
   Hyper hp;
   z2h::add_common_options(app, opt);
   app.get_option("--steps")->description("optimisation steps (deep: 1001, e02: 20000 unless given)");
-  app.add_option("--mode", hp.mode, "train | deep (the 6-layer diagnostic net) | bonus | e01 | e02")
-      ->check(CLI::IsMember({"train", "deep", "bonus", "e01", "e02"}));
-  app.add_option("--variant", hp.variant, "mode train: the init of the video's loss log")
-      ->check(CLI::IsMember(variant_names()));
-  app.add_option("--n-embd", hp.n_embd, "embedding dimensions per character")->check(z2h::at_least(1));
-  app.add_option("--n-hidden", hp.n_hidden, "neurons per hidden layer (deep, e02: 100 unless given)")->check(z2h::at_least(2));
-  app.add_option("--batch", hp.batch_size, "minibatch size (batch norm needs 2 or more)")->check(z2h::at_least(2));
-  app.add_option("--lr", hp.lr, "learning rate before the decay step")->check(z2h::positive());
-  app.add_option("--lr-decayed", hp.lr_decayed, "learning rate from the decay step on")->check(z2h::positive());
-  app.add_option("--lr-decay-step", hp.lr_decay_step, "step of the learning-rate drop (deep: 150000 unless given)")
-      ->check(z2h::at_least(0));
-  app.add_option("--samples", hp.samples, "names to sample after training")->check(z2h::at_least(0));
-  app.add_option("--save", hp.save, "checkpoint path (default: <out>/model.safetensors)");
-  app.add_option("--load", hp.load, "start from this checkpoint (with --steps 0: evaluate and sample only)")
-      ->check(CLI::ExistingFile);
+  z2h::Settings settings(app);
+  declare(settings, hp, opt);
   return z2h::run_main(argc, argv, app, opt, [&] {
     if (app.count("--steps") == 0) opt.steps = default_steps(hp.mode);
-    if ((hp.mode == "deep" || hp.mode == "e02") && app.count("--n-hidden") == 0) hp.n_hidden = 100;
-    if (hp.mode == "deep" && app.count("--lr-decay-step") == 0) hp.lr_decay_step = 150000;
-    if (hp.mode != "train" && app.count("--variant") > 0)
-      throw z2h::UserError("--variant applies to --mode train only (got --mode " + hp.mode + ")");
-    if (hp.mode == "deep") return run_deep(hp, opt);
-    if (hp.mode == "bonus") return run_bonus(hp, opt);
-    if (hp.mode == "e01") return run_e01(hp, opt);
-    if (hp.mode == "e02") return run_e02(hp, opt);
-    return run_train(hp, opt);
+    if ((hp.mode == "deep" || hp.mode == "e02") && !settings.given(hp.n_hidden)) hp.n_hidden = 100;
+    if (hp.mode == "deep" && !settings.given(hp.lr_decay_step)) hp.lr_decay_step = 150000;
+    auto only_in = [&](const std::string& mode, const auto& field) {
+      if (hp.mode != mode && settings.given(field))
+        throw z2h::UserError(settings.flag_of(field) + " applies to --mode " + mode + " only (got --mode " + hp.mode + ")");
+    };
+    only_in("train", hp.variant);
+    only_in("deep", hp.gain);
+    only_in("deep", hp.no_batchnorm);
+    only_in("deep", hp.no_tanh);
+    const fs::path out = z2h::prepare_out_dir(opt.out);
+    z2h::RunReport report(opt, settings, out);  // every mode's metrics.csv and summary.json
+    report.summary["mode"] = hp.mode;
+    if (hp.mode == "deep") run_deep(hp, opt, out, report);
+    else if (hp.mode == "bonus") run_bonus(opt, report);
+    else if (hp.mode == "e01") run_e01(hp, opt, out, report);
+    else if (hp.mode == "e02") run_e02(hp, opt, report);
+    else run_train(hp, opt, out, report);
+    report.write();
+    return 0;
   });
 }

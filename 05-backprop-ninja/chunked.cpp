@@ -238,33 +238,4 @@ Tensor batchnorm_backward_fused(const Tensor& dhpreact, const Tensor& bnraw, con
   return bngain * bnvar_inv / nf * (nf * dhpreact - sum(dhpreact, {0}) - bessel * bnraw * sum(dhpreact * bnraw, {0}));
 }
 
-// ================================================================================================
-std::string py_repr(double v) {
-  if (v == 0.0) return std::signbit(v) ? "-0.0" : "0.0";
-  if (!std::isfinite(v)) return std::isnan(v) ? "nan" : (v > 0 ? "inf" : "-inf");
-  char buf[64];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);  // shortest digits
-  std::string s(buf, end);
-  const size_t e = s.find('e');
-  const int exp10 = std::stoi(s.substr(e + 1));
-  std::string digits = s.substr(0, e);
-  digits.erase(std::remove(digits.begin(), digits.end(), '.'), digits.end());
-  const bool neg = digits[0] == '-';
-  if (neg) digits.erase(0, 1);
-  std::string out;
-  if (exp10 < -4 || exp10 >= 16) {  // 4.656612873077393e-10
-    out = digits.substr(0, 1) + (digits.size() > 1 ? "." + digits.substr(1) : "");
-    char eb[8];
-    std::snprintf(eb, sizeof eb, "e%c%02d", exp10 < 0 ? '-' : '+', std::abs(exp10));
-    out += eb;
-  } else if (exp10 < 0) {  // 0.0719
-    out = "0." + std::string(static_cast<size_t>(-exp10 - 1), '0') + digits;
-  } else {  // 3.5571467876434326, 12297.0
-    const size_t point = static_cast<size_t>(exp10) + 1;
-    if (digits.size() <= point) out = digits + std::string(point - digits.size(), '0') + ".0";
-    else out = digits.substr(0, point) + "." + digits.substr(point);
-  }
-  return neg ? "-" + out : out;
-}
-
 }  // namespace stage05

@@ -26,6 +26,7 @@
 //
 // The forward runs on common/'s autograd (so loss.backward() fills every .grad to compare with);
 // the backward is written by hand, one line per line of the notebook, under NoGradGuard.
+#include "common/app/format.hpp"
 #include "common/rng/generator.hpp"
 #include "common/tensor/tensor.hpp"
 
@@ -97,8 +98,7 @@ z2h::Tensor batchnorm_forward_fused(const z2h::Tensor& hprebn, const z2h::Tensor
 z2h::Tensor batchnorm_backward_fused(const z2h::Tensor& dhpreact, const z2h::Tensor& bnraw,
                                      const z2h::Tensor& bnvar_inv, const z2h::Tensor& bngain);
 
-// Python's repr of a float32 value (the shortest digits that read back as the same double, with
-// an exponent below 1e-4 or from 1e16 on): 0.0, 4.656612873077393e-10, 3.5571467876434326.
-std::string py_repr(double v);
+// Python's repr of a float32 value: 0.0, 4.656612873077393e-10, 3.5571467876434326.
+using z2h::py_repr;
 
 }  // namespace stage05

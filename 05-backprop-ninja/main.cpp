@@ -15,6 +15,8 @@
 #include "ninja.hpp"
 
 #include "common/app/run_info.hpp"
+#include "common/app/run_report.hpp"
+#include "common/app/settings.hpp"
 #include "common/tensor/blas.hpp"
 #include "common/app/cli.hpp"
 #include "common/app/error.hpp"
@@ -24,7 +26,6 @@
 #include "common/tensor/ops.hpp"
 #include "common/io/output.hpp"
 #include "common/plot/plot.hpp"
-#include "common/app/progress.hpp"
 #include "common/data/sample_names.hpp"
 
 #include <cmath>
@@ -57,11 +58,24 @@ struct Hyper {
   int samples = 20;                // names sampled at the end, with seed + 10 as the notebook
 };
 
-nlohmann::json config_json(const Hyper& hp, const z2h::CommonOptions& opt) {
-  return {{"block_size", hp.block_size}, {"n_embd", hp.n_embd},         {"n_hidden_ex1", hp.n_hidden_ex1},
-          {"n_hidden", hp.n_hidden},     {"batch_size", hp.batch_size}, {"lr", hp.lr},
-          {"lr_decayed", hp.lr_decayed}, {"lr_decay_step", hp.lr_decay_step}, {"steps", opt.steps},
-          {"seed", opt.seed},            {"check_every", hp.check_every}, {"samples", hp.samples}};
+// Every setting as a flag (and as summary.json's "config"), each named once: here.
+void declare(z2h::Settings& s, Hyper& hp, z2h::CommonOptions& opt) {
+  s.record("steps", opt.steps);
+  s.record("seed", opt.seed);
+  s.record("block_size", hp.block_size);
+  s.record("print_every", hp.print_every);
+  s.option("--n-embd", hp.n_embd, "embedding dimensions per character")->check(z2h::at_least(1));
+  s.option("--n-hidden", hp.n_hidden, "exercise 4: neurons in the hidden layer")->check(z2h::at_least(1));
+  s.option("--n-hidden-ex1", hp.n_hidden_ex1, "exercises 1-3: neurons in the hidden layer")->check(z2h::at_least(1));
+  s.option("--batch", hp.batch_size, "minibatch size n (batch norm's Bessel correction needs 2 or more)", "batch_size")
+      ->check(z2h::at_least(2));
+  s.option("--lr", hp.lr, "learning rate before the decay step")->check(z2h::positive());
+  s.option("--lr-decayed", hp.lr_decayed, "learning rate from the decay step on")->check(z2h::positive());
+  s.option("--lr-decay-step", hp.lr_decay_step, "step of the learning-rate drop")->check(z2h::at_least(0));
+  s.option("--check-every", hp.check_every,
+           "exercise 4: every N steps, compare the hand-written gradients with autograd's (0: never)")
+      ->check(z2h::at_least(0));
+  s.option("--samples", hp.samples, "names to sample after training")->check(z2h::at_least(0));
 }
 
 // ================================================================================================
@@ -106,13 +120,6 @@ std::string shape_str(const Tensor& t) {  // torch.Size([32, 64])
   std::string s = "torch.Size([";
   for (int i = 0; i < t.ndim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
   return s + "])";
-}
-
-std::string lecture_line(int64_t i, int64_t max_steps, float loss) {  // f'{i:7d}/{max_steps:7d}: {loss.item():.4f}'
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%7lld/%7lld: %.4f", static_cast<long long>(i), static_cast<long long>(max_steps),
-                static_cast<double>(loss));
-  return buf;
 }
 
 nlohmann::json to_json(const Cmp& c) {
@@ -198,8 +205,9 @@ nlohmann::json run_exercises_1_to_3(const Hyper& hp, const z2h::CommonOptions& o
 // ================================================================================================
 // exercise 4 (cells 22-27)
 // ================================================================================================
-int run(const Hyper& hp, const z2h::CommonOptions& opt) {
+int run(const Hyper& hp, const z2h::CommonOptions& opt, const z2h::Settings& settings) {
   const fs::path out = z2h::prepare_out_dir(opt.out);
+  z2h::RunReport report(opt, settings, out);
   std::cout << z2h::run_header("05-backprop-ninja", opt.seed, opt.threads) << "\n";
   const Data data = load_data(opt, hp);
   nlohmann::json ex123 = run_exercises_1_to_3(hp, opt, data, out);
@@ -210,12 +218,10 @@ int run(const Hyper& hp, const z2h::CommonOptions& opt) {
                        g);
   std::cout << m.p.numel() << "\n";  // number of parameters in total
 
-  z2h::MetricsCsv metrics({"step", "loss", "lr"});
   std::vector<float> losses;
   nlohmann::json checks = nlohmann::json::array();
   const char* names[] = {"C", "W1", "b1", "W2", "b2", "bngain", "bnbias"};
-  z2h::Progress bar(opt.steps, "train", opt.quiet);
-  z2h::Stopwatch clock;
+  report.start(opt.steps, {"step", "loss", "lr"}, "train", {.every = hp.print_every});
   for (int64_t i = 0; i < opt.steps; ++i) {
     // minibatch construct
     const LongTensor ix = z2h::randint(0, data.train.Y.numel(), Shape{hp.batch_size}, g);
@@ -226,9 +232,9 @@ int run(const Hyper& hp, const z2h::CommonOptions& opt) {
     if (hp.check_every > 0 && i % hp.check_every == 0) diff = autograd_check(m, Xb, Yb);
     const double lr = i < hp.lr_decay_step ? hp.lr : hp.lr_decayed;  // step learning rate decay
     update(m, lr);
-    if (i % hp.print_every == 0) bar.println(lecture_line(i, opt.steps, loss));
+    std::string line;
     if (!diff.empty()) {
-      std::string line = "  autograd check at step " + std::to_string(i) + ", maxdiff:";
+      line = "  autograd check at step " + std::to_string(i) + ", maxdiff:";
       nlohmann::json row = {{"step", i}};
       for (size_t k = 0; k < diff.size(); ++k) {
         char buf[48];
@@ -236,15 +242,12 @@ int run(const Hyper& hp, const z2h::CommonOptions& opt) {
         line += buf;
         row["maxdiff"][names[k]] = diff[k];
       }
-      bar.println(line);
       checks.push_back(row);
     }
     losses.push_back(loss);
-    metrics.add_row(i, loss, lr);
-    bar.update(i + 1, loss);
+    report.step(i, loss, {lr}, line);
   }
-  bar.finish();
-  const double wall = clock.seconds();
+  report.stop();
 
   // calibrate the batch norm at the end of training, then evaluate train and val loss
   calibrate(m, data.train.X);
@@ -256,28 +259,18 @@ int run(const Hyper& hp, const z2h::CommonOptions& opt) {
   const auto samples = z2h::sample_names([&](const LongTensor& x) { return logits_eval(m, x); }, hp.block_size,
                                          data.vocab, hp.samples, sg);
   for (const std::string& s : samples) std::cout << s << "\n";
-  const double steps_per_s = static_cast<double>(opt.steps) / std::max(wall, 1e-9);
-  std::printf("%lld steps in %.1f s (%.0f steps/s)\n", static_cast<long long>(opt.steps), wall, steps_per_s);
+  std::cout << report.speed() << "\n";
 
   if (!losses.empty()) plot_log10_loss(out / "loss.png", losses);
-  metrics.save(out / "metrics.csv");
-  nlohmann::json summary = {{"stage", "05-backprop-ninja"},
-                            {"seed", opt.seed},
-                            {"config", config_json(hp, opt)},
-                            {"params", m.p.numel()},
-                            {"params_ex1", ex123["params"]},
-                            {"steps", opt.steps},
-                            {"loss", {{"init", ex123["loss"]}, {"train", train}, {"val", val}}},
-                            {"cmp", ex123["cmp"]},
-                            {"ex2", ex123["ex2"]},
-                            {"ex3", ex123["ex3"]},
-                            {"autograd_checks", checks},
-                            {"samples", samples},
-                            {"wall_s", wall},
-                            {"steps_per_s", steps_per_s},
-                            {"threads", opt.threads},
-                            {"openblas_core", z2h::openblas_core()}};
-  z2h::write_json_atomic(out / "summary.json", summary);
+  report.summary.update({{"params", m.p.numel()},
+                         {"params_ex1", ex123["params"]},
+                         {"loss", {{"init", ex123["loss"]}, {"train", train}, {"val", val}}},
+                         {"cmp", ex123["cmp"]},
+                         {"ex2", ex123["ex2"]},
+                         {"ex3", ex123["ex3"]},
+                         {"autograd_checks", checks},
+                         {"samples", samples}});
+  report.write();
   return 0;
 }
 
@@ -287,17 +280,7 @@ int main(int argc, char** argv) {
   Hyper hp;
   z2h::add_common_options(app, opt);
   app.get_option("--steps")->description("exercise 4: training steps on the hand-written gradients");
-  app.add_option("--n-embd", hp.n_embd, "embedding dimensions per character")->check(z2h::at_least(1));
-  app.add_option("--n-hidden", hp.n_hidden, "exercise 4: neurons in the hidden layer")->check(z2h::at_least(1));
-  app.add_option("--n-hidden-ex1", hp.n_hidden_ex1, "exercises 1-3: neurons in the hidden layer")->check(z2h::at_least(1));
-  app.add_option("--batch", hp.batch_size, "minibatch size n (batch norm's Bessel correction needs 2 or more)")
-      ->check(z2h::at_least(2));
-  app.add_option("--lr", hp.lr, "learning rate before the decay step")->check(z2h::positive());
-  app.add_option("--lr-decayed", hp.lr_decayed, "learning rate from the decay step on")->check(z2h::positive());
-  app.add_option("--lr-decay-step", hp.lr_decay_step, "step of the learning-rate drop")->check(z2h::at_least(0));
-  app.add_option("--check-every", hp.check_every,
-                 "exercise 4: every N steps, compare the hand-written gradients with autograd's (0: never)")
-      ->check(z2h::at_least(0));
-  app.add_option("--samples", hp.samples, "names to sample after training")->check(z2h::at_least(0));
-  return z2h::run_main(argc, argv, app, opt, [&] { return run(hp, opt); });
+  z2h::Settings settings(app);
+  declare(settings, hp, opt);
+  return z2h::run_main(argc, argv, app, opt, [&] { return run(hp, opt, settings); });
 }

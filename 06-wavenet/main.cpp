@@ -21,10 +21,11 @@
 #include "common/tensor/ops.hpp"
 #include "common/nn/optim.hpp"
 #include "common/io/output.hpp"
-#include "common/app/progress.hpp"
+#include "common/app/format.hpp"
+#include "common/app/run_report.hpp"
+#include "common/app/settings.hpp"
 #include "common/io/safetensors.hpp"
 
-#include <charconv>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -35,6 +36,7 @@ namespace fs = std::filesystem;
 namespace nn = z2h::nn;
 using namespace stage06;
 using z2h::Tensor;
+using z2h::py_repr;
 
 // ================================================================================================
 // hyper-parameters: the notebook's (the variant sets block_size, n_embd, n_hidden and the layers)
@@ -60,38 +62,38 @@ ModelConfig model_config(const Hyper& hp) {
   return cfg;
 }
 
-// Python's repr of a float32 result: the shortest digits that read back as the same double,
-// as `print(split, loss.item())` prints it (1.7690284252166748).
-std::string py_repr(double v) {
-  char buf[32];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  std::string s(buf, end);
-  if (s.find_first_of(".en") == std::string::npos) s += ".0";
-  return s;
-}
-
-// The notebook's progress line: f'{i:7d}/{max_steps:7d}: {loss.item():.4f}'
-std::string lecture_line(int64_t i, int64_t max_steps, float loss) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%7lld/%7lld: %.4f", static_cast<long long>(i), static_cast<long long>(max_steps),
-                static_cast<double>(loss));
-  return buf;
-}
-
 std::string shape_list(const z2h::Shape& s) {  // [182625, 8]
   std::string out = "[";
   for (int i = 0; i < s.ndim(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
   return out + "]";
 }
 
-nlohmann::json config_json(const Hyper& hp, const z2h::CommonOptions& opt) {
-  const ModelConfig cfg = model_config(hp);
-  return {{"mode", hp.mode},           {"variant", hp.variant},         {"block_size", cfg.block_size},
-          {"n_embd", cfg.n_embd},       {"n_hidden", cfg.n_hidden},       {"hierarchical", cfg.hierarchical},
-          {"fixed_batchnorm", cfg.fixed_bn}, {"batch_size", hp.batch_size}, {"lr", hp.lr},
-          {"lr_decayed", hp.lr_decayed}, {"lr_decay_step", hp.lr_decay_step}, {"steps", opt.steps},
-          {"seed", opt.seed},           {"samples", hp.samples},          {"chunk", hp.chunk},
-          {"load", hp.load}};
+// Every setting as a flag (and as summary.json's "config"), each named once: here. The sizes a
+// --variant implies are recorded as the run settles them (n_embd, n_hidden: the variant's when the
+// flag is 0, its default).
+void declare(z2h::Settings& s, Hyper& hp, z2h::CommonOptions& opt) {
+  s.record("steps", opt.steps);
+  s.record("seed", opt.seed);
+  s.option("--mode", hp.mode, "train | cells (the video's shape and for-loop cells, at init)")
+      ->check(CLI::IsMember({"train", "cells"}));
+  s.option("--variant", hp.variant, "a row of the performance log: original | context8 | hierarchical | bnfix | scaled")
+      ->check(CLI::IsMember({"original", "context8", "hierarchical", "bnfix", "scaled"}));
+  s.option("--n-embd", hp.n_embd, "embedding dimensions per character (default: the variant's)")->check(z2h::at_least(1));
+  s.option("--n-hidden", hp.n_hidden, "neurons per hidden layer (default: the variant's)")->check(z2h::at_least(1));
+  s.option("--batch", hp.batch_size, "minibatch size (batch norm needs 2 or more)", "batch_size")->check(z2h::at_least(2));
+  s.option("--lr", hp.lr, "learning rate before the decay step")->check(z2h::positive());
+  s.option("--lr-decayed", hp.lr_decayed, "learning rate from the decay step on")->check(z2h::positive());
+  s.option("--lr-decay-step", hp.lr_decay_step, "step of the learning-rate drop")->check(z2h::at_least(0));
+  s.option("--chunk", hp.chunk, "the loss plot averages log10(loss) over chunks of this many steps")->check(z2h::at_least(1));
+  s.option("--samples", hp.samples, "names to sample after training")->check(z2h::at_least(0));
+  s.option("--save", hp.save, "checkpoint path (default: <out>/model.safetensors)");
+  s.option("--load", hp.load, "start from this checkpoint (with --steps 0: evaluate and sample only)")
+      ->check(CLI::ExistingFile);
+  s.derived("block_size", [&hp] { return model_config(hp).block_size; });
+  s.derived("hierarchical", [&hp] { return model_config(hp).hierarchical; });
+  s.derived("fixed_batchnorm", [&hp] { return model_config(hp).fixed_bn; });
+  s.derived("n_embd", [&hp] { return model_config(hp).n_embd; });
+  s.derived("n_hidden", [&hp] { return model_config(hp).n_hidden; });
 }
 
 std::string model_id(const Hyper& hp) {
@@ -132,8 +134,7 @@ ForLoopCheck print_convolution_cells(nn::Sequential& model, const Data& data) {
 // ================================================================================================
 // mode train: the notebook from torch.manual_seed(42) to the last sample
 // ================================================================================================
-int run_train(const Hyper& hp, const z2h::CommonOptions& opt) {
-  const fs::path out = z2h::prepare_out_dir(opt.out);
+void run_train(const Hyper& hp, const z2h::CommonOptions& opt, const fs::path& out, z2h::RunReport& report) {
   const Variant& variant = find_variant(hp.variant);
   const ModelConfig cfg = model_config(hp);
   const Data data = load_names(z2h::data_file(opt, "names.txt"), cfg.block_size);
@@ -152,22 +153,17 @@ int run_train(const Hyper& hp, const z2h::CommonOptions& opt) {
   std::cout << params << "\n";  // number of parameters in total
 
   // ---- training: seeded minibatches of 32, lr 0.1 -> 0.01 at step 150000 ----
-  z2h::MetricsCsv metrics({"step", "loss", "lr"});
   std::vector<float> losses;
   losses.reserve(static_cast<size_t>(opt.steps));
-  z2h::Progress bar(opt.steps, "train", opt.quiet);
   z2h::optim::SGD sgd(model.parameters(), [hp](int64_t i) { return i < hp.lr_decay_step ? hp.lr : hp.lr_decayed; });
-  z2h::Stopwatch clock;
+  report.start(opt.steps, {"step", "loss", "lr"});
   for (int64_t i = 0; i < opt.steps; ++i) {
     const double lr = sgd.current_lr();
     const float loss = train_step(model, data.train, hp.batch_size, sgd);
-    if (i % 10000 == 0) bar.println(lecture_line(i, opt.steps, loss));
     losses.push_back(loss);
-    metrics.add_row(i, loss, lr);
-    bar.update(i + 1, loss);
+    report.step(i, loss, {lr});
   }
-  bar.finish();
-  const double wall = clock.seconds();
+  report.stop();
   if (opt.steps > 0) {  // the Tanh layers' outputs of the last training batch (lecture 4's histograms)
     plot_activations(out / "activations.png", model,
                      "Tanh outputs of the last training batch (" + hp.variant + ")");
@@ -191,8 +187,7 @@ int run_train(const Hyper& hp, const z2h::CommonOptions& opt) {
 
   // ---- "next time": convolution is a for loop ----
   const ForLoopCheck conv = print_convolution_cells(model, data);
-  std::printf("%lld steps in %.1f s (%.0f steps/s, OpenBLAS kernel %s)\n", static_cast<long long>(opt.steps), wall,
-              static_cast<double>(opt.steps) / std::max(wall, 1e-9), z2h::blas::core_name().c_str());
+  std::cout << report.speed(", OpenBLAS kernel " + z2h::blas::core_name()) << "\n";
 
   // ---- plots and files ----
   if (!losses.empty()) {
@@ -202,29 +197,20 @@ int run_train(const Hyper& hp, const z2h::CommonOptions& opt) {
   }
   plot_model_tree(out / "model_tree.png", model, context_string(data.train, data.vocab, 14),
                   std::string(1, data.vocab.itos(static_cast<int>(data.train.Y.data[14]))));
-  metrics.save(out / "metrics.csv");
   z2h::save_checkpoint(hp.save.empty() ? out / "model.safetensors" : fs::path(hp.save), model,
                        {{"stage", "06-wavenet"}, {"model", model_id(hp)}});
-  nlohmann::json summary = {{"stage", "06-wavenet"}, {"mode", hp.mode},         {"variant", hp.variant},
-                            {"seed", opt.seed},      {"config", config_json(hp, opt)}, {"params", params},
-                            {"steps", opt.steps},    {"threads", opt.threads}};
-  summary["loss"] = {{"train", train}, {"val", val}, {"test", test}};
-  summary["lecture"] = {{"train", variant.lecture_train}, {"val", variant.lecture_val}, {"params", variant.lecture_params}};
-  summary["samples"] = names;
-  summary["wall_s"] = wall;
-  summary["steps_per_s"] = static_cast<double>(opt.steps) / std::max(wall, 1e-9);
-  summary["step0_loss"] = losses.empty() ? nlohmann::json(nullptr) : nlohmann::json(losses[0]);
-  summary["openblas_core"] = z2h::openblas_core();
-  summary["convolution_check_max_abs_diff"] = conv.max_abs_diff;
-  z2h::write_json_atomic(out / "summary.json", summary);
-  return 0;
+  report.summary.update({{"mode", hp.mode}, {"variant", hp.variant}, {"params", params}});
+  report.summary["loss"] = {{"train", train}, {"val", val}, {"test", test}};
+  report.summary["lecture"] = {{"train", variant.lecture_train}, {"val", variant.lecture_val}, {"params", variant.lecture_params}};
+  report.summary["samples"] = names;
+  report.summary["step0_loss"] = losses.empty() ? nlohmann::json(nullptr) : nlohmann::json(losses[0]);
+  report.summary["convolution_check_max_abs_diff"] = conv.max_abs_diff;
 }
 
 // ================================================================================================
 // mode cells: the video's teaching cells on the model at init
 // ================================================================================================
-int run_cells(const Hyper& hp, const z2h::CommonOptions& opt) {
-  const fs::path out = z2h::prepare_out_dir(opt.out);
+void run_cells(const Hyper& hp, const z2h::CommonOptions& opt, const fs::path& out, z2h::RunReport& report) {
   const ModelConfig cfg = model_config(hp);
   const Data data = load_names(z2h::data_file(opt, "names.txt"), cfg.block_size);
   z2h::manual_seed(opt.seed);
@@ -241,41 +227,25 @@ int run_cells(const Hyper& hp, const z2h::CommonOptions& opt) {
                   std::string(1, data.vocab.itos(static_cast<int>(data.train.Y.data[14]))));
   nlohmann::json shapes;
   for (const auto& layer : model.layers) shapes.push_back({layer->name(), layer->out.shape().vec()});
-  nlohmann::json summary = {{"stage", "06-wavenet"}, {"mode", hp.mode}, {"variant", hp.variant},
-                            {"seed", opt.seed},      {"config", config_json(hp, opt)},
-                            {"params", num_parameters(model)}, {"steps", 0}, {"threads", opt.threads},
-                            {"samples", nlohmann::json::array()}};
-  summary["layer_shapes_eval_diondre"] = shapes;
-  summary["convolution_check_max_abs_diff"] = conv.max_abs_diff;
-  z2h::write_json_atomic(out / "summary.json", summary);
-  z2h::MetricsCsv({"step", "loss"}).save(out / "metrics.csv");  // no optimisation steps
-  return 0;
-}
+  report.summary.update({{"mode", hp.mode}, {"variant", hp.variant}, {"params", num_parameters(model)},
+                         {"samples", nlohmann::json::array()}});
+  report.summary["layer_shapes_eval_diondre"] = shapes;
+  report.summary["convolution_check_max_abs_diff"] = conv.max_abs_diff;
+}  // no optimisation steps: metrics.csv has its header only
 
 int main(int argc, char** argv) {
   CLI::App app{"06-wavenet: a hierarchical model built from modules (lecture 6)"};
   z2h::CommonOptions opt{.stage = "06-wavenet", .seed = 42, .steps = 200000};
   Hyper hp;
   z2h::add_common_options(app, opt);
-  app.add_option("--mode", hp.mode, "train | cells (the video's shape and for-loop cells, at init)")
-      ->check(CLI::IsMember({"train", "cells"}));
-  app.add_option("--variant", hp.variant, "a row of the performance log: original | context8 | hierarchical | bnfix | scaled")
-      ->check(CLI::IsMember({"original", "context8", "hierarchical", "bnfix", "scaled"}));
-  app.add_option("--n-embd", hp.n_embd, "embedding dimensions per character (default: the variant's)")
-      ->check(z2h::at_least(1));
-  app.add_option("--n-hidden", hp.n_hidden, "neurons per hidden layer (default: the variant's)")->check(z2h::at_least(1));
-  app.add_option("--batch", hp.batch_size, "minibatch size (batch norm needs 2 or more)")->check(z2h::at_least(2));
-  app.add_option("--lr", hp.lr, "learning rate before the decay step")->check(z2h::positive());
-  app.add_option("--lr-decayed", hp.lr_decayed, "learning rate from the decay step on")->check(z2h::positive());
-  app.add_option("--lr-decay-step", hp.lr_decay_step, "step of the learning-rate drop")->check(z2h::at_least(0));
-  app.add_option("--chunk", hp.chunk, "the loss plot averages log10(loss) over chunks of this many steps")
-      ->check(z2h::at_least(1));
-  app.add_option("--samples", hp.samples, "names to sample after training")->check(z2h::at_least(0));
-  app.add_option("--save", hp.save, "checkpoint path (default: <out>/model.safetensors)");
-  app.add_option("--load", hp.load, "start from this checkpoint (with --steps 0: evaluate and sample only)")
-      ->check(CLI::ExistingFile);
+  z2h::Settings settings(app);
+  declare(settings, hp, opt);
   return z2h::run_main(argc, argv, app, opt, [&] {
-    if (hp.mode == "cells") return run_cells(hp, opt);
-    return run_train(hp, opt);
+    const fs::path out = z2h::prepare_out_dir(opt.out);
+    z2h::RunReport report(opt, settings, out);  // both modes' metrics.csv and summary.json
+    if (hp.mode == "cells") run_cells(hp, opt, out, report);
+    else run_train(hp, opt, out, report);
+    report.write();
+    return 0;
   });
 }

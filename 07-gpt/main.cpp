@@ -22,7 +22,8 @@
 #include "common/tensor/ops.hpp"
 #include "common/nn/optim.hpp"
 #include "common/io/output.hpp"
-#include "common/app/progress.hpp"
+#include "common/app/run_report.hpp"
+#include "common/app/settings.hpp"
 #include "common/io/safetensors.hpp"
 #include "common/data/text_data.hpp"
 
@@ -95,14 +96,38 @@ Config model_config(const Hyper& hp, int vocab_size) {
           .gelu = hp.activation == "gelu"};
 }
 
-nlohmann::json config_json(const Hyper& hp, const z2h::CommonOptions& opt) {
-  return {{"mode", hp.mode},          {"config", hp.config},       {"batch_size", hp.batch_size},
-          {"block_size", hp.block_size}, {"max_iters", opt.steps}, {"eval_interval", hp.eval_interval},
-          {"learning_rate", hp.learning_rate}, {"eval_iters", hp.eval_iters}, {"n_embd", hp.n_embd},
-          {"n_head", hp.n_head},      {"n_layer", hp.n_layer},     {"dropout", hp.dropout},
-          {"scale", hp.scale},        {"init", hp.init},           {"attention", hp.attention}, {"activation", hp.activation},
-          {"gen", hp.gen},            {"temperature", hp.temperature}, {"top_k", hp.top_k},
-          {"seed", opt.seed},         {"threads", opt.threads}};
+// Every setting as a flag (and as summary.json's "config"), each named once: here.
+void declare(z2h::Settings& s, Hyper& hp, z2h::CommonOptions& opt) {
+  s.record("max_iters", opt.steps);
+  s.record("seed", opt.seed);
+  s.record("threads", opt.threads);
+  s.option("--mode", hp.mode, "train | lecture (the Colab's cells) | sample (from --load)")
+      ->check(CLI::IsMember({"train", "lecture", "sample"}));
+  s.option("--config", hp.config, "colab (the Colab's finished model) | bigram (bigram.py) | cpu | gpt (gpt.py)")
+      ->check(CLI::IsMember({"colab", "bigram", "cpu", "gpt"}));
+  s.option("--batch-size", hp.batch_size, "sequences per batch")->check(z2h::at_least(1));
+  s.option("--block-size", hp.block_size, "context length")->check(z2h::at_least(1));
+  s.option("--eval-interval", hp.eval_interval, "iterations between evaluations")->check(z2h::at_least(1));
+  s.option("--eval-iters", hp.eval_iters, "batches per split in each evaluation")->check(z2h::at_least(1));
+  s.option("--lr", hp.learning_rate, "AdamW learning rate", "learning_rate")->check(z2h::positive());
+  s.option("--n-embd", hp.n_embd, "embedding width (0: bigram.py's table)")->check(z2h::at_least(0));
+  s.option("--n-head", hp.n_head, "attention heads per block")->check(z2h::at_least(1));
+  s.option("--n-layer", hp.n_layer, "blocks")->check(z2h::at_least(1));
+  s.option("--dropout", hp.dropout, "dropout probability")->check(z2h::between(0, 0.99));
+  s.option("--scale", hp.scale, "attention scale: n_embd (C**-0.5, the Colab) | head (head_size**-0.5, gpt.py)")
+      ->check(CLI::IsMember({"n_embd", "head"}));
+  s.option("--init", hp.init, "torch (PyTorch's default inits) | gpt (gpt.py's _init_weights)")
+      ->check(CLI::IsMember({"torch", "gpt"}));
+  s.option("--attention", hp.attention, "batched (all heads in one kernel) | per-head (gpt.py's Head modules)")
+      ->check(CLI::IsMember({"batched", "per-head"}));
+  s.option("--activation", hp.activation, "feed-forward non-linearity: relu (the lecture) | gelu (exercise 4, GPT-2's)")
+      ->check(CLI::IsMember({"relu", "gelu"}));
+  s.option("--gen", hp.gen, "characters to generate")->check(z2h::at_least(0));
+  s.option("--temperature", hp.temperature, "sampling temperature")->check(z2h::positive());
+  s.option("--top-k", hp.top_k, "sample among the k likeliest characters (0: all)")->check(z2h::at_least(0));
+  s.option("--prompt", hp.prompt, "mode sample: text to continue (default: a newline)");
+  s.option("--load", hp.load, "mode sample: the checkpoint to sample from")->check(CLI::ExistingFile);
+  s.option("--resume", hp.resume, "continue training from a checkpoint a run wrote")->check(CLI::ExistingFile);
 }
 
 // "step 0: train loss 4.4116, val loss 4.4022"
@@ -151,8 +176,9 @@ void check_model_metadata(const std::string& path, const Hyper& hp, const std::s
 // ================================================================================================
 // mode train
 // ================================================================================================
-int run_train(Hyper hp, const z2h::CommonOptions& opt) {
+int run_train(const Hyper& hp, const z2h::CommonOptions& opt, const z2h::Settings& settings) {
   const fs::path out = z2h::prepare_out_dir(opt.out);
+  z2h::RunReport report(opt, settings, out);
   const std::string text = z2h::read_text(z2h::data_file(opt, "tinyshakespeare.txt"));
   const z2h::Vocab vocab = z2h::Vocab::from_text(text);
   const Split data = split_data(vocab.encode(text));
@@ -169,7 +195,6 @@ int run_train(Hyper hp, const z2h::CommonOptions& opt) {
   z2h::optim::AdamW optimizer(model.parameters(), hp.learning_rate);
 
   int64_t start = 0;
-  z2h::MetricsCsv metrics({"step", "loss"});
   std::vector<float> losses;
   std::map<int64_t, std::pair<float, float>> evals;
   nlohmann::json eval_json = nlohmann::json::object();
@@ -195,8 +220,7 @@ int run_train(Hyper hp, const z2h::CommonOptions& opt) {
 
   const Mode train{true, &g};
   const bool is_bigram = hp.n_embd == 0;
-  z2h::Progress bar(opt.steps - start, "train", opt.quiet);
-  z2h::Stopwatch clock;
+  report.start(opt.steps - start, {"step", "loss"}, "train", {.every = 0});
   double eval_s = 0;
   for (int64_t it = start; it < opt.steps; ++it) {
     // every once in a while evaluate the loss on train and val sets (and at the last step: gpt.py)
@@ -205,7 +229,7 @@ int run_train(Hyper hp, const z2h::CommonOptions& opt) {
       z2h::Stopwatch ec;
       const Evaluation e = estimate_loss(model, data, hp.batch_size, hp.eval_iters, g);
       eval_s += ec.seconds();
-      bar.println(eval_line(it, e));
+      report.println(eval_line(it, e));
       evals[it] = {e.train, e.val};
       eval_json[std::to_string(it)] = {{"train", e.train}, {"val", e.val}};
       z2h::Metadata meta = model_metadata(hp, vocab.chars());
@@ -219,11 +243,9 @@ int run_train(Hyper hp, const z2h::CommonOptions& opt) {
     loss.backward();
     optimizer.step();
     losses.push_back(loss.item());
-    metrics.add_row(it, loss.item());
-    bar.update(it - start + 1, loss.item());
+    report.step(it, loss.item());
   }
-  bar.finish();
-  const double wall = clock.seconds();
+  const double wall = report.stop();
 
   // generate from the model: context = zeros((1, 1)), a newline
   const LongTensor ctx({0}, {1, 1});
@@ -253,15 +275,12 @@ int run_train(Hyper hp, const z2h::CommonOptions& opt) {
       plot_attention(out / ("attention_head" + std::to_string(h) + ".png"), maps[h], chars,
                      "last layer, head " + std::to_string(h) + ": attention of each character (row) to the past");
   }
-  metrics.save(out / "metrics.csv");
-  nlohmann::json summary = {{"stage", "07-gpt"}, {"mode", hp.mode}, {"seed", opt.seed}, {"config", config_json(hp, opt)},
-                            {"params", model.num_parameters()}, {"steps", steps}, {"threads", opt.threads},
-                            {"evals", eval_json}, {"sample", sample}, {"samples", {sample}},
-                            {"wall_s", wall}, {"eval_s", eval_s}, {"steps_per_s", steps / std::max(wall, 1e-9)},
-                            {"tokens_per_s", tokens_per_s}, {"blas_core", z2h::blas::core_name()}};
+  report.summary.update({{"mode", hp.mode}, {"params", model.num_parameters()}, {"evals", eval_json},
+                         {"sample", sample}, {"samples", {sample}}, {"eval_s", eval_s},
+                         {"tokens_per_s", tokens_per_s}, {"blas_core", z2h::blas::core_name()}});
   if (!evals.empty())
-    summary["loss"] = {{"train", evals.rbegin()->second.first}, {"val", evals.rbegin()->second.second}};
-  z2h::write_json_atomic(out / "summary.json", summary);
+    report.summary["loss"] = {{"train", evals.rbegin()->second.first}, {"val", evals.rbegin()->second.second}};
+  report.write();
   return 0;
 }
 
@@ -309,58 +328,34 @@ int main(int argc, char** argv) {
   Hyper hp;
   z2h::add_common_options(app, opt);
   app.get_option("--steps")->description("training iterations (max_iters; the config's unless given)");
-  app.add_option("--mode", hp.mode, "train | lecture (the Colab's cells) | sample (from --load)")
-      ->check(CLI::IsMember({"train", "lecture", "sample"}));
-  app.add_option("--config", hp.config, "colab (the Colab's finished model) | bigram (bigram.py) | cpu | gpt (gpt.py)")
-      ->check(CLI::IsMember({"colab", "bigram", "cpu", "gpt"}));
-  app.add_option("--batch-size", hp.batch_size, "sequences per batch")->check(z2h::at_least(1));
-  app.add_option("--block-size", hp.block_size, "context length")->check(z2h::at_least(1));
-  app.add_option("--eval-interval", hp.eval_interval, "iterations between evaluations")->check(z2h::at_least(1));
-  app.add_option("--eval-iters", hp.eval_iters, "batches per split in each evaluation")->check(z2h::at_least(1));
-  app.add_option("--lr", hp.learning_rate, "AdamW learning rate")->check(z2h::positive());
-  app.add_option("--n-embd", hp.n_embd, "embedding width (0: bigram.py's table)")->check(z2h::at_least(0));
-  app.add_option("--n-head", hp.n_head, "attention heads per block")->check(z2h::at_least(1));
-  app.add_option("--n-layer", hp.n_layer, "blocks")->check(z2h::at_least(1));
-  app.add_option("--dropout", hp.dropout, "dropout probability")->check(z2h::between(0, 0.99));
-  app.add_option("--scale", hp.scale, "attention scale: n_embd (C**-0.5, the Colab) | head (head_size**-0.5, gpt.py)")
-      ->check(CLI::IsMember({"n_embd", "head"}));
-  app.add_option("--init", hp.init, "torch (PyTorch's default inits) | gpt (gpt.py's _init_weights)")
-      ->check(CLI::IsMember({"torch", "gpt"}));
-  app.add_option("--attention", hp.attention, "batched (all heads in one kernel) | per-head (gpt.py's Head modules)")
-      ->check(CLI::IsMember({"batched", "per-head"}));
-  app.add_option("--activation", hp.activation, "feed-forward non-linearity: relu (the lecture) | gelu (exercise 4, GPT-2's)")
-      ->check(CLI::IsMember({"relu", "gelu"}));
-  app.add_option("--gen", hp.gen, "characters to generate")->check(z2h::at_least(0));
-  app.add_option("--temperature", hp.temperature, "sampling temperature")->check(z2h::positive());
-  app.add_option("--top-k", hp.top_k, "sample among the k likeliest characters (0: all)")->check(z2h::at_least(0));
-  app.add_option("--prompt", hp.prompt, "mode sample: text to continue (default: a newline)");
-  app.add_option("--load", hp.load, "mode sample: the checkpoint to sample from")->check(CLI::ExistingFile);
-  app.add_option("--resume", hp.resume, "continue training from a checkpoint a run wrote")->check(CLI::ExistingFile);
+  z2h::Settings settings(app);
+  declare(settings, hp, opt);
   bool sample_only = false;
   app.add_flag("--sample-only", sample_only, "the same as --mode sample");
   return z2h::run_main(argc, argv, app, opt, [&] {
     if (sample_only) hp.mode = "sample";
     const Preset& p = kPresets.at(hp.config);
-    auto unless_given = [&](const char* flag, auto& field, auto value) {
-      if (app.count(flag) == 0) field = value;
+    auto unless_given = [&](auto& field, auto value) {
+      if (!settings.given(field)) field = value;
     };
     if (app.count("--steps") == 0) opt.steps = p.steps;
-    unless_given("--batch-size", hp.batch_size, p.batch);
-    unless_given("--block-size", hp.block_size, p.block);
-    unless_given("--eval-interval", hp.eval_interval, p.eval_interval);
-    unless_given("--eval-iters", hp.eval_iters, p.eval_iters);
-    unless_given("--lr", hp.learning_rate, p.lr);
-    unless_given("--n-embd", hp.n_embd, p.n_embd);
-    unless_given("--n-head", hp.n_head, p.n_head);
-    unless_given("--n-layer", hp.n_layer, p.n_layer);
-    unless_given("--dropout", hp.dropout, p.dropout);
-    unless_given("--scale", hp.scale, std::string(p.scale));
-    unless_given("--init", hp.init, std::string(p.init));
-    unless_given("--gen", hp.gen, p.gen);
+    unless_given(hp.batch_size, p.batch);
+    unless_given(hp.block_size, p.block);
+    unless_given(hp.eval_interval, p.eval_interval);
+    unless_given(hp.eval_iters, p.eval_iters);
+    unless_given(hp.learning_rate, p.lr);
+    unless_given(hp.n_embd, p.n_embd);
+    unless_given(hp.n_head, p.n_head);
+    unless_given(hp.n_layer, p.n_layer);
+    unless_given(hp.dropout, p.dropout);
+    unless_given(hp.scale, std::string(p.scale));
+    unless_given(hp.init, std::string(p.init));
+    unless_given(hp.gen, p.gen);
     if (hp.n_embd > 0 && hp.n_embd % hp.n_head != 0)
-      throw z2h::UserError("--n-embd " + std::to_string(hp.n_embd) + " is not a multiple of --n-head " + std::to_string(hp.n_head));
+      throw z2h::UserError(settings.flag_of(hp.n_embd) + " " + std::to_string(hp.n_embd) + " is not a multiple of " +
+                           settings.flag_of(hp.n_head) + " " + std::to_string(hp.n_head));
     if (hp.mode == "lecture") return run_lecture(opt);
     if (hp.mode == "sample") return run_sample(hp, opt);
-    return run_train(hp, opt);
+    return run_train(hp, opt, settings);
   });
 }

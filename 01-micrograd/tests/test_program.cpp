@@ -1,59 +1,32 @@
 // The 01-micrograd program as a person runs it: the files it writes, and one-line errors with exit
 // status 2 for bad input.
-#include <sys/wait.h>
-
 #include <nlohmann/json.hpp>
 
-#include <cstdlib>
+#include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 
+#include "common/tests/program_support.hpp"
 #include "support.hpp"
 
 namespace fs = std::filesystem;
+using z2h::test::Run;
+using z2h::test::TempDir;
+using z2h::test::slurp;
 
 namespace {
 
-struct Result {
-  int status;
-  std::string out, err;
-};
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// Runs the program with `args`, capturing its exit status, stdout and stderr. Under AddressSanitizer
-// the system libraries that draw the pictures leak a little by design: common's suppressions list
-// names them (the variable is ignored by other builds).
-Result run_program(const std::string& args, const fs::path& dir) {
-  fs::create_directories(dir);
-  const std::string cmd = std::string("LSAN_OPTIONS=suppressions='") + Z2H_SOURCE_DIR + "/common/tests/lsan.supp:print_suppressions=0' '" +
-                          Z2H_STAGE_EXE + "' " + args + " >'" + (dir / "stdout").string() + "' 2>'" +
-                          (dir / "stderr").string() + "'";
-  const int raw = std::system(cmd.c_str());
-  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, read_file(dir / "stdout"), read_file(dir / "stderr")};
-}
-
-fs::path scratch(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("01-micrograd-test-" + std::to_string(::getpid())) / name;
-  fs::remove_all(p);
-  return p;
-}
+Run run_program(const std::string& args, const TempDir& tmp) { return z2h::test::run_program(Z2H_STAGE_EXE, args, tmp); }
 
 }  // namespace
 
 TEST_CASE("the default run prints the lecture's numbers and writes every picture, metrics.csv, summary.json",
           "[program]") {
-  const fs::path dir = scratch("default");
-  Result r = run_program("--quiet --out '" + (dir / "out").string() + "'", dir);
+  TempDir tmp;
+  const fs::path dir = tmp.path;
+  Run r = run_program("--quiet --out '" + (dir / "out").string() + "'", tmp);
   INFO(r.err);
-  REQUIRE(r.status == 0);
+  REQUIRE(r.rc == 0);
   CHECK(r.err.empty());
   for (const char* line : {"f(3.0) = 20.0", "slope 0.9999999999976694", "L = Value(data=-8.0)",
                            "after x.data += 0.01 * x.grad for a, b, c, f: L = -7.286496", "a.grad = 2.0",
@@ -65,15 +38,15 @@ TEST_CASE("the default run prints the lecture's numbers and writes every picture
   }
   CHECK(r.out.find("WRONG") == std::string::npos);
   for (const char* png : {"derivative.png", "expression.png", "expression_grad.png", "reuse_a_plus_a.png",
-                          "reuse_d_times_e.png", "tanh.png", "neuron.png", "neuron_exp.png", "moons.png",
+                          "reuse_d_times_e.png", "tanh.png", "neuron_forward.png", "neuron.png", "neuron_exp.png", "moons.png",
                           "moon_mlp.png"}) {
     INFO(png);
     CHECK(fs::file_size(dir / "out" / png) > 1000);
   }
-  const std::string csv = read_file(dir / "out" / "metrics.csv");
+  const std::string csv = slurp(dir / "out" / "metrics.csv");
   CHECK(csv.rfind("step,loss,accuracy\n0,0.8958441028683222,0.5\n", 0) == 0);
   CHECK(std::count(csv.begin(), csv.end(), '\n') == 101);
-  const auto summary = nlohmann::json::parse(read_file(dir / "out" / "summary.json"));
+  const auto summary = nlohmann::json::parse(slurp(dir / "out" / "summary.json"));
   CHECK(summary.at("stage") == "01-micrograd");
   CHECK(summary.at("seed") == 1337);
   CHECK(summary.at("params") == 337);
@@ -83,43 +56,42 @@ TEST_CASE("the default run prints the lecture's numbers and writes every picture
   CHECK(summary.at("samples").empty());
   CHECK(summary.at("config").at("alpha").get<double>() == 1e-4);
   for (const char* key : {"wall_s", "steps_per_s", "threads"}) CHECK(summary.contains(key));
-  fs::remove_all(dir);
 }
 
 TEST_CASE("one demo can be run alone, with its own flags", "[program]") {
-  const fs::path dir = scratch("moons");
-  Result r = run_program("moons --quiet --seed 42 --steps 3 --hidden 4 --out '" + (dir / "out").string() + "'", dir);
+  TempDir tmp;
+  const fs::path dir = tmp.path;
+  Run r = run_program("moons --quiet --seed 42 --steps 3 --hidden 4 --out '" + (dir / "out").string() + "'", tmp);
   INFO(r.err);
-  REQUIRE(r.status == 0);
+  REQUIRE(r.rc == 0);
   CHECK(r.out.find("step 2 loss") != std::string::npos);
   CHECK(r.out.find("derivative") == std::string::npos);
   CHECK(r.out.find("number of parameters 17") != std::string::npos);  // 4*(2+1) + (4+1)
   CHECK(fs::exists(dir / "out" / "moon_mlp.png"));
   CHECK(!fs::exists(dir / "out" / "expression.png"));
-  fs::remove_all(dir);
 }
 
 TEST_CASE("bad input gets one line 'error: ...' on stderr and exit status 2", "[program]") {
-  const fs::path dir = scratch("errors");
+  TempDir tmp;
+  const fs::path dir = tmp.path;
   for (const char* args : {"--steps -1", "--seed 4294967296", "--seed abc", "--no-such-flag", "not-a-demo",
                            "--hidden 0", "--lr 0", "--noise -1", "--n-samples 1"}) {
-    Result r = run_program(std::string(args) + " --out '" + (dir / "out").string() + "'", dir);
+    Run r = run_program(std::string(args) + " --out '" + (dir / "out").string() + "'", tmp);
     INFO(args << " -> " << r.err);
-    CHECK(r.status == 2);
+    CHECK(r.rc == 2);
     CHECK(r.err.rfind("error: ", 0) == 0);
     CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
   }
-  Result blocked = run_program("derivative --out /dev/null/x", dir);
-  CHECK(blocked.status == 2);
+  Run blocked = run_program("derivative --out /dev/null/x", tmp);
+  CHECK(blocked.rc == 2);
   CHECK(blocked.err.rfind("error: ", 0) == 0);
-  fs::remove_all(dir);
 }
 
 TEST_CASE("--help lists the demos and exits 0", "[program]") {
-  const fs::path dir = scratch("help");
-  Result r = run_program("--help", dir);
-  CHECK(r.status == 0);
+  TempDir tmp;
+  const fs::path dir = tmp.path;
+  Run r = run_program("--help", tmp);
+  CHECK(r.rc == 0);
   CHECK(r.out.find("moons") != std::string::npos);
   CHECK(r.out.find("--seed") != std::string::npos);
-  fs::remove_all(dir);
 }

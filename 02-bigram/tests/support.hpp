@@ -7,21 +7,15 @@
 // (or ./z2h goldens 02-bigram).
 #include <catch2/catch.hpp>
 
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
-
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
 #include "02-bigram/counts.hpp"
 #include "common/app/cli.hpp"
 #include "common/tests/goldens_support.hpp"
+#include "common/tests/program_support.hpp"
 #include "common/data/text_data.hpp"
 
 namespace bigram::test {
@@ -52,35 +46,11 @@ inline nlohmann::json golden(const std::string& file) { return goldens().load(fi
 
 inline std::vector<int64_t> longs(const std::vector<int>& v) { return {v.begin(), v.end()}; }
 
-// Runs the built program with `args` (and `env` before it), capturing stdout and stderr.
-struct Result {
-  int code;
-  std::string out, err;
-};
-inline Result run_program(const std::string& args, const std::string& env = "") {
-  static int counter = 0;
-  const auto dir = std::filesystem::temp_directory_path() / ("z2h-02-bigram-run-" + std::to_string(::getpid()) +
-                                                              "-" + std::to_string(counter++));
-  std::filesystem::create_directories(dir);
-  const std::string cmd = env + " '" + std::string(Z2H_STAGE_EXE) + "' " + args + " > '" + (dir / "out").string() +
-                          "' 2> '" + (dir / "err").string() + "'";
-  const int status = std::system(cmd.c_str());
-  auto slurp = [](const std::filesystem::path& p) {
-    std::ifstream in(p);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  };
-  Result r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir / "out"), slurp(dir / "err")};
-  std::filesystem::remove_all(dir);
-  return r;
-}
-
-// A fresh, empty scratch directory for a test's --out.
-inline std::filesystem::path scratch(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / ("z2h-02-bigram-" + name + "-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  return dir;
+// Runs the built program with `args` in a scratch directory of the test's (common/tests/program_support.hpp).
+using z2h::test::Run;
+using z2h::test::TempDir;
+inline Run run_program(const std::string& args, const TempDir& tmp) {
+  return z2h::test::run_program(Z2H_STAGE_EXE, args, tmp);
 }
 
 }  // namespace bigram::test

@@ -4,7 +4,7 @@
 #include <fstream>
 
 using bigram::test::run_program;
-using bigram::test::scratch;
+using bigram::test::TempDir;
 using nlohmann::json;
 
 namespace {
@@ -12,26 +12,28 @@ int lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), 
 }  // namespace
 
 TEST_CASE("invalid values get one 'error:' line, exit code 2 and no output files", "[cli]") {
-  const auto out = scratch("cli-errors");
+  TempDir tmp;
+  const auto out = tmp.path / "out";
   for (const std::string flags : {"--steps -1", "--samples x", "--exercise e09", "--lr 0", "--smoothing -1",
                                   "--seed -5", "--no-such-flag", "--data /nonexistent/names.txt",
                                   "--sample-only --load /nonexistent/model.safetensors"}) {
     INFO(flags);
-    const auto r = run_program(flags + " --quiet --out " + out.string());
-    CHECK(r.code == 2);
+    const auto r = run_program(flags + " --quiet --out " + out.string(), tmp);
+    CHECK(r.rc == 2);
     CHECK(r.err.rfind("error: ", 0) == 0);
     CHECK(lines(r.err) == 1);
     CHECK_FALSE(std::filesystem::exists(out / "summary.json"));
   }
-  std::filesystem::remove_all(out);
 }
 
 TEST_CASE("a run writes summary.json, metrics.csv (one row per step), the plots and a checkpoint", "[cli]") {
-  const auto out = scratch("cli-run");
-  const auto r = run_program("--steps 3 --samples 2 --quiet --out " + out.string());
-  REQUIRE(r.code == 0);
+  TempDir tmp;
+  const auto out = tmp.path / "out";
+  const auto r = run_program("--steps 3 --samples 2 --quiet --out " + out.string(), tmp);
+  REQUIRE(r.rc == 0);
   CHECK(r.out.find("mor.\naxx.\n") != std::string::npos);
   CHECK(r.out.find("average negative log likelihood, i.e. loss = 3.7693049907684326") != std::string::npos);
+  CHECK(r.out.find("step 4: loss 3.689188") != std::string::npos);  // the lecture's 5 steps on "emma"
 
   std::ifstream sf(out / "summary.json");
   const json s = json::parse(sf);
@@ -41,6 +43,8 @@ TEST_CASE("a run writes summary.json, metrics.csv (one row per step), the plots 
   CHECK(s["stage"] == "02-bigram");
   CHECK(s["seed"] == 2147483647u);
   CHECK(s["params"] == 729);
+  REQUIRE(s["emma_steps"].size() == 5);
+  CHECK(s["emma_steps"][4].get<double>() == Approx(3.6891887187957764).margin(1e-6));
   CHECK(s["nll"].get<double>() == 2.454576820116076);
   CHECK(s["samples"] == json({"mor.", "axx."}));
   CHECK(s["loss"]["train"].get<double>() == Approx(3.16109037399292).margin(1e-6));  // step 2's loss
@@ -53,24 +57,25 @@ TEST_CASE("a run writes summary.json, metrics.csv (one row per step), the plots 
   while (std::getline(mf, row)) ++rows;
   CHECK(rows == 3);
   for (const char* png : {"bigram_counts.png", "loss.png"}) CHECK(std::filesystem::file_size(out / png) > 10000);
+  CHECK(std::filesystem::file_size(out / "xenc.png") > 1000);
 
   SECTION("--sample-only reads the checkpoint back and samples the same names") {
-    const auto again = run_program("--sample-only --samples 2 --out " + out.string());
-    REQUIRE(again.code == 0);
+    const auto again = run_program("--sample-only --samples 2 --out " + out.string(), tmp);
+    REQUIRE(again.rc == 0);
     CHECK(again.out.find("mor.\naxx.\n") != std::string::npos);
     const auto net = s["samples_neural"].get<std::vector<std::string>>();
     CHECK(again.out.find(net[0] + "\n" + net[1] + "\n") != std::string::npos);
   }
-  std::filesystem::remove_all(out);
 }
 
 TEST_CASE("the seed flag changes both models' names, as torch.Generator().manual_seed(seed) does", "[cli][seeds]") {
   const auto G = bigram::test::golden("seeds.json");
-  const auto out = scratch("cli-seed");
+  TempDir tmp;
+  const auto out = tmp.path / "out";
   for (const std::string seed : {"42", "123456789012"}) {  // the second: only its low 32 bits reach MT19937
     INFO("seed " << seed);
-    const auto r = run_program("--seed " + seed + " --samples 10 --steps 20 --quiet --out " + out.string());
-    REQUIRE(r.code == 0);
+    const auto r = run_program("--seed " + seed + " --samples 10 --steps 20 --quiet --out " + out.string(), tmp);
+    REQUIRE(r.rc == 0);
     std::ifstream sf(out / "summary.json");
     const json s = json::parse(sf);
     const auto& E = G["seeds"][seed];
@@ -79,5 +84,4 @@ TEST_CASE("the seed flag changes both models' names, as torch.Generator().manual
     CHECK(s["emma_loss"].get<double>() == Approx(E["emma_loss"].get<double>()).margin(1e-6));
     CHECK(s["loss"]["train"].get<double>() == Approx(E["losses"][19].get<double>()).margin(1e-6));
   }
-  std::filesystem::remove_all(out);
 }

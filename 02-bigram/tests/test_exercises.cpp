@@ -14,10 +14,10 @@ using nlohmann::json;
 namespace {
 
 // The configuration of goldens/exercises.json: the lecture's, with 3 bigram and 3 trigram steps.
-ExerciseConfig config(const json& G, const std::string& out) {
+ExerciseConfig config(const json& G, const bigram::test::TempDir& out) {
   return {.seed = 2147483647, .samples = 5, .steps = G["steps"].get<int64_t>(), .lr = 50.0, .reg = 0.01,
           .smoothing = 1.0, .tri_steps = G["tri_steps"].get<int64_t>(), .tri_lr = 50.0, .quiet = true,
-          .out = bigram::test::scratch(out)};
+          .out = out.path};
 }
 
 void check_close(const json& got, const json& expected, double margin) {
@@ -35,7 +35,8 @@ const z2h::WordSplit& split() {
 
 TEST_CASE("E01: the trigram counts model beats the bigram (2.2126 < 2.4546) and matches PyTorch", "[E01]") {
   const auto G = golden("exercises.json");
-  const json r = e01_trigram(names().words, names().vocab, config(G, "e01"));
+  bigram::test::TempDir tmp;
+  const json r = e01_trigram(names().words, names().vocab, config(G, tmp));
   CHECK(r["examples"] == 228146);
   CHECK(r["nll_counts"].get<double>() == Approx(G["e01"]["nll_counts"].get<double>()).margin(1e-12));
   CHECK(r["nll_counts"].get<double>() < 2.454576820116076);
@@ -49,7 +50,8 @@ TEST_CASE("E02: the makemore split has 25626/3203/3204 words and train/dev/test 
   CHECK(split().train.size() == 25626);
   CHECK(split().dev.size() == 3203);
   CHECK(split().test.size() == 3204);
-  const json r = e02_split(split(), names().vocab, config(G, "e02"));
+  bigram::test::TempDir tmp;
+  const json r = e02_split(split(), names().vocab, config(G, tmp));
   for (const char* model : {"bigram", "trigram"}) {
     INFO(model);
     CHECK(r[model]["examples"] == G["e02"][model]["examples"]);
@@ -62,7 +64,8 @@ TEST_CASE("E02: the makemore split has 25626/3203/3204 words and train/dev/test 
 
 TEST_CASE("E03: more smoothing always costs on train, dev picks one strength, test is looked at once", "[E03]") {
   const auto G = golden("exercises.json");
-  const auto cfg = config(G, "e03");
+  bigram::test::TempDir tmp;
+  const auto cfg = config(G, tmp);
   std::filesystem::create_directories(cfg.out);
   const json r = e03_smoothing(split(), names().vocab, cfg);
   const auto train = r["train"].get<std::vector<double>>();
@@ -72,12 +75,12 @@ TEST_CASE("E03: more smoothing always costs on train, dev picks one strength, te
   CHECK(r["best_alpha"].get<double>() == G["e03"]["best_alpha"].get<double>());
   CHECK(r["test"].get<double>() == Approx(G["e03"]["test"].get<double>()).margin(1e-12));
   CHECK(std::filesystem::file_size(cfg.out / "e03_smoothing.png") > 1000);
-  std::filesystem::remove_all(cfg.out);
 }
 
 TEST_CASE("E04: W[xs] trains like one_hot(xs) @ W (same logits, losses equal up to float summation order)", "[E04]") {
   const auto G = golden("exercises.json");
-  const auto cfg = config(G, "e04");
+  bigram::test::TempDir tmp;
+  const auto cfg = config(G, tmp);
   z2h::Generator g(cfg.seed);
   z2h::Tensor W = z2h::randn(z2h::Shape{V, V}, g);
   W.requires_grad_();
@@ -92,7 +95,8 @@ TEST_CASE("E04: W[xs] trains like one_hot(xs) @ W (same logits, losses equal up 
 
 TEST_CASE("E05: cross_entropy trains like the manual loss and survives logits that overflow exp", "[E05]") {
   const auto G = golden("exercises.json");
-  const auto cfg = config(G, "e05");
+  bigram::test::TempDir tmp;
+  const auto cfg = config(G, tmp);
   z2h::Generator g(cfg.seed);
   z2h::Tensor W = z2h::randn(z2h::Shape{V, V}, g);
   W.requires_grad_();

@@ -49,6 +49,20 @@ TEST_CASE("emma: the untrained net's mean NLL is 3.7693049907684326, and each p 
   }
 }
 
+TEST_CASE("emma: gradient descent on its 5 bigrams alone gives the lecture's losses", "[net][lecture]") {
+  // The lecture's first training loop, on xs = [0, 5, 13, 13, 1], ys = [5, 13, 13, 1, 0] only, lr 0.1:
+  // loss.item() before each update, as the notebook printed them (cell 52 shows the fifth).
+  Tensor W = init_W(2147483647);
+  W.requires_grad_();
+  const auto losses = train(W, as_long(first5(names().ex.xs)), as_long(first5(names().ex.ys)), 5, 0.1f, 0.0f,
+                            Forward::onehot);
+  const double lecture[] = {3.7693049907684326, 3.7492127418518066, 3.7291626930236816, 3.7091546058654785,
+                            3.6891887187957764};
+  REQUIRE(losses.size() == 5);
+  for (size_t k = 0; k < 5; ++k)
+    z2h::test::check_value(losses[k], lecture[k], goldens(), 1e-6, "emma loss before update " + std::to_string(k));
+}
+
 TEST_CASE("the one-hot row times W is exactly row xs of W", "[net][E04]") {
   const Tensor W = init_W(2147483647);
   const LongTensor xs = as_long(names().ex.xs);

@@ -12,8 +12,6 @@
 #include <map>
 #include <sstream>
 #include <string>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -25,6 +23,7 @@
 #include "common/tensor/ops.hpp"
 #include "common/io/safetensors.hpp"
 #include "common/tests/goldens_support.hpp"
+#include "common/tests/program_support.hpp"
 #include "common/data/text_data.hpp"
 
 namespace fs = std::filesystem;
@@ -113,38 +112,17 @@ void check_init_digest(const mlp::Model& m, const json& init) {
   }
 }
 
-// ---- running the program ----------------------------------------------------------------------
-struct Result {
-  int status;
-  std::string out;  // stdout and stderr together
-};
-Result run_program(const std::string& args) {
-  // Under ASan, the program's figures leave fontconfig/PLplot allocations behind (system
-  // libraries, not ours): point LeakSanitizer at the project's suppressions, as the plot tests do.
-  const std::string lsan = std::getenv("LSAN_OPTIONS") ? "" :
-      "LSAN_OPTIONS=suppressions=" + (fs::path(Z2H_SOURCE_DIR) / "common/tests/lsan.supp").string() + " ";
-  const std::string cmd = lsan + std::string(Z2H_STAGE_EXE) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::string out;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  int st = pclose(p);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
-}
+// ---- running the program (common/tests/program_support.hpp) ------------------------------------
+using z2h::test::Run;
+using z2h::test::TempDir;
+
+Run run_program(const std::string& args, const TempDir& tmp) { return z2h::test::run_program(Z2H_STAGE_EXE, args, tmp); }
 
 std::vector<std::string> lines_of(const std::string& s) {
   std::vector<std::string> v;
   std::istringstream in(s);
   for (std::string l; std::getline(in, l);) v.push_back(l);
   return v;
-}
-
-fs::path temp_dir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("z2h-03-mlp-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
 }
 
 }  // namespace
@@ -280,7 +258,9 @@ TEST_CASE("the untrained model samples PyTorch's 20 names (multinomial, seed 214
 TEST_CASE("a checkpoint round-trips every parameter and the configuration", "[checkpoint]") {
   z2h::Generator g(42);
   mlp::Model m = mlp::Model::init({.block_size = 4, .emb = 5, .hidden = 7, .direct = true}, g);
-  const fs::path dir = temp_dir("ckpt");
+  TempDir tmp;
+  const fs::path dir = tmp.path / "out";
+  fs::create_directories(dir);
   mlp::save_checkpoint(dir / "m.safetensors", m, splits(3).vocab, 42, 123);
   mlp::Checkpoint ck = mlp::load_checkpoint(dir / "m.safetensors");
   CHECK(ck.seed == 42);
@@ -297,20 +277,20 @@ TEST_CASE("a checkpoint round-trips every parameter and the configuration", "[ch
     CHECK(a[i].second.shape() == b[i].second.shape());
     CHECK(a[i].second.tolist() == b[i].second.tolist());
   }
-  fs::remove_all(dir);
 }
 
 TEST_CASE("a truncated or foreign checkpoint is a clear error", "[checkpoint]") {
   z2h::Generator g(1);
   mlp::Model m = mlp::Model::init({}, g);
-  const fs::path dir = temp_dir("bad");
+  TempDir tmp;
+  const fs::path dir = tmp.path / "out";
+  fs::create_directories(dir);
   mlp::save_checkpoint(dir / "m.safetensors", m, splits(3).vocab, 1, 0);
   fs::resize_file(dir / "m.safetensors", fs::file_size(dir / "m.safetensors") - 100);
   CHECK_THROWS_AS(mlp::load_checkpoint(dir / "m.safetensors"), z2h::UserError);
   z2h::save_safetensors(dir / "other.safetensors", {{.name = "W", .shape = {2}, .data = {1, 2}}}, {{"stage", "02-bigram"}});
   CHECK_THROWS_WITH(mlp::load_checkpoint(dir / "other.safetensors"), Catch::Contains("not written by 03-mlp"));
   CHECK_THROWS_AS(mlp::load_checkpoint(dir / "missing.safetensors"), z2h::UserError);
-  fs::remove_all(dir);
 }
 
 TEST_CASE("lr-find's learning rates are PyTorch's 10**linspace(-3, 0, 1000)", "[train][torch]") {
@@ -326,11 +306,19 @@ TEST_CASE("lr-find's learning rates are PyTorch's 10**linspace(-3, 0, 1000)", "[
 
 // ---- the program, end to end ------------------------------------------------------------------
 TEST_CASE("a short run writes metrics.csv (one row per step), summary.json, plots and a checkpoint", "[program]") {
-  const fs::path dir = temp_dir("run");
-  Result r = run_program("--steps 300 --quiet --test --out " + dir.string());
-  INFO(r.out);
-  REQUIRE(r.status == 0);
+  TempDir tmp;
+  const fs::path dir = tmp.path / "out";
+  fs::create_directories(dir);
+  Run r = run_program("--steps 300 --quiet --test --out " + dir.string(), tmp);
+  INFO(r.out << r.err);
+  REQUIRE(r.rc == 0);
   CHECK(r.out.find("      0/    300: ") != std::string::npos);  // the lecture's progress line
+  // the lecture's look at C and view, on the untrained model: C[5] is one_hot(5) @ C, the unbound
+  // slices concatenated are emb.view(32, 30), and a view shares its source's storage
+  CHECK(r.out.find("(equal: True)\n") != std::string::npos);
+  CHECK(r.out.find("torch.cat(torch.unbind(emb, 1), 1) == emb.view(32, 30): True\n") != std::string::npos);
+  CHECK(r.out.find("the view shares emb's storage: True; the cat made a copy: True\n") != std::string::npos);
+  CHECK(r.out.find("same storage: True\n") != std::string::npos);
   auto csv = lines_of([&] { std::ifstream f(dir / "metrics.csv"); std::stringstream s; s << f.rdbuf(); return s.str(); }());
   REQUIRE(csv.size() == 301);
   CHECK(csv[0] == "step,loss,lr");
@@ -347,32 +335,34 @@ TEST_CASE("a short run writes metrics.csv (one row per step), summary.json, plot
     CHECK(s["config"].contains(k));
   CHECK(s["split_sizes"]["train"] == 182625);
   for (const char* f : {"loss.png", "embedding.png", "model.safetensors"}) CHECK(fs::exists(dir / f));
-  fs::remove_all(dir);
 }
 
 TEST_CASE("sample-only mode reproduces the samples of the run that saved the checkpoint", "[program][checkpoint]") {
-  const fs::path dir = temp_dir("sample");
-  Result r = run_program("--steps 200 --quiet --seed 1234 --out " + dir.string());
-  REQUIRE(r.status == 0);
+  TempDir tmp;
+  const fs::path dir = tmp.path / "out";
+  fs::create_directories(dir);
+  Run r = run_program("--steps 200 --quiet --seed 1234 --out " + dir.string(), tmp);
+  REQUIRE(r.rc == 0);
   json s = json::parse(std::ifstream(dir / "summary.json"));
-  Result again = run_program("--sample-only --out " + dir.string());
-  INFO(again.out);
-  REQUIRE(again.status == 0);
+  Run again = run_program("--sample-only --out " + dir.string(), tmp);
+  INFO(again.out << again.err);
+  REQUIRE(again.rc == 0);
   CHECK(lines_of(again.out) == s["samples"].get<std::vector<std::string>>());
-  fs::remove_all(dir);
 }
 
 TEST_CASE("bad flags and files give one line 'error: ...' and exit status 2", "[program]") {
-  const fs::path dir = temp_dir("errors");
+  TempDir tmp;
+  const fs::path dir = tmp.path / "out";
+  fs::create_directories(dir);
   for (const std::string args : {"--steps -1", "--batch-size 0", "--emb 0", "--lr -0.1", "--init kaiming",
                                  "--bogus", "--data /nonexistent/names.txt",
                                  "--sample-only --load /nonexistent.safetensors"}) {
-    Result r = run_program(args + " --quiet --out " + dir.string());
-    INFO(args << " -> " << r.out);
-    CHECK(r.status == 2);
-    CHECK(r.out.rfind("error: ", 0) == 0);
-    CHECK(lines_of(r.out).size() == 1);
+    Run r = run_program(args + " --quiet --out " + dir.string(), tmp);
+    INFO(args << " -> " << r.err);
+    CHECK(r.rc == 2);
+    CHECK(r.out.empty());
+    CHECK(r.err.rfind("error: ", 0) == 0);
+    CHECK(lines_of(r.err).size() == 1);
   }
   CHECK(fs::is_empty(dir));  // nothing half-written
-  fs::remove_all(dir);
 }

@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -68,6 +70,10 @@ TEST_CASE("invalid values are one error line and exit code 2, never a crash", "[
   expect_usage_error("--lr 0", "--lr");
   expect_usage_error("--no-such-flag", "no-such-flag");
   expect_usage_error("--mode deep --variant tanh", "--variant");
+  expect_usage_error("--gain 3 --steps 1", "--gain applies to --mode deep only");
+  expect_usage_error("--mode e02 --no-batchnorm", "--no-batchnorm applies to --mode deep only");
+  expect_usage_error("--mode bonus --no-tanh", "--no-tanh applies to --mode deep only");
+  expect_usage_error("--mode deep --gain 0", "--gain");
   expect_usage_error("--data /nonexistent/names.txt --steps 1", "/nonexistent/names.txt");
   expect_usage_error("--load /nonexistent/model.safetensors --steps 0", "/nonexistent/model.safetensors");
 }
@@ -148,4 +154,42 @@ TEST_CASE("the program's --mode bonus, e01 and e02 run and write their summaries
   r = run("--mode e02 --steps 30 --quiet --out " + (tmp.path / "e2").string(), tmp);
   CHECK(r.rc == 0);
   CHECK(json::parse(slurp(tmp.path / "e2" / "summary.json"))["max_abs_logit_diff"].get<double>() < 1e-4);
+}
+
+// The lecture's deep net without BatchNorm, at init (the statistics of its first step's batch): with
+// tanh's gain 5/3 the video's notebook printed `layer 1 (Tanh): mean -0.02, std 0.75, saturated:
+// 20.25%` and 46497 parameters; with gain 1 the activations shrink layer after layer, with gain 3
+// they saturate. Each run writes the four diagnostic figures.
+TEST_CASE("the deep net without BatchNorm (--no-batchnorm --gain G) at init: the lecture's statistics, shrinking and saturating", "[cli][deep]") {
+  auto deep = [](const std::string& flags, const TempDir& tmp) {
+    const Run r = run("--mode deep --no-batchnorm --steps 1 --samples 0 --quiet " + flags + " --out " +
+                          (tmp.path / "out").string(), tmp);
+    INFO(flags << "\n" << r.out << r.err);
+    REQUIRE(r.rc == 0);
+    for (const char* png : {"activations.png", "gradients.png", "weight_gradients.png", "update_ratios.png"})
+      CHECK(fs::file_size(tmp.path / "out" / png) > 10000);
+    return json::parse(slurp(tmp.path / "out" / "summary.json"));
+  };
+  TempDir t53, t1, t3, tlin;
+  const json s53 = deep("--gain 1.6666667", t53);
+  CHECK(s53["params"] == 46497);
+  CHECK(slurp(t53.path / "stdout.txt").find("layer 1 (      Tanh): mean -0.02, std 0.75, saturated: 20.25%\n") !=
+        std::string::npos);
+  CHECK(s53["config"]["no_batchnorm"] == true);
+  CHECK(s53["config"]["gain"].get<double>() == 1.6666667);
+
+  auto stds = [](const json& s) {
+    std::vector<double> v;
+    for (const auto& a : s["diagnostics"]["activations"]) v.push_back(a["std"].get<double>());
+    return v;
+  };
+  const auto g1 = stds(deep("--gain 1", t1));  // shrinking: every layer's spread below the one before
+  REQUIRE(g1.size() == 5);
+  for (size_t i = 1; i < g1.size(); ++i) CHECK(g1[i] < g1[i - 1]);
+  CHECK(g1.back() < 0.4);
+  const json s3 = deep("--gain 3", t3);  // saturating: over a third of every layer at +-1
+  for (const auto& a : s3["diagnostics"]["activations"]) CHECK(a["saturated"].get<double>() > 35.0);
+
+  const json lin = deep("--gain 1 --no-tanh", tlin);  // a linear sandwich: the Linear outputs are watched
+  for (const auto& a : lin["diagnostics"]["activations"]) CHECK(std::abs(a["std"].get<double>() - 1.0) < 0.05);
 }
