@@ -178,7 +178,7 @@ Gpt::Output Gpt::forward(const LongTensor& idx, const LongTensor* targets, const
   Output out{logits, Tensor()};
   if (targets) {
     const int64_t V = logits.size(-1);
-    out.loss = z2h::cross_entropy(logits.view({B * T, V}), targets->view({B * T}));
+    out.loss = z2h::cross_entropy(logits.view({B * T, V}), targets->view({B * T}), cfg.ignore_index);
   }
   return out;
 }

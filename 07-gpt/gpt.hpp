@@ -48,6 +48,7 @@ struct Config {
   Init init = Init::Torch;
   Attention attention = Attention::Batched;
   bool gelu = false;  // exercise 4: GPT-2's GELU in the feed-forward instead of ReLU
+  int64_t ignore_index = -100;  // targets equal to it add no loss (exercise 2 marks its prompts -1)
   int64_t head_size() const { return n_embd / n_head; }
 };
 

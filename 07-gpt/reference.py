@@ -8,6 +8,7 @@ it is used for two things:
     kernel set it ran on):
       OPENBLAS_NUM_THREADS=1 /usr/bin/python3 07-gpt/reference.py goldens 07-gpt/tests/goldens
       OPENBLAS_NUM_THREADS=1 OPENBLAS_CORETYPE=Haswell /usr/bin/python3 07-gpt/reference.py goldens 07-gpt/tests/goldens
+      (--only add: exercise 2's golden alone, add_<kernel>.json)
   * side-by-side runs and benchmarks (07-gpt/bench.sh): the default model,
       /usr/bin/python3 07-gpt/reference.py train --json out.json
 
@@ -15,6 +16,8 @@ Subcommands:
   train    the Colab's "full finished code" (the default) or any config of it: --config bigram | colab
            | cpu | gpt, and every hyper-parameter as a flag. Prints the lecture's lines; --json
            writes every step's loss, the eval lines, the sample and the timing.
+  add      exercise 2: a GPT that learns a+b=c (--digits, and the model's hyper-parameters as flags);
+           prints the eval lines, the accuracy on the held-out problems and a few answers.
   lecture  the Colab's cells before the finished model, with their numbers (JSON on stdout).
   grads    a tiny GPT's loss and every parameter's gradient (JSON on stdout).
   goldens  writes all the goldens the C++ tests read into a directory.
@@ -193,7 +196,9 @@ class GPTLanguageModel(nn.Module):
         if targets is None:
             return logits, None
         B, T, C = logits.shape
-        return logits, F.cross_entropy(logits.view(B * T, C), targets.view(B * T))
+        # exercise 2 marks the prompt's targets with -1 and ignores them (ignore_index=-1)
+        ignore_index = getattr(self.cfg, 'ignore_index', -100)
+        return logits, F.cross_entropy(logits.view(B * T, C), targets.view(B * T), ignore_index=ignore_index)
 
     def generate(self, idx, max_new_tokens):
         for _ in range(max_new_tokens):
@@ -282,6 +287,126 @@ def train(cfg):
               'wall_s': wall, 'steps_per_s': cfg.steps / wall if wall > 0 else None,
               'tokens_per_s': cfg.steps * cfg.batch * cfg.block / wall if wall > 0 else None}
     return result
+
+
+# ---- exercise 2: a GPT that learns to add ---------------------------------------------------------
+# The Colab's EX2: "train the GPT on a+b=c ... predict the digits of c in reverse order ... mask out
+# the loss at the input positions of a+b that just specify the problem using y=-1 in the targets".
+ADD_CONFIG = dict(digits=2, batch=64, steps=1500, eval_interval=250, lr=1e-3, eval_iters=20,
+                  n_embd=64, n_head=4, n_layer=2, dropout=0.0, scale='head', init='gpt', activation='relu')
+ADD_VOCAB = '0123456789+='  # token i is ADD_VOCAB[i]
+
+
+class Addition:
+    """Every problem a+b with a, b < 10**digits, as the integer a * 10**digits + b; a randperm of all
+    of them, split 90/10: the model trains on the first 90 % and is scored on the other 10 %.
+    A problem is the token sequence  a (digits) + b (digits) = c (digits + 1, reversed), zero-padded:
+    12+34=64 with 2 digits is 1 2 + 3 4 = 6 4 0 ("046" reversed)."""
+
+    def __init__(self, digits):
+        self.digits = digits
+        n = 10 ** (2 * digits)
+        perm = torch.randperm(n)
+        n_train = n - n // 10
+        self.train, self.val = perm[:n_train], perm[n_train:]
+        self.prompt_len = 2 * digits + 2        # "a+b="
+        self.length = 3 * digits + 3            # "a+b=c"
+
+    def sequences(self, problems):
+        D = self.digits
+        a, b = problems // 10 ** D, problems % 10 ** D
+        c = a + b
+        cols = [(a // 10 ** (D - 1 - i)) % 10 for i in range(D)] + [torch.full_like(a, 10)]
+        cols += [(b // 10 ** (D - 1 - i)) % 10 for i in range(D)] + [torch.full_like(a, 11)]
+        cols += [(c // 10 ** i) % 10 for i in range(D + 1)]  # c's digits, the ones first
+        return torch.stack(cols, dim=1)  # (N, 3D+3)
+
+    def get_batch(self, split, batch):
+        problems = self.train if split == 'train' else self.val
+        ix = torch.randint(len(problems), (batch,))
+        seq = self.sequences(problems[ix])
+        x, y = seq[:, :-1], seq[:, 1:].clone()
+        y[:, :self.prompt_len - 1] = -1  # no loss on predicting the prompt, only c's digits
+        return x, y
+
+
+@torch.no_grad()
+def add_accuracy(model, data, problems, chunk=1000):
+    """Greedy decoding (argmax) of c's digits after each prompt "a+b="; a problem counts when all
+    digits + 1 are right. Returns (correct, total, the first chunk's answers)."""
+    model.eval()
+    correct, answers = 0, None
+    for s in range(0, len(problems), chunk):
+        seq = data.sequences(problems[s:s + chunk])
+        idx = seq[:, :data.prompt_len]
+        for _ in range(data.digits + 1):
+            logits, _ = model(idx)
+            idx = torch.cat((idx, logits[:, -1, :].argmax(-1, keepdim=True)), dim=1)
+        got = idx[:, data.prompt_len:]
+        correct += int((got == seq[:, data.prompt_len:]).all(dim=1).sum())
+        if answers is None:
+            answers = got
+    model.train()
+    return correct, len(problems), answers
+
+
+def add_problem_text(data, problem, answer_rev):
+    """'12+34=46' with the model's answer turned back from its reversed digits."""
+    D = data.digits
+    a, b = problem // 10 ** D, problem % 10 ** D
+    return f'{a}+{b}={int("".join(str(int(d)) for d in reversed(answer_rev)))}'
+
+
+def train_add(cfg):
+    torch.manual_seed(cfg.seed)
+    data = Addition(cfg.digits)
+    cfg.block = data.length - 1
+    cfg.ignore_index = -1
+    model = GPTLanguageModel(cfg, len(ADD_VOCAB))
+    params = sum(p.numel() for p in model.parameters())
+    if not cfg.quiet:
+        print(params / 1e6, 'M parameters')
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
+
+    @torch.no_grad()
+    def estimate_loss():
+        out = {}
+        model.eval()
+        for split in ['train', 'val']:
+            losses = torch.zeros(cfg.eval_iters)
+            for k in range(cfg.eval_iters):
+                X, Y = data.get_batch(split, cfg.batch)
+                _, loss = model(X, Y)
+                losses[k] = loss.item()
+            out[split] = losses.mean()
+        model.train()
+        return out
+
+    step_losses, evals = [], {}
+    t0 = time.time()
+    for it in range(cfg.steps):
+        if it % cfg.eval_interval == 0 or it == cfg.steps - 1:
+            losses = estimate_loss()
+            line = f"step {it}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}"
+            evals[str(it)] = {'train': losses['train'].item(), 'val': losses['val'].item(), 'line': line}
+            if not cfg.quiet:
+                print(line, flush=True)
+        xb, yb = data.get_batch('train', cfg.batch)
+        _, loss = model(xb, yb)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        step_losses.append(loss.item())
+    wall = time.time() - t0
+    correct, total, answers = add_accuracy(model, data, data.val)
+    shown = [add_problem_text(data, int(data.val[i]), answers[i].tolist()) for i in range(min(8, total))]
+    if not cfg.quiet:
+        print(f'held-out accuracy: {correct}/{total} = {100.0 * correct / total:.2f} %')
+        print('\n'.join(shown))
+    return {'command': command(), 'openblas_core': openblas_core(), 'torch': torch.__version__,
+            'threads': torch.get_num_threads(), 'config': {k: getattr(cfg, k) for k in ADD_CONFIG},
+            'seed': cfg.seed, 'params': params, 'val_problems': data.val[:8].tolist(), 'losses': step_losses,
+            'evals': evals, 'correct': correct, 'total': total, 'shown': shown, 'wall_s': wall}
 
 
 # ---- the Colab's cells before the finished model --------------------------------------------------
@@ -399,6 +524,13 @@ def goldens(out_dir, only=None):
             json.dump({**meta, **obj}, f)
         print('wrote', os.path.join(out_dir, name))
 
+    if only in (None, 'add'):
+        # exercise 2: the addition GPT's first 100 steps, evaluations at 0, 50 and 99, held-out score
+        r = train_add(argparse.Namespace(**dict(ADD_CONFIG, steps=100, eval_interval=50, seed=1337, quiet=True)))
+        write(f'add_{core}.json', {k: r[k] for k in ('config', 'seed', 'params', 'val_problems', 'losses', 'evals',
+                                                      'correct', 'total', 'shown')})
+        if only == 'add':
+            return
     cases = [grads(1337, 'n_embd', 'torch', 0.0), grads(7, 'head', 'gpt', 0.0), grads(3, 'n_embd', 'torch', 0.2),
              grads(11, 'head', 'gpt', 0.1, activation='gelu')]
     write(f'grads_{core}.json', {'cases': cases})
@@ -427,6 +559,13 @@ def main():
     t.add_argument('--threads', type=int, default=1)
     t.add_argument('--quiet', action='store_true')
     t.add_argument('--json', default=None)
+    t = sub.add_parser('add', help="exercise 2: a GPT that learns a+b=c")
+    for k, v in ADD_CONFIG.items():
+        t.add_argument('--' + k.replace('_', '-'), type=type(v), default=v)
+    t.add_argument('--seed', type=int, default=1337)
+    t.add_argument('--threads', type=int, default=1)
+    t.add_argument('--quiet', action='store_true')
+    t.add_argument('--json', default=None)
     sub.add_parser('lecture')
     g = sub.add_parser('grads')
     g.add_argument('--seed', type=int, default=1337)
@@ -435,7 +574,8 @@ def main():
     g.add_argument('--dropout', type=float, default=0.0)
     o = sub.add_parser('goldens')
     o.add_argument('dir')
-    o.add_argument('--only', choices=['grads'], default=None, help="write only the tiny GPTs' gradients")
+    o.add_argument('--only', choices=['grads', 'add'], default=None,
+                   help="write only the tiny GPTs' gradients (grads) or exercise 2's run (add)")
     a = ap.parse_args()
     torch.set_num_threads(getattr(a, 'threads', 1))
     if a.cmd == 'train':
@@ -445,6 +585,11 @@ def main():
                 cfg[k] = getattr(a, k)
         cfg.update(seed=a.seed, quiet=a.quiet, gen=a.gen if a.gen is not None else (2000 if a.config == 'colab' else 500))
         r = train(argparse.Namespace(**cfg))
+        if a.json:
+            with open(a.json, 'w') as f:
+                json.dump(r, f)
+    elif a.cmd == 'add':
+        r = train_add(argparse.Namespace(**{k: getattr(a, k) for k in ADD_CONFIG}, seed=a.seed, quiet=a.quiet))
         if a.json:
             with open(a.json, 'w') as f:
                 json.dump(r, f)
