@@ -250,6 +250,7 @@ int run_train(Hyper hp, const z2h::CommonOptions& opt) {
     const LongTensor line = idx.slice(1, 0, T);
     {
       z2h::NoGradGuard ng;
+      model.blocks.back().sa.keep_weights = true;
       model.forward(line, nullptr, Mode{false, &g});
     }
     const auto maps = attention_maps(model.blocks.back().sa);

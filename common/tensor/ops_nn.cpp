@@ -247,25 +247,49 @@ void batch_norm_backward(Node& o) {
 
 // ---- dropout -------------------------------------------------------------------------------
 // As PyTorch's CPU dropout: noise = bernoulli(1 - p) / (1 - p); out = x * noise.  dx += dout * noise
+// The noise takes two values, 0 and the float 1 / (1 - p), so the graph keeps it as one bit per
+// element (64 to an int64 of node->index) — a 32nd of the float tensor PyTorch keeps — and each
+// element is multiplied by the same float as with the tensor: the same bits, forward and backward.
+// node: index = the kept elements' bits, floats[0] = 1 / (1 - p).
+namespace {
+bool kept(const int64_t* bits, int64_t i) { return (static_cast<uint64_t>(bits[i >> 6]) >> (i & 63)) & 1u; }
+}  // namespace
 Tensor dropout(const Tensor& x, float p, bool training, Generator& g) {
   if (p < 0.0f || p > 1.0f) throw std::invalid_argument("dropout: p must be in [0, 1], got " + std::to_string(p));
   if (!training || p == 0.0f) return x;
-  Tensor noise = empty(x.shape());
-  if (p == 1.0f) {
-    std::fill_n(noise.data(), noise.numel(), 0.0f);
-  } else {
-    bernoulli_(noise.data(), static_cast<size_t>(noise.numel()), 1.0 - static_cast<double>(p), g);
-    flat(noise) = flat(noise) / (1.0f - p);
+  const int64_t n = x.numel();
+  const float scale = p == 1.0f ? 0.0f : 1.0f / (1.0f - p);  // a kept element's noise
+  std::vector<int64_t> bits(static_cast<size_t>((n + 63) / 64), 0);
+  if (p < 1.0f) {  // p == 1 draws nothing and keeps nothing
+    constexpr int64_t kChunk = 4096;  // bernoulli_ draws element after element: chunks change nothing
+    std::vector<float> draw(static_cast<size_t>(std::min(n, kChunk)));
+    for (int64_t s = 0; s < n; s += kChunk) {
+      const int64_t m = std::min(kChunk, n - s);
+      bernoulli_(draw.data(), static_cast<size_t>(m), 1.0 - static_cast<double>(p), g);
+      for (int64_t i = 0; i < m; ++i)
+        if (draw[static_cast<size_t>(i)] != 0.0f) bits[static_cast<size_t>((s + i) >> 6)] |= int64_t{1} << ((s + i) & 63);
+    }
   }
   Tensor out = make_result(x.shape(), "dropout", {x}, dropout_backward);
-  flat(out) = flat(x) * flat(noise);
-  if (out.node()->backward_fn) out.node()->saved = noise;
+  const float* xv = x.data();
+  float* y = out.data();
+  for (int64_t i = 0; i < n; ++i) y[i] = xv[i] * (kept(bits.data(), i) ? scale : 0.0f);
+  if (Node* node = out.node(); node->backward_fn) {
+    const auto words = static_cast<int64_t>(bits.size());
+    node->index = LongTensor(std::move(bits), {words});
+    node->floats[0] = scale;
+  }
   return out;
 }
 namespace {
 void dropout_backward(Node& o) {
   const Tensor& x = o.inputs[0];
-  if (x.requires_grad()) flat(x.node()->grad_data(), x.numel()) += flat(o.grad) * flat(o.saved);
+  if (!x.requires_grad()) return;
+  float* dx = x.node()->grad_data();
+  const float* g = o.grad.data();
+  const int64_t* bits = o.index.data.data();
+  const float scale = o.floats[0];
+  for (int64_t i = 0, n = x.numel(); i < n; ++i) dx[i] += g[i] * (kept(bits, i) ? scale : 0.0f);
 }
 }  // namespace
 
