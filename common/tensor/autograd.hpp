@@ -42,8 +42,8 @@ struct Node {
   // What backward needs beyond the inputs (each op documents its use).
   std::array<int64_t, 4> ints{};
   std::array<float, 2> floats{};
-  Tensor saved;       // e.g. softmax's output, cross_entropy's log-sum-exps, a dropout mask
-  LongTensor index;   // e.g. embedding indices, cross-entropy targets, argmax positions
+  Tensor saved;       // e.g. softmax's output, cross_entropy's log-sum-exps
+  LongTensor index;   // e.g. embedding indices, cross-entropy targets, argmax positions, dropout's mask as bits
 
   uint64_t seq = 0;    // creation order: backward runs the latest-created ready node first, as PyTorch
   uint32_t visit = 0;  // backward's topological sort marks nodes with the current pass number
