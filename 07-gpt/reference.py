@@ -402,7 +402,10 @@ def train_add(cfg):
     shown = [add_problem_text(data, int(data.val[i]), answers[i].tolist()) for i in range(min(8, total))]
     if not cfg.quiet:
         print(f'held-out accuracy: {correct}/{total} = {100.0 * correct / total:.2f} %')
-        print('\n'.join(shown))
+        for i, line in enumerate(shown):  # as the C++ program prints them
+            a_b = int(data.val[i])
+            right = a_b // 10 ** cfg.digits + a_b % 10 ** cfg.digits
+            print(line if line.endswith('=' + str(right)) else f'{line}   (wrong: the sum is {right})')
     return {'command': command(), 'openblas_core': openblas_core(), 'torch': torch.__version__,
             'threads': torch.get_num_threads(), 'config': {k: getattr(cfg, k) for k in ADD_CONFIG},
             'seed': cfg.seed, 'params': params, 'val_problems': data.val[:8].tolist(), 'losses': step_losses,
