@@ -14,7 +14,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../common/app/bench_setup.sh"
 bench_setup 04-batchnorm 200000 "import torch" "python3-torch" "$@"
 field() { "$python" -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval('d' + sys.argv[2]))" "$@"; }
 # user CPU seconds of a command; its own output goes to $tmp/log (shown if it fails)
-cpu() { TIMEFORMAT=%U; { time "$@" >>"$tmp/log" 2>&1 || { cat "$tmp/log" >&2; exit 1; }; } 2>&1; }
+cpu() { TIMEFORMAT=%U; { time "$@" >>"$tmp/log" 2>&1 || { cat "$tmp/log" >&3; exit 1; }; } 3>&2 2>&1; }  # a failing run's log to stderr, not into the captured time
 echo "config:  the lecture's batch-norm MLP, $steps steps, batch 32, 1 thread each"
 
 bench_load "C++"

@@ -19,7 +19,7 @@ bench_setup 05-backprop-ninja 200000 "import torch" "python3-torch" "$@"
 loop_steps=${LOOP_STEPS:-20000}
 field() { "$python" -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval('d' + sys.argv[2]))" "$@"; }
 # user CPU seconds of a command; its own output goes to $tmp/log (shown if it fails)
-cpu() { TIMEFORMAT=%U; { time "$@" >>"$tmp/log" 2>&1 || { cat "$tmp/log" >&2; exit 1; }; } 2>&1; }
+cpu() { TIMEFORMAT=%U; { time "$@" >>"$tmp/log" 2>&1 || { cat "$tmp/log" >&3; exit 1; }; } 3>&2 2>&1; }  # a failing run's log to stderr, not into the captured time
 echo "config:  exercise 4's batch-norm MLP (12297 parameters), batch 32, 1 thread each; $steps steps (notebook loop: $loop_steps)"
 
 bench_load "C++"

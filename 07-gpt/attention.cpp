@@ -7,6 +7,11 @@
 // copy, and writes each head's output straight into its columns of the (B, T, C) result. Each
 // product is the one the Head module makes (same sizes, same BLAS call or, for PyTorch's tiny
 // products, the same plain loop), so the forward gives the modules' numbers.
+//
+// Memory: the Head modules keep every head's (B, T, T) weights for their backward, and dropout's
+// mask as floats beside them — with gpt.py's sizes 2 x 100 MB per block. This op keeps neither: the
+// backward recomputes each (batch, head)'s weights from q and k with the very same calls (so the
+// same bits), and the mask is kept as one bit per weight.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -59,27 +64,42 @@ void scatter_cols(const float* src, int64_t T, int64_t ld, int64_t col, int64_t 
   }
 }
 
+// The attention weights of one (batch, head): w (T, T) = softmax(masked(q kᵀ · scale)), the Head
+// module's ops in its order — kᵀ made as transpose(k) (kt, scratch), then q @ kᵀ, * scale,
+// masked_fill, softmax (PyTorch's row kernel in an exact build). The forward and the backward both
+// call it, so the backward's weights are the forward's to the bit.
+void attention_weights(const float* q, const float* k, int64_t T, int64_t hs, float scale, float* kt, float* w) {
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  transpose_into(k, T, hs, kt);
+  product(false, false, T, T, hs, q, kt, 0.0f, w);
+  for (int64_t i = 0; i < T; ++i) {
+    float* r = w + i * T;
+    for (int64_t j = 0; j < T; ++j) r[j] = j > i ? kNegInf : r[j] * scale;
+    z2h::kernels::softmax(r, r, 1, T);
+  }
+}
+
+
 // node: inputs {qkv}, and what AttentionSaved holds.
 struct AttentionSaved {
-  Tensor weights;  // (NH or 2·NH, B, T, T): the attention weights, then the dropout noise if any
   int64_t n_head;
   float scale;
-  bool noisy;  // dropout noise follows the weights
+  bool noisy;              // dropout on the weights
+  std::vector<bool> kept;  // dropout's mask over (NH, B, T, T), one bit per weight (if noisy)
+  float keep_scale;        // a kept weight's factor, 1 / (1 - p)
 };
 void attention_backward(z2h::Node& o) {
   const Tensor& qkv = o.inputs[0];
   if (!qkv.requires_grad()) return;
   const AttentionSaved& sv = z2h::saved<AttentionSaved>(o);
   const int64_t B = qkv.size(0), T = qkv.size(1), C3 = qkv.size(2), C = C3 / 3, NH = sv.n_head, hs = C / NH;
-  const float scale = sv.scale;
+  const float scale = sv.scale, keep_scale = sv.keep_scale;
   const bool noisy = sv.noisy;
-  const float* W = sv.weights.data();
-  const float* noise = noisy ? W + NH * B * T * T : nullptr;
   bool first;
   float* dqkv = qkv.node()->grad_data(&first);
   if (first) std::fill_n(dqkv, qkv.numel(), 0.0f);
   std::vector<float> q(T * hs), k(T * hs), v(T * hs), dout(T * hs), dq(T * hs), dk(T * hs), dv(T * hs);
-  std::vector<float> wd(T * T), dw(T * T), prod(T), kt(T * hs), dkt(T * hs);
+  std::vector<float> w(T * T), wd(T * T), nz(T * T), dw(T * T), prod(T), kt(T * hs), dkt(T * hs);
   for (int64_t h = 0; h < NH; ++h)
     for (int64_t b = 0; b < B; ++b) {
       const float* xb = qkv.data() + b * T * C3;
@@ -87,25 +107,24 @@ void attention_backward(z2h::Node& o) {
       gather_cols(xb, T, C3, C + h * hs, hs, k.data());
       gather_cols(xb, T, C3, 2 * C + h * hs, hs, v.data());
       gather_cols(o.grad.data() + b * T * C, T, C, h * hs, hs, dout.data());
-      const float* w = W + (h * B + b) * T * T;
-      const float* wdrop = w;
+      attention_weights(q.data(), k.data(), T, hs, scale, kt.data(), w.data());  // recomputed, not stored
+      const float* wdrop = w.data();
       if (noisy) {  // the weights after dropout, as the forward used them
-        const float* nz = noise + (h * B + b) * T * T;
+        const int64_t base = (h * B + b) * T * T;
+        for (int64_t i = 0; i < T * T; ++i) nz[i] = sv.kept[static_cast<size_t>(base + i)] ? keep_scale : 0.0f;
         for (int64_t i = 0; i < T * T; ++i) wd[i] = w[i] * nz[i];
         wdrop = wd.data();
       }
       // out = wd @ v:  dwd = dout · vᵀ,  dv = wdᵀ · dout
       product(false, true, T, T, hs, dout.data(), v.data(), 0.0f, dw.data());
       product(true, false, T, hs, T, wdrop, dout.data(), 0.0f, dv.data());
-      if (noisy) {  // dropout: dw = dwd * noise
-        const float* nz = noise + (h * B + b) * T * T;
+      if (noisy)  // dropout: dw = dwd * noise
         for (int64_t i = 0; i < T * T; ++i) dw[i] *= nz[i];
-      }
       // softmax: ds = (dw - Σ_j dw_j w_j) * w, PyTorch's row kernel; masked_fill zeroes the masked
       // entries (w = 0 there), then the scale
       for (int64_t i = 0; i < T; ++i) {
         float* d = dw.data() + i * T;
-        z2h::kernels::softmax_backward(d, w + i * T, prod.data(), 1, T);
+        z2h::kernels::softmax_backward(d, w.data() + i * T, prod.data(), 1, T);
         for (int64_t j = 0; j < T; ++j) d[j] = j > i ? 0.0f : prod[j] * scale;
       }
       // s = q · kT with kT = kᵀ (hs, T), as the Head module's matmul(q, transpose(k)):
@@ -176,44 +195,38 @@ Tensor causal_attention(const Tensor& qkv, int64_t n_head, float scale, float dr
     throw std::invalid_argument("causal_attention: expected (B, T, 3 * n_head * hs), got " + qkv.shape().str());
   const int64_t B = qkv.size(0), T = qkv.size(1), C3 = qkv.size(2), C = C3 / 3, NH = n_head, hs = C / NH;
   const bool noisy = m.training && dropout > 0.0f;
-  Tensor saved = z2h::empty({noisy ? 2 * NH : NH, B, T, T});
-  float* W = saved.data();
-  float* noise = noisy ? W + NH * B * T * T : nullptr;
-  if (noisy) {  // the Head modules' masks, head after head, each (B, T, T)
-    if (dropout >= 1.0f) std::fill_n(noise, NH * B * T * T, 0.0f);
-    else {
-      z2h::bernoulli_(noise, static_cast<size_t>(NH * B * T * T), 1.0 - static_cast<double>(dropout), *m.gen);
-      for (int64_t i = 0; i < NH * B * T * T; ++i) noise[i] /= (1.0f - dropout);
-    }
-  }
+  // nn.Dropout's noise: bernoulli_(1 - p) head after head, each (B, T, T) as the Head modules draw
+  // it, kept as bits; a kept weight is multiplied by 1 / (1 - p) (the float the noise tensor holds)
+  const float keep_scale = noisy ? (dropout >= 1.0f ? 0.0f : 1.0f / (1.0f - dropout)) : 0.0f;
+  std::vector<bool> kept(noisy ? static_cast<size_t>(NH * B * T * T) : 0, false);
+  if (wei) *wei = z2h::empty({NH, B, T, T});
   Tensor out = z2h::make_result({B, T, C}, "causal_attention", {qkv}, attention_backward);
-  std::vector<float> q(T * hs), k(T * hs), v(T * hs), o(T * hs), wd(T * T), kt(T * hs);
-  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  std::vector<float> q(T * hs), k(T * hs), v(T * hs), o(T * hs), w(T * T), wd(T * T), kt(T * hs), draw(T * T);
   for (int64_t h = 0; h < NH; ++h)
     for (int64_t b = 0; b < B; ++b) {
       const float* xb = qkv.data() + b * T * C3;
       gather_cols(xb, T, C3, h * hs, hs, q.data());
       gather_cols(xb, T, C3, C + h * hs, hs, k.data());
       gather_cols(xb, T, C3, 2 * C + h * hs, hs, v.data());
-      float* w = W + (h * B + b) * T * T;
-      transpose_into(k.data(), T, hs, kt.data());
-      product(false, false, T, T, hs, q.data(), kt.data(), 0.0f, w);  // q @ kᵀ, kᵀ made as transpose(k)
-      for (int64_t i = 0; i < T; ++i) {
-        float* r = w + i * T;
-        for (int64_t j = 0; j < T; ++j) r[j] = j > i ? kNegInf : r[j] * scale;  // * scale, masked_fill
-        z2h::kernels::softmax(r, r, 1, T);  // as F.softmax (PyTorch's row kernel in an exact build)
-      }
-      const float* wdrop = w;
+      attention_weights(q.data(), k.data(), T, hs, scale, kt.data(), w.data());
+      if (wei) std::copy_n(w.data(), T * T, wei->data() + (h * B + b) * T * T);
+      const float* wdrop = w.data();
       if (noisy) {
-        const float* nz = noise + (h * B + b) * T * T;
-        for (int64_t i = 0; i < T * T; ++i) wd[i] = w[i] * nz[i];
+        // the draws run in the order of the (NH, B, T, T) mask, one (b, h) block at a time; with
+        // p = 1 nothing is drawn and nothing kept, as nn.Dropout
+        const int64_t base = (h * B + b) * T * T;
+        if (dropout < 1.0f) z2h::bernoulli_(draw.data(), static_cast<size_t>(T * T), 1.0 - static_cast<double>(dropout), *m.gen);
+        for (int64_t i = 0; i < T * T; ++i) {
+          const bool keep = dropout < 1.0f && draw[i] != 0.0f;
+          kept[static_cast<size_t>(base + i)] = keep;
+          wd[i] = w[i] * (keep ? keep_scale : 0.0f);
+        }
         wdrop = wd.data();
       }
       product(false, false, T, hs, T, wdrop, v.data(), 0.0f, o.data());  // wei @ v
       scatter_cols(o.data(), T, C, h * hs, hs, out.data() + b * T * C, false);
     }
-  z2h::save_for_backward(out, AttentionSaved{saved, NH, scale, noisy});
-  if (wei) *wei = saved.view({noisy ? 2 * NH : NH, B, T, T});
+  z2h::save_for_backward(out, AttentionSaved{NH, scale, noisy, std::move(kept), keep_scale});
   return out;
 }
 
@@ -222,7 +235,7 @@ std::vector<Tensor> attention_maps(const MultiHeadAttention& sa, int64_t b) {
   const int64_t NH = static_cast<int64_t>(sa.heads.size());
   for (int64_t h = 0; h < NH; ++h) {
     const Tensor& w = sa.attention == Attention::PerHead ? sa.heads[static_cast<size_t>(h)].wei : sa.wei;
-    if (!w.defined()) throw std::logic_error("attention_maps: no forward has run");
+    if (!w.defined()) throw std::logic_error("attention_maps: no forward has run with keep_weights set");
     const int64_t T = w.size(-1);
     const float* src = sa.attention == Attention::PerHead ? w.data() + b * T * T : w.data() + (h * w.size(1) + b) * T * T;
     maps.push_back(z2h::tensor(std::vector<float>(src, src + T * T), {T, T}));

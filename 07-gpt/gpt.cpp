@@ -73,7 +73,7 @@ Tensor Head::forward(const Tensor& x, const Mode& m) {
   Tensor w = z2h::matmul(q, z2h::transpose(k, -2, -1)) * scale_of(C);  // (B, T, T)
   w = z2h::masked_fill(w, above_diagonal(T), kNegInf);
   w = z2h::softmax(w, -1);
-  wei = w.detach();
+  wei = keep_weights ? w.detach() : Tensor();
   w = z2h::dropout(w, dropout, m.training, *m.gen);
   Tensor v = value(x);                                                  // (B, T, hs)
   return z2h::matmul(w, v);                                             // (B, T, hs)
@@ -93,7 +93,10 @@ Tensor MultiHeadAttention::forward(const Tensor& x, const Mode& m) {
   Tensor out;
   if (attention == Attention::PerHead) {
     std::vector<Tensor> outs;
-    for (Head& h : heads) outs.push_back(h.forward(x, m));
+    for (Head& h : heads) {
+      h.keep_weights = keep_weights;
+      outs.push_back(h.forward(x, m));
+    }
     out = z2h::cat(outs, -1);  // (B, T, NH * hs)
   } else {
     // Exercise 1: the heads as a batch dimension. One product makes every head's q, k and v,
@@ -104,7 +107,9 @@ Tensor MultiHeadAttention::forward(const Tensor& x, const Mode& m) {
     for (Head& h : heads) w.push_back(h.key.weight);
     for (Head& h : heads) w.push_back(h.value.weight);
     Tensor qkv = qkv_projection(x, z2h::cat(w, 0), static_cast<int64_t>(heads.size()));
-    out = causal_attention(qkv, static_cast<int64_t>(heads.size()), heads[0].scale_of(x.size(2)), dropout, m, &wei);
+    out = causal_attention(qkv, static_cast<int64_t>(heads.size()), heads[0].scale_of(x.size(2)), dropout, m,
+                           keep_weights ? &wei : nullptr);
+    if (!keep_weights) wei = Tensor();
   }
   return z2h::dropout(proj(out), dropout, m.training, *m.gen);
 }
@@ -178,7 +183,7 @@ Gpt::Output Gpt::forward(const LongTensor& idx, const LongTensor* targets, const
   Output out{logits, Tensor()};
   if (targets) {
     const int64_t V = logits.size(-1);
-    out.loss = z2h::cross_entropy(logits.view({B * T, V}), targets->view({B * T}));
+    out.loss = z2h::cross_entropy(logits.view({B * T, V}), targets->view({B * T}), cfg.ignore_index);
   }
   return out;
 }

@@ -48,6 +48,7 @@ struct Config {
   Init init = Init::Torch;
   Attention attention = Attention::Batched;
   bool gelu = false;  // exercise 4: GPT-2's GELU in the feed-forward instead of ReLU
+  int64_t ignore_index = -100;  // targets equal to it add no loss (exercise 2 marks its prompts -1)
   int64_t head_size() const { return n_embd / n_head; }
 };
 
@@ -78,7 +79,8 @@ struct Head {
   float scale_of(int64_t C) const;
   Scale scale;
   float dropout;
-  Tensor wei;  // the last attention weights (B, T, T), kept for the heatmaps
+  bool keep_weights = false;  // keep the next forward's weights in `wei` (for the heatmaps)
+  Tensor wei;                 // the attention weights (B, T, T) of the last forward with keep_weights
 };
 
 struct MultiHeadAttention {
@@ -88,7 +90,8 @@ struct MultiHeadAttention {
   z2h::nn::TorchLinear proj;
   float dropout;
   Attention attention;
-  Tensor wei;  // batched attention: the last weights (B, NH, T, T)
+  bool keep_weights = false;  // keep the next forward's weights (attention_maps reads them)
+  Tensor wei;                 // batched attention: the weights (NH, B, T, T) of that forward
 };
 
 struct FeedForward {
@@ -144,7 +147,8 @@ Evaluation estimate_loss(Gpt& model, const Split& data, int64_t batch, int64_t e
 // -> (B, T, C), the heads' outputs side by side (torch.cat of the Head modules' outputs).
 // Per (batch, head) it makes the Head module's products in its order: S = q kᵀ, S * scale, the
 // causal mask, softmax, dropout (masks drawn head by head, as the modules draw them), S @ v.
-// *wei, if given, receives the attention weights before dropout, (NH, B, T, T).
+// It keeps for its backward only q, k, v (its input) and dropout's mask as bits: the backward
+// recomputes the weights. *wei, if given, receives the attention weights before dropout, (NH, B, T, T).
 Tensor causal_attention(const Tensor& qkv, int64_t n_head, float scale, float dropout, const Mode& m,
                         Tensor* wei = nullptr);
 
@@ -153,7 +157,8 @@ Tensor causal_attention(const Tensor& qkv, int64_t n_head, float scale, float dr
 // kernel), and the gradient into x adds the 3·NH modules' products in PyTorch's autograd order.
 Tensor qkv_projection(const Tensor& x, const Tensor& w, int64_t n_head);
 
-// The last forward's attention weights of every head of a block for batch row b: NH tensors (T, T).
+// The attention weights of every head of a block for batch row b, NH tensors (T, T), from the last
+// forward run with sa.keep_weights set.
 std::vector<Tensor> attention_maps(const MultiHeadAttention& sa, int64_t b = 0);
 
 }  // namespace stage07

@@ -5,11 +5,13 @@
 //   07-gpt --config bigram          bigram.py: the (65, 65) table, 3000 steps, eval every 300
 //   07-gpt --config cpu             a CPU-sized transformer (4 layers, 4 heads, 128 wide, block 64)
 //   07-gpt --config gpt             gpt.py's 10.79 M model (checkpoint every eval, --resume)
+//   07-gpt --config add --digits 2  exercise 2: a GPT that learns a+b=c, scored on held-out problems
 //   07-gpt --mode lecture           the Colab's cells before the finished model, with their numbers
 //   07-gpt --mode sample --load F   sample from a checkpoint (--temperature, --top-k, --prompt)
 //
 // Every run writes into --out (default out/07-gpt/): metrics.csv (step,loss), summary.json, the
 // plots, and a checkpoint (model.safetensors) at every evaluation.
+#include "addition.hpp"
 #include "figures.hpp"
 #include "gpt.hpp"
 #include "lecture.hpp"
@@ -43,7 +45,7 @@ using namespace stage07;
 // ================================================================================================
 struct Hyper {
   std::string mode = "train";    // train | lecture | sample
-  std::string config = "colab";  // colab | bigram | cpu | gpt
+  std::string config = "colab";  // colab | bigram | cpu | gpt | add
   int64_t batch_size = 16;       // how many independent sequences are processed in parallel
   int64_t block_size = 32;       // the longest context for a prediction
   int64_t eval_interval = 100;
@@ -62,6 +64,7 @@ struct Hyper {
   int64_t top_k = 0;
   std::string prompt;               // "" = the script's zeros((1, 1)), a newline
   std::string load, resume;
+  int64_t digits = 2;               // --config add: a, b < 10^digits
 };
 
 struct Preset {
@@ -81,6 +84,8 @@ const std::map<std::string, Preset> kPresets = {
     {"cpu", {32, 64, 3000, 250, 2e-3, 100, 128, 4, 4, 0.0, "head", "gpt", 500}},
     // gpt.py at HEAD: 10.79 M parameters
     {"gpt", {64, 256, 5000, 500, 3e-4, 200, 384, 6, 6, 0.2, "head", "gpt", 500}},
+    // exercise 2: a+b=c (the block is the problem's length, 3 * digits + 2)
+    {"add", {64, 0, 1500, 250, 1e-3, 20, 64, 4, 2, 0.0, "head", "gpt", 0}},
 };
 
 Config model_config(const Hyper& hp, int vocab_size) {
@@ -103,8 +108,10 @@ void declare(z2h::Settings& s, Hyper& hp, z2h::CommonOptions& opt) {
   s.record("threads", opt.threads);
   s.option("--mode", hp.mode, "train | lecture (the Colab's cells) | sample (from --load)")
       ->check(CLI::IsMember({"train", "lecture", "sample"}));
-  s.option("--config", hp.config, "colab (the Colab's finished model) | bigram (bigram.py) | cpu | gpt (gpt.py)")
-      ->check(CLI::IsMember({"colab", "bigram", "cpu", "gpt"}));
+  s.option("--config", hp.config,
+           "colab (the Colab's finished model) | bigram (bigram.py) | cpu | gpt (gpt.py) | add (exercise 2: a+b=c)")
+      ->check(CLI::IsMember({"colab", "bigram", "cpu", "gpt", "add"}));
+  s.option("--digits", hp.digits, "--config add: a and b have up to this many digits (1 to 3)")->check(z2h::between(1, 3));
   s.option("--batch-size", hp.batch_size, "sequences per batch")->check(z2h::at_least(1));
   s.option("--block-size", hp.block_size, "context length")->check(z2h::at_least(1));
   s.option("--eval-interval", hp.eval_interval, "iterations between evaluations")->check(z2h::at_least(1));
@@ -267,6 +274,7 @@ int run_train(const Hyper& hp, const z2h::CommonOptions& opt, const z2h::Setting
     const LongTensor line = idx.slice(1, 0, T);
     {
       z2h::NoGradGuard ng;
+      model.blocks.back().sa.keep_weights = true;
       model.forward(line, nullptr, Mode{false, &g});
     }
     const auto maps = attention_maps(model.blocks.back().sa);
@@ -278,6 +286,75 @@ int run_train(const Hyper& hp, const z2h::CommonOptions& opt, const z2h::Setting
   report.summary.update({{"mode", hp.mode}, {"params", model.num_parameters()}, {"evals", eval_json},
                          {"sample", sample}, {"samples", {sample}}, {"eval_s", eval_s},
                          {"tokens_per_s", tokens_per_s}, {"blas_core", z2h::blas::core_name()}});
+  if (!evals.empty())
+    report.summary["loss"] = {{"train", evals.rbegin()->second.first}, {"val", evals.rbegin()->second.second}};
+  report.write();
+  return 0;
+}
+
+// ================================================================================================
+// exercise 2 (--config add): a GPT that learns to add, scored on problems it never saw
+// ================================================================================================
+int run_add(Hyper& hp, const z2h::CommonOptions& opt, const z2h::Settings& settings) {
+  const fs::path out = z2h::prepare_out_dir(opt.out);
+  z2h::RunReport report(opt, settings, out);
+  Generator g(opt.seed);
+  const Addition data(hp.digits, g);  // the problems' randperm is the first draw, then the model's init
+  hp.block_size = data.length() - 1;  // the whole problem but its last token
+  Config cfg = model_config(hp, kAddVocabSize);
+  cfg.ignore_index = -1;  // y = -1 on the prompt: the loss counts c's digits only
+  Gpt model(cfg, g);
+  char buf[32];
+  *std::to_chars(buf, buf + sizeof buf - 1, static_cast<double>(model.num_parameters()) / 1e6).ptr = '\0';
+  std::printf("%s M parameters\n", buf);
+  std::printf("a+b=c with a, b < %lld: %zu problems to train on, %zu held out\n", static_cast<long long>(data.bound()),
+              data.train.size(), data.val.size());
+  z2h::optim::AdamW optimizer(model.parameters(), hp.learning_rate);
+
+  std::vector<float> losses;
+  std::map<int64_t, std::pair<float, float>> evals;
+  nlohmann::json eval_json = nlohmann::json::object();
+  const Mode train{true, &g};
+  report.start(opt.steps, {"step", "loss"}, "train", {.every = 0});
+  for (int64_t it = 0; it < opt.steps; ++it) {
+    if (it % hp.eval_interval == 0 || it == opt.steps - 1) {
+      const Evaluation e = estimate_add_loss(model, data, hp.batch_size, hp.eval_iters, g);
+      report.println(eval_line(it, e));
+      evals[it] = {e.train, e.val};
+      eval_json[std::to_string(it)] = {{"train", e.train}, {"val", e.val}};
+    }
+    const Batch b = data.get_batch(true, hp.batch_size, g);
+    Tensor loss = model.forward(b.x, &b.y, train).loss;
+    optimizer.zero_grad();
+    loss.backward();
+    optimizer.step();
+    losses.push_back(loss.item());
+    report.step(it, loss.item());
+  }
+  const double wall = report.stop();
+
+  // every held-out problem, answered greedily; the first few shown
+  const AddScore score = add_accuracy(model, data, data.val);
+  std::printf("held-out accuracy: %lld/%lld = %.2f %%\n", static_cast<long long>(score.correct),
+              static_cast<long long>(score.total), 100.0 * static_cast<double>(score.correct) / static_cast<double>(score.total));
+  std::vector<std::string> shown;
+  for (size_t i = 0; i < score.answers.size(); ++i) {
+    const int64_t problem = data.val[i];
+    std::string line = data.text(problem, score.answers[i]);
+    if (line != data.text(problem, data.answer(problem))) line += "   (wrong: the sum is " + std::to_string(data.sum_of(problem)) + ")";
+    std::printf("%s\n", line.c_str());
+    shown.push_back(line);
+  }
+  std::printf("%lld steps in %.1f s (%.1f steps/s), %d thread(s), BLAS kernel %s\n", static_cast<long long>(opt.steps), wall,
+              static_cast<double>(opt.steps) / std::max(wall, 1e-9), opt.threads, z2h::blas::core_name().c_str());
+
+  if (!losses.empty()) plot_losses(out / "loss.png", losses, evals, "07-gpt --config add: loss on c's digits");
+  z2h::save_checkpoint(out / "model.safetensors", model.named_parameters(),
+                       {{"stage", "07-gpt"}, {"vocab", kAddVocab}, {"digits", std::to_string(hp.digits)}});
+  report.summary.update({{"mode", hp.mode}, {"params", model.num_parameters()}, {"evals", eval_json}, {"samples", shown},
+                         {"accuracy", {{"correct", score.correct}, {"total", score.total},
+                                       {"fraction", static_cast<double>(score.correct) / static_cast<double>(score.total)}}},
+                         {"blas_core", z2h::blas::core_name()}});
   if (!evals.empty())
     report.summary["loss"] = {{"train", evals.rbegin()->second.first}, {"val", evals.rbegin()->second.second}};
   report.write();
@@ -354,6 +431,14 @@ int main(int argc, char** argv) {
     if (hp.n_embd > 0 && hp.n_embd % hp.n_head != 0)
       throw z2h::UserError(settings.flag_of(hp.n_embd) + " " + std::to_string(hp.n_embd) + " is not a multiple of " +
                            settings.flag_of(hp.n_head) + " " + std::to_string(hp.n_head));
+    if (hp.config == "add") {
+      if (hp.mode != "train" || !hp.resume.empty() || settings.given(hp.block_size))
+        throw z2h::UserError("--config add trains from scratch on problems of 3 * digits + 2 tokens: drop " +
+                             settings.flag_of(hp.mode) + ", " + settings.flag_of(hp.resume) + " and " +
+                             settings.flag_of(hp.block_size));
+      return run_add(hp, opt, settings);
+    }
+    if (settings.given(hp.digits)) throw z2h::UserError(settings.flag_of(hp.digits) + " is for --config add");
     if (hp.mode == "lecture") return run_lecture(opt);
     if (hp.mode == "sample") return run_sample(hp, opt);
     return run_train(hp, opt, settings);

@@ -8,7 +8,7 @@ it is used for two things:
     each recording the command that wrote it and the OpenBLAS kernel set it ran on):
       OPENBLAS_NUM_THREADS=1 /usr/bin/python3 07-gpt/reference.py --goldens 07-gpt/tests/goldens
       OPENBLAS_NUM_THREADS=1 OPENBLAS_CORETYPE=Haswell /usr/bin/python3 07-gpt/reference.py --goldens 07-gpt/tests/goldens
-    (or ./z2h goldens 07-gpt [--kernel Haswell])
+    (or ./z2h goldens 07-gpt [--kernel Haswell]; --only add: exercise 2's golden alone, <kernel>/add.json)
   * side-by-side runs and benchmarks (07-gpt/bench.sh): the default model,
       /usr/bin/python3 07-gpt/reference.py train --json out.json
 
@@ -16,6 +16,8 @@ Subcommands:
   train    the Colab's "full finished code" (the default) or any config of it: --config bigram | colab
            | cpu | gpt, and every hyper-parameter as a flag. Prints the lecture's lines; --json
            writes every step's loss, the eval lines, the sample and the timing.
+  add      exercise 2: a GPT that learns a+b=c (--digits, and the model's hyper-parameters as flags);
+           prints the eval lines, the accuracy on the held-out problems and a few answers.
   lecture  the Colab's cells before the finished model, with their numbers (JSON on stdout).
   grads    a tiny GPT's loss and every parameter's gradient (JSON on stdout).
 
@@ -193,7 +195,9 @@ class GPTLanguageModel(nn.Module):
         if targets is None:
             return logits, None
         B, T, C = logits.shape
-        return logits, F.cross_entropy(logits.view(B * T, C), targets.view(B * T))
+        # exercise 2 marks the prompt's targets with -1 and ignores them (ignore_index=-1)
+        ignore_index = getattr(self.cfg, 'ignore_index', -100)
+        return logits, F.cross_entropy(logits.view(B * T, C), targets.view(B * T), ignore_index=ignore_index)
 
     def generate(self, idx, max_new_tokens):
         for _ in range(max_new_tokens):
@@ -282,6 +286,129 @@ def train(cfg):
               'wall_s': wall, 'steps_per_s': cfg.steps / wall if wall > 0 else None,
               'tokens_per_s': cfg.steps * cfg.batch * cfg.block / wall if wall > 0 else None}
     return result
+
+
+# ---- exercise 2: a GPT that learns to add ---------------------------------------------------------
+# The Colab's EX2: "train the GPT on a+b=c ... predict the digits of c in reverse order ... mask out
+# the loss at the input positions of a+b that just specify the problem using y=-1 in the targets".
+ADD_CONFIG = dict(digits=2, batch=64, steps=1500, eval_interval=250, lr=1e-3, eval_iters=20,
+                  n_embd=64, n_head=4, n_layer=2, dropout=0.0, scale='head', init='gpt', activation='relu')
+ADD_VOCAB = '0123456789+='  # token i is ADD_VOCAB[i]
+
+
+class Addition:
+    """Every problem a+b with a, b < 10**digits, as the integer a * 10**digits + b; a randperm of all
+    of them, split 90/10: the model trains on the first 90 % and is scored on the other 10 %.
+    A problem is the token sequence  a (digits) + b (digits) = c (digits + 1, reversed), zero-padded:
+    12+34=64 with 2 digits is 1 2 + 3 4 = 6 4 0 ("046" reversed)."""
+
+    def __init__(self, digits):
+        self.digits = digits
+        n = 10 ** (2 * digits)
+        perm = torch.randperm(n)
+        n_train = n - n // 10
+        self.train, self.val = perm[:n_train], perm[n_train:]
+        self.prompt_len = 2 * digits + 2        # "a+b="
+        self.length = 3 * digits + 3            # "a+b=c"
+
+    def sequences(self, problems):
+        D = self.digits
+        a, b = problems // 10 ** D, problems % 10 ** D
+        c = a + b
+        cols = [(a // 10 ** (D - 1 - i)) % 10 for i in range(D)] + [torch.full_like(a, 10)]
+        cols += [(b // 10 ** (D - 1 - i)) % 10 for i in range(D)] + [torch.full_like(a, 11)]
+        cols += [(c // 10 ** i) % 10 for i in range(D + 1)]  # c's digits, the ones first
+        return torch.stack(cols, dim=1)  # (N, 3D+3)
+
+    def get_batch(self, split, batch):
+        problems = self.train if split == 'train' else self.val
+        ix = torch.randint(len(problems), (batch,))
+        seq = self.sequences(problems[ix])
+        x, y = seq[:, :-1], seq[:, 1:].clone()
+        y[:, :self.prompt_len - 1] = -1  # no loss on predicting the prompt, only c's digits
+        return x, y
+
+
+@torch.no_grad()
+def add_accuracy(model, data, problems, chunk=1000):
+    """Greedy decoding (argmax) of c's digits after each prompt "a+b="; a problem counts when all
+    digits + 1 are right. Returns (correct, total, the first chunk's answers)."""
+    model.eval()
+    correct, answers = 0, None
+    for s in range(0, len(problems), chunk):
+        seq = data.sequences(problems[s:s + chunk])
+        idx = seq[:, :data.prompt_len]
+        for _ in range(data.digits + 1):
+            logits, _ = model(idx)
+            idx = torch.cat((idx, logits[:, -1, :].argmax(-1, keepdim=True)), dim=1)
+        got = idx[:, data.prompt_len:]
+        correct += int((got == seq[:, data.prompt_len:]).all(dim=1).sum())
+        if answers is None:
+            answers = got
+    model.train()
+    return correct, len(problems), answers
+
+
+def add_problem_text(data, problem, answer_rev):
+    """'12+34=46' with the model's answer turned back from its reversed digits."""
+    D = data.digits
+    a, b = problem // 10 ** D, problem % 10 ** D
+    return f'{a}+{b}={int("".join(str(int(d)) for d in reversed(answer_rev)))}'
+
+
+def train_add(cfg):
+    torch.manual_seed(cfg.seed)
+    data = Addition(cfg.digits)
+    cfg.block = data.length - 1
+    cfg.ignore_index = -1
+    model = GPTLanguageModel(cfg, len(ADD_VOCAB))
+    params = sum(p.numel() for p in model.parameters())
+    if not cfg.quiet:
+        print(params / 1e6, 'M parameters')
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
+
+    @torch.no_grad()
+    def estimate_loss():
+        out = {}
+        model.eval()
+        for split in ['train', 'val']:
+            losses = torch.zeros(cfg.eval_iters)
+            for k in range(cfg.eval_iters):
+                X, Y = data.get_batch(split, cfg.batch)
+                _, loss = model(X, Y)
+                losses[k] = loss.item()
+            out[split] = losses.mean()
+        model.train()
+        return out
+
+    step_losses, evals = [], {}
+    t0 = time.time()
+    for it in range(cfg.steps):
+        if it % cfg.eval_interval == 0 or it == cfg.steps - 1:
+            losses = estimate_loss()
+            line = f"step {it}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}"
+            evals[str(it)] = {'train': losses['train'].item(), 'val': losses['val'].item(), 'line': line}
+            if not cfg.quiet:
+                print(line, flush=True)
+        xb, yb = data.get_batch('train', cfg.batch)
+        _, loss = model(xb, yb)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        step_losses.append(loss.item())
+    wall = time.time() - t0
+    correct, total, answers = add_accuracy(model, data, data.val)
+    shown = [add_problem_text(data, int(data.val[i]), answers[i].tolist()) for i in range(min(8, total))]
+    if not cfg.quiet:
+        print(f'held-out accuracy: {correct}/{total} = {100.0 * correct / total:.2f} %')
+        for i, line in enumerate(shown):  # as the C++ program prints them
+            a_b = int(data.val[i])
+            right = a_b // 10 ** cfg.digits + a_b % 10 ** cfg.digits
+            print(line if line.endswith('=' + str(right)) else f'{line}   (wrong: the sum is {right})')
+    return {'command': command(), 'openblas_core': openblas_core(), 'torch': torch.__version__,
+            'threads': torch.get_num_threads(), 'config': {k: getattr(cfg, k) for k in ADD_CONFIG},
+            'seed': cfg.seed, 'params': params, 'val_problems': data.val[:8].tolist(), 'losses': step_losses,
+            'evals': evals, 'correct': correct, 'total': total, 'shown': shown, 'wall_s': wall}
 
 
 # ---- the Colab's cells before the finished model --------------------------------------------------
@@ -400,6 +527,13 @@ def goldens(out_dir, only=None):
             json.dump({**meta, **obj}, f)
         print('wrote', os.path.join(out_dir, name))
 
+    if only in (None, 'add'):
+        # exercise 2: the addition GPT's first 100 steps, evaluations at 0, 50 and 99, held-out score
+        r = train_add(argparse.Namespace(**dict(ADD_CONFIG, steps=100, eval_interval=50, seed=1337, quiet=True)))
+        write(f'{core}/add.json', {k: r[k] for k in ('config', 'seed', 'params', 'val_problems', 'losses', 'evals',
+                                                      'correct', 'total', 'shown')})
+        if only == 'add':
+            return
     cases = [grads(1337, 'n_embd', 'torch', 0.0), grads(7, 'head', 'gpt', 0.0), grads(3, 'n_embd', 'torch', 0.2),
              grads(11, 'head', 'gpt', 0.1, activation='gelu')]
     write(f'{core}/grads.json', {'cases': cases})
@@ -419,7 +553,8 @@ def goldens(out_dir, only=None):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--goldens', metavar='DIR', help='write all the goldens the C++ tests read into DIR (and DIR/<kernel>/)')
-    ap.add_argument('--only', choices=['grads'], default=None, help="with --goldens: only the tiny GPTs' gradients")
+    ap.add_argument('--only', choices=['grads', 'add'], default=None,
+                    help="with --goldens: only the tiny GPTs' gradients (grads) or exercise 2's run (add)")
     sub = ap.add_subparsers(dest='cmd')
     t = sub.add_parser('train')
     t.add_argument('--config', choices=sorted(CONFIGS), default='colab')
@@ -427,6 +562,13 @@ def main():
         t.add_argument('--' + k.replace('_', '-'), type=type(v), default=None)
     t.add_argument('--seed', type=int, default=1337)
     t.add_argument('--gen', type=int, default=None, help='characters to generate (2000 colab, 500 otherwise)')
+    t.add_argument('--threads', type=int, default=1)
+    t.add_argument('--quiet', action='store_true')
+    t.add_argument('--json', default=None)
+    t = sub.add_parser('add', help="exercise 2: a GPT that learns a+b=c")
+    for k, v in ADD_CONFIG.items():
+        t.add_argument('--' + k.replace('_', '-'), type=type(v), default=v)
+    t.add_argument('--seed', type=int, default=1337)
     t.add_argument('--threads', type=int, default=1)
     t.add_argument('--quiet', action='store_true')
     t.add_argument('--json', default=None)
@@ -441,7 +583,7 @@ def main():
         torch.set_num_threads(1)
         return goldens(a.goldens, a.only)
     if a.cmd is None:
-        ap.error('give a command (train, lecture, grads) or --goldens DIR')
+        ap.error('give a command (train, add, lecture, grads) or --goldens DIR')
     torch.set_num_threads(getattr(a, 'threads', 1))
     if a.cmd == 'train':
         cfg = dict(CONFIGS[a.config])
@@ -450,6 +592,11 @@ def main():
                 cfg[k] = getattr(a, k)
         cfg.update(seed=a.seed, quiet=a.quiet, gen=a.gen if a.gen is not None else (2000 if a.config == 'colab' else 500))
         r = train(argparse.Namespace(**cfg))
+        if a.json:
+            with open(a.json, 'w') as f:
+                json.dump(r, f)
+    elif a.cmd == 'add':
+        r = train_add(argparse.Namespace(**{k: getattr(a, k) for k in ADD_CONFIG}, seed=a.seed, quiet=a.quiet))
         if a.json:
             with open(a.json, 'w') as f:
                 json.dump(r, f)

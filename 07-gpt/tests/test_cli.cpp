@@ -95,3 +95,27 @@ TEST_CASE("cli: --resume continues a run exactly: the same losses, evaluations a
   CHECK(d.rc == 2);
   CHECK(d.err.rfind("error: ", 0) == 0);
 }
+
+TEST_CASE("cli: exercise 2, --config add: 500 steps learn 2-digit addition, >= 95 % of the 1000 held-out problems right", "[cli][add]") {
+  TempDir tmp;
+  const fs::path out = tmp.path / "out";
+  const Run r = run("--config add --digits 2 --steps 500 --eval-interval 250 --quiet --out " + out.string(), tmp);
+  REQUIRE(r.rc == 0);
+  CHECK(r.out.find("step 0: train loss 2.4596, val loss 2.4600") != std::string::npos);  // PyTorch's line
+  CHECK(r.out.find("9000 problems to train on, 1000 held out") != std::string::npos);
+  const json s = json::parse(slurp(out / "summary.json"));
+  CHECK(s["accuracy"]["total"] == 1000);
+  CHECK(s["accuracy"]["correct"].get<int64_t>() >= 950);
+  CHECK(s["samples"].size() == 8);
+  CHECK(s["config"]["block_size"] == 8);
+  CHECK(fs::exists(out / "loss.png"));
+  CHECK(fs::exists(out / "model.safetensors"));
+  // the problem's length is fixed by --digits, and the other modes have no addition model
+  for (const std::string args : {"--config add --block-size 16", "--config add --mode sample", "--digits 2", "--config add --digits 4"}) {
+    INFO(args);
+    const Run bad = run(args + " --quiet --out " + (tmp.path / "bad").string(), tmp);
+    CHECK(bad.rc == 2);
+    CHECK(bad.err.rfind("error: ", 0) == 0);
+    CHECK(std::count(bad.err.begin(), bad.err.end(), '\n') == 1);
+  }
+}

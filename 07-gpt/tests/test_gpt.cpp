@@ -22,6 +22,7 @@
 #include "common/tensor/ops.hpp"
 #include "common/nn/optim.hpp"
 #include "common/data/text_data.hpp"
+#include "addition.hpp"
 #include "gpt.hpp"
 #include "lecture.hpp"
 
@@ -420,4 +421,94 @@ TEST_CASE("the default model at seed 42 follows PyTorch's CPU run: eval lines an
   WARN("generated text equal to PyTorch's for " << same << " of " << want.size() << " characters");
   CHECK(r.sample.size() == want.size());
   if (exact) CHECK(r.sample == want);
+}
+
+// ---- exercise 2: the addition GPT ------------------------------------------------------------------
+TEST_CASE("addition problems: a+b=c with c reversed, the prompt's targets -1, a 90/10 split of every problem", "[gpt][add]") {
+  Generator g(1337);
+  const Addition data(2, g);
+  CHECK(data.sequence(1234) == std::vector<int64_t>{1, 2, 10, 3, 4, 11, 6, 4, 0});   // 12+34=046 reversed
+  CHECK(data.sequence(9999) == std::vector<int64_t>{9, 9, 10, 9, 9, 11, 8, 9, 1});  // 99+99=198
+  CHECK(data.text(1234, {6, 4, 0}) == "12+34=46");
+  REQUIRE(data.train.size() == 9000);
+  REQUIRE(data.val.size() == 1000);
+  std::vector<int64_t> all(data.train);
+  all.insert(all.end(), data.val.begin(), data.val.end());
+  std::sort(all.begin(), all.end());
+  for (int64_t i = 0; i < 10000; ++i) REQUIRE(all[static_cast<size_t>(i)] == i);  // every problem once
+  // the held-out problems are torch.randperm(10000)'s last 1000, in PyTorch's order
+  const json G = KG().load("add.json");  // the randperm does not depend on the kernel: any folder's
+  const auto want = G["val_problems"].get<std::vector<int64_t>>();
+  CHECK(std::vector<int64_t>(data.val.begin(), data.val.begin() + static_cast<std::ptrdiff_t>(want.size())) == want);
+  const Batch b = data.get_batch(true, 5, g);
+  REQUIRE(b.x.size(1) == 8);
+  for (int64_t r = 0; r < 5; ++r)
+    for (int64_t t = 0; t < 8; ++t) {
+      const int64_t y = b.y.data[static_cast<size_t>(r * 8 + t)];
+      if (t < 5) CHECK(y == -1);                                            // the next token is still "a+b="
+      else if (t < 7) CHECK(y == b.x.data[static_cast<size_t>(r * 8 + t + 1)]);  // c's next digit, shifted by one
+      else CHECK((y >= 0 && y <= 9));                                       // c's last digit
+    }
+}
+
+TEST_CASE("exercise 2: the addition GPT's 100 losses, its evaluations and its held-out score follow PyTorch's", "[gpt][add]") {
+  z2h::blas::set_num_threads(1);  // OpenBLAS on 2 threads sums some products in another order
+  bool exact = false;
+  const json G = kernel_golden("add", &exact);
+  const json& c = G["config"];
+  INFO("golden kernel " << G["openblas_core"] << ", here " << z2h::blas::core_name());
+  // the program's run_add, step for step: the problems' randperm, the model, then the loop
+  Generator g(G["seed"].get<uint64_t>());
+  const Addition data(c["digits"].get<int64_t>(), g);
+  Config cfg{.vocab_size = kAddVocabSize, .block_size = data.length() - 1, .n_embd = c["n_embd"].get<int64_t>(),
+             .n_head = c["n_head"].get<int64_t>(), .n_layer = c["n_layer"].get<int64_t>(), .dropout = 0.0f,
+             .scale = Scale::HeadSize, .init = Init::Gpt, .ignore_index = -1};
+  Gpt model(cfg, g);
+  CHECK(model.num_parameters() == G["params"].get<int64_t>());
+  z2h::optim::AdamW opt(model.parameters(), c["lr"].get<double>());
+  const int64_t steps = 100, batch = c["batch"].get<int64_t>(), iters = c["eval_iters"].get<int64_t>();
+  std::map<std::string, Evaluation> evals;
+  std::vector<float> losses;
+  for (int64_t it = 0; it < steps; ++it) {
+    if (it % 50 == 0 || it == steps - 1) evals[std::to_string(it)] = estimate_add_loss(model, data, batch, iters, g);
+    const Batch b = data.get_batch(true, batch, g);
+    Tensor loss = model.forward(b.x, &b.y, Mode{true, &g}).loss;
+    opt.zero_grad();
+    loss.backward();
+    opt.step();
+    losses.push_back(loss.item());
+  }
+  const AddScore score = add_accuracy(model, data, data.val);
+  const auto want = G["losses"].get<std::vector<double>>();
+  REQUIRE(losses.size() == want.size());
+  double worst = 0;
+  for (size_t i = 0; i < want.size(); ++i) worst = std::max(worst, std::fabs(losses[i] - want[i]));
+  WARN("largest |loss - PyTorch's| over 100 steps: " << worst << "; held-out " << score.correct << "/" << score.total
+                                                    << " (PyTorch " << G["correct"] << "/" << G["total"] << ")");
+  CHECK(score.total == G["total"].get<int64_t>());
+  if (exact) {
+    // the same kernel: PyTorch's run to the bit, so the same greedy answers
+    for (size_t i = 0; i < want.size(); ++i) {
+      INFO("step " << i);
+      CHECK(losses[i] == static_cast<float>(want[i]));
+    }
+    for (const auto& [step, e] : evals) {
+      INFO("eval at step " << step);
+      CHECK(e.train == static_cast<float>(G["evals"][step]["train"].get<double>()));
+      CHECK(e.val == static_cast<float>(G["evals"][step]["val"].get<double>()));
+    }
+    CHECK(score.correct == G["correct"].get<int64_t>());
+    for (size_t i = 0; i < score.answers.size(); ++i)
+      CHECK(data.text(data.val[i], score.answers[i]) == G["shown"][i].get<std::string>());
+  } else {
+    CHECK(std::fabs(losses[0] - want[0]) <= 1e-5);
+    CHECK(worst <= 2e-3);
+    for (const auto& [step, e] : evals) {
+      INFO("eval at step " << step);
+      CHECK(e.train == Approx(G["evals"][step]["train"].get<double>()).margin(2e-3));
+      CHECK(e.val == Approx(G["evals"][step]["val"].get<double>()).margin(2e-3));
+    }
+    // a greedy answer can flip where two digits' logits are within rounding of each other
+    CHECK(std::abs(score.correct - G["correct"].get<int64_t>()) <= 10);
+  }
 }

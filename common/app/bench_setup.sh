@@ -14,7 +14,7 @@ bench_setup() {  # bench_setup STAGE DEFAULT_STEPS PYTHON_IMPORTS DEBIAN_PACKAGE
   shift 4
   [ $# -ge 1 ] || { echo "usage: $stage/bench.sh <bin-dir>" >&2; exit 2; }
   bin=$(cd "$1" 2>/dev/null && pwd) || { echo "error: build directory '$1' not found (./z2h bench $stage builds it)" >&2; exit 2; }
-  cd "$(dirname "${BASH_SOURCE[0]}")/.."
+  cd "$(dirname "${BASH_SOURCE[0]}")/../.."  # this file is common/app/bench_setup.sh
   steps=${STEPS:-$default_steps}
   python=${PYTHON:-/usr/bin/python3}
   [ -x "$bin/$stage" ] || { echo "error: $bin/$stage not found (build it first: ./z2h bench $stage)" >&2; exit 2; }

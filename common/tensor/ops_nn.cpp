@@ -254,30 +254,44 @@ void batch_norm_backward(Node& o) {
 
 // ---- dropout -------------------------------------------------------------------------------
 // As PyTorch's CPU dropout: noise = bernoulli(1 - p) / (1 - p); out = x * noise.  dx += dout * noise
+// The noise takes two values, 0 and the float 1 / (1 - p), so the graph keeps which elements were
+// kept, one bit each (std::vector<bool>) — a 32nd of the float tensor PyTorch keeps — and each
+// element is multiplied by the same float as with the tensor: the same bits, forward and backward.
 namespace {
 struct DropoutSaved {
-  Tensor noise;  // x's shape: 0 or 1 / (1 - p)
+  std::vector<bool> kept;  // per element of x
+  float scale;             // 1 / (1 - p): a kept element's noise
 };
 }  // namespace
 Tensor dropout(const Tensor& x, float p, bool training, Generator& g) {
   if (p < 0.0f || p > 1.0f) throw std::invalid_argument("dropout: p must be in [0, 1], got " + std::to_string(p));
   if (!training || p == 0.0f) return x;
-  Tensor noise = empty(x.shape());
-  if (p == 1.0f) {
-    std::fill_n(noise.data(), noise.numel(), 0.0f);
-  } else {
-    bernoulli_(noise.data(), static_cast<size_t>(noise.numel()), 1.0 - static_cast<double>(p), g);
-    flat(noise) = flat(noise) / (1.0f - p);
+  const int64_t n = x.numel();
+  DropoutSaved mask{std::vector<bool>(static_cast<size_t>(n), false), p == 1.0f ? 0.0f : 1.0f / (1.0f - p)};
+  if (p < 1.0f) {  // p == 1 draws nothing and keeps nothing
+    constexpr int64_t kChunk = 4096;  // bernoulli_ draws element after element: chunks change nothing
+    std::vector<float> draw(static_cast<size_t>(std::min(n, kChunk)));
+    for (int64_t s = 0; s < n; s += kChunk) {
+      const int64_t m = std::min(kChunk, n - s);
+      bernoulli_(draw.data(), static_cast<size_t>(m), 1.0 - static_cast<double>(p), g);
+      for (int64_t i = 0; i < m; ++i) mask.kept[static_cast<size_t>(s + i)] = draw[static_cast<size_t>(i)] != 0.0f;
+    }
   }
   Tensor out = make_result(x.shape(), "dropout", {x}, dropout_backward);
-  flat(out) = flat(x) * flat(noise);
-  save_for_backward(out, DropoutSaved{noise});
+  const float* xv = x.data();
+  float* y = out.data();
+  for (int64_t i = 0; i < n; ++i) y[i] = xv[i] * (mask.kept[static_cast<size_t>(i)] ? mask.scale : 0.0f);
+  save_for_backward(out, std::move(mask));
   return out;
 }
 namespace {
 void dropout_backward(Node& o) {
   const Tensor& x = o.inputs[0];
-  if (x.requires_grad()) flat(x.node()->grad_data(), x.numel()) += flat(o.grad) * flat(saved<DropoutSaved>(o).noise);
+  if (!x.requires_grad()) return;
+  const DropoutSaved& mask = saved<DropoutSaved>(o);
+  float* dx = x.node()->grad_data();
+  const float* g = o.grad.data();
+  for (int64_t i = 0, n = x.numel(); i < n; ++i) dx[i] += g[i] * (mask.kept[static_cast<size_t>(i)] ? mask.scale : 0.0f);
 }
 }  // namespace
 
