@@ -332,8 +332,13 @@ TEST_CASE("exact products have single-threaded OpenBLAS's bits on the kernel set
   blas::set_num_threads(1);
   const char* own = kernels::exact::gemm_openblas_order_kernel();
   INFO("OpenBLAS kernel set: " << blas::core_name() << ", own kernels: " << (own ? own : "none"));
+  // With the OpenBLAS whose order they reproduce (0.3.21, Debian 12's), the own kernels must be in
+  // use on these kernel sets, so that they are what is tested here; with another version they may
+  // have found the order changed (gemm_openblas.cpp checks once) and left every product to BLAS.
   const std::string core = blas::core_name();
-  if (core == "Prescott" || core == "Haswell") CHECK(own != nullptr);  // so the own kernels are what is tested
+  INFO(blas::config());
+  if ((core == "Prescott" || core == "Haswell") && blas::config().rfind("OpenBLAS 0.3.21 ", 0) == 0)
+    CHECK(own != nullptr);
   struct Case {
     bool ta, tb;
     int64_t M, N, K;

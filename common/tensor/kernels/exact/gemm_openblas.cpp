@@ -22,6 +22,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -329,12 +330,43 @@ void gemm_in_order(const KernelSet&, bool, bool, int64_t, int64_t, int64_t, cons
                    float*) {}
 #endif
 
+// The order above is OpenBLAS 0.3.21's (Debian 12's). Another version may block or tile otherwise, so
+// before a kernel set is trusted, a few products that reach every scheme and block boundary (all
+// leftover rows and columns, K split in halves, a second block of columns) are compared with
+// cblas_sgemm once, bit for bit; on any difference every product goes to cblas_sgemm.
+bool agrees_with_blas(const KernelSet& set) {
+  struct Probe {
+    int64_t M, N, K;
+  };
+  uint32_t state = 12345;
+  auto next = [&] {  // a small LCG: values in [-1, 1) with all 24 mantissa bits in play
+    state = state * 1664525u + 1013904223u;
+    return static_cast<float>(static_cast<int32_t>(state)) * 0x1p-31f;
+  };
+  for (const Probe p : {Probe{31, 47, 300}, Probe{15, 23, 137}, Probe{13, 700, 20}, Probe{43, 22, 9}}) {
+    std::vector<float> A(static_cast<size_t>(p.M * p.K)), B(static_cast<size_t>(p.K * p.N)), C0(static_cast<size_t>(p.M * p.N));
+    for (float& x : A) x = next();
+    for (float& x : B) x = next();
+    for (float& x : C0) x = next();
+    for (int t = 0; t < 8; ++t) {
+      const bool ta = t & 1, tb = t & 2, acc = t & 4;
+      std::vector<float> ref = C0, own = C0;
+      blas::sgemm(ta, tb, p.M, p.N, p.K, 1.0f, A.data(), B.data(), acc ? 1.0f : 0.0f, ref.data());
+      gemm_in_order(set, ta, tb, p.M, p.N, p.K, A.data(), B.data(), acc, own.data());
+      if (std::memcmp(ref.data(), own.data(), ref.size() * sizeof(float)) != 0) return false;
+    }
+  }
+  return true;
+}
+
 const KernelSet* active_set() {
-  static const std::string core = blas::core_name();
   if (!kHaveVectors || blas::num_threads() != 1) return nullptr;  // threads split the sums differently
-  if (core == "Prescott") return &kPrescott;
-  if (core == "Haswell") return &kHaswell;
-  return nullptr;
+  static const KernelSet* const set = []() -> const KernelSet* {  // (checked on one thread, once)
+    const std::string core = blas::core_name();
+    const KernelSet* s = core == "Prescott" ? &kPrescott : core == "Haswell" ? &kHaswell : nullptr;
+    return s != nullptr && agrees_with_blas(*s) ? s : nullptr;
+  }();
+  return set;
 }
 
 }  // namespace

@@ -7,8 +7,9 @@
 namespace z2h::kernels::exact {
 
 // The OpenBLAS kernel set whose summation order gemm_openblas_order reproduces for the kernel set
-// and thread count OpenBLAS uses now ("Prescott", "Haswell"), or nullptr where it reproduces none:
-// then every product must go to cblas_sgemm.
+// and thread count OpenBLAS uses now ("Prescott", "Haswell"), or nullptr where it reproduces none
+// (another kernel set, several threads, or an OpenBLAS whose order the first-use probe found to
+// differ): then every product must go to cblas_sgemm.
 const char* gemm_openblas_order_kernel();
 
 // Row-major C (M,N) = op(A) · op(B) (+ C if accumulate), as blas::sgemm with alpha 1 and beta 0/1,
