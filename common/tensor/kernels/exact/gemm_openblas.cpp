@@ -300,6 +300,30 @@ void rect_any(const Block& k, const Rect& r) {
   }
 }
 
+// dst[c * ldd + r] = src[r * lds + c] for an 8 × 8 block (the usual unpack / shuffle / permute).
+inline void transpose8x8(const float* src, int64_t lds, float* dst, int64_t ldd) {
+  __m256 r[8], t[8], u[8];
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * lds);
+#pragma GCC unroll 4
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+#pragma GCC unroll 2
+  for (int i = 0; i < 8; i += 4) {
+    u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+    u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+    u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+    u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) {
+    _mm256_storeu_ps(dst + i * ldd, _mm256_permute2f128_ps(u[i], u[i + 4], 0x20));
+    _mm256_storeu_ps(dst + (i + 4) * ldd, _mm256_permute2f128_ps(u[i], u[i + 4], 0x31));
+  }
+}
+
 void gemm_in_order(const KernelSet& set, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A,
                    const float* B, bool accumulate, float* C) {
   thread_local std::vector<float> bp;  // op(B) of one K block, where B is stored transposed
@@ -310,14 +334,13 @@ void gemm_in_order(const KernelSet& set, bool trans_a, bool trans_b, int64_t M, 
     const int64_t kb = block_length(set.q, K, k0);
     Block blk{trans_a ? A + k0 * M : A + k0, trans_a ? 1 : K, trans_a ? M : 1, B + k0 * N, kb, C, N,
               k0 == 0 && !accumulate};
-    if (trans_b) {  // B is stored (N, K): copy the block transposed, 16 × 16 at a time
+    if (trans_b) {  // B is stored (N, K): copy the block transposed, 8 × 8 at a time
       bp.resize(static_cast<size_t>(kb * N));
-      for (int64_t j0 = 0; j0 < N; j0 += 16)
-        for (int64_t kk = 0; kk < kb; kk += 16) {
-          const int64_t j1 = std::min(N, j0 + 16), k1 = std::min(kb, kk + 16);
-          for (int64_t k = kk; k < k1; ++k)
-            for (int64_t j = j0; j < j1; ++j) bp[k * N + j] = B[j * K + k0 + k];
-        }
+      const int64_t N8 = N / 8 * 8, kb8 = kb / 8 * 8;
+      for (int64_t j = 0; j < N8; j += 8)
+        for (int64_t k = 0; k < kb8; k += 8) transpose8x8(B + j * K + k0 + k, K, bp.data() + k * N + j, N);
+      for (int64_t j = 0; j < N; ++j)  // the edges
+        for (int64_t k = j < N8 ? kb8 : 0; k < kb; ++k) bp[k * N + j] = B[j * K + k0 + k];
       blk.b = bp.data();
     }
     for (const Rect& r : rects) set.fused ? rect_any<true>(blk, r) : rect_any<false>(blk, r);
