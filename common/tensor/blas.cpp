@@ -26,4 +26,9 @@ int num_threads() { return openblas_get_num_threads(); }
 
 std::string core_name() { return openblas_core(); }  // common/app/run_info.hpp
 
+std::string config() {
+  const char* c = openblas_get_config();
+  return c != nullptr ? c : "";
+}
+
 }  // namespace z2h::blas

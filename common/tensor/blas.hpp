@@ -21,4 +21,7 @@ int num_threads();
 // results that go through long chains of products are reproducible only on the same kernel.
 std::string core_name();
 
+// OpenBLAS's build: "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH NO_AFFINITY Prescott MAX_THREADS=64".
+std::string config();
+
 }  // namespace z2h::blas

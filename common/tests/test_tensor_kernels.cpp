@@ -1,16 +1,21 @@
 // The tensor layer's fast paths on shapes the small golden cases (test_tensor_ops.cpp) do not
 // reach: the fused broadcasting backward of * and / over many rows (a divisor constant over each
-// row is summed 16 rows at a time) and over rows longer than one chunk, and the tall-skinny matmul
-// kernels — lecture 2's one-hot (n, 27) @ W (27, 27) and its weight gradient. References: central
-// finite differences for the element-wise ops, OpenBLAS's cblas_sgemm (blas::sgemm) for matmul.
+// row is summed 16 rows at a time) and over rows longer than one chunk, the tall-skinny matmul
+// kernels — lecture 2's one-hot (n, 27) @ W (27, 27) and its weight gradient — and the products in
+// OpenBLAS's summation order (gemm_openblas.cpp) over many shapes. References: central finite
+// differences for the element-wise ops, OpenBLAS's cblas_sgemm (blas::sgemm) for matmul.
 #include <cstring>
 #include <functional>
+#include <random>
 #include <string>
 #include <tuple>
 #include <vector>
 
 #include "common/tensor/blas.hpp"
 #include "common/tensor/kernels/kernels.hpp"
+#if Z2H_EXACT_KERNELS
+#include "common/tensor/kernels/exact/gemm_openblas.hpp"
+#endif
 #include "common/rng/generator.hpp"
 #include "common/tests/tensor_test_support.hpp"
 
@@ -313,5 +318,58 @@ TEST_CASE("readable and exact kernels agree: products, plain and transposed, set
       check_close(r, e, 1e-5, 1e-3);  // sums of up to 5000 products of unit size
     }
   }
+}
+
+TEST_CASE("exact products have single-threaded OpenBLAS's bits on the kernel set in use", "[kernels][matmul]") {
+  // kernels::exact::gemm computes some products itself, in the summation order of the OpenBLAS
+  // kernel set in use (gemm_openblas.cpp: every shape on Prescott), and gives the rest to
+  // cblas_sgemm. Either way each product must have cblas_sgemm's bits — PyTorch's, since ATen calls
+  // the same OpenBLAS. Shapes as the stages use them (forward, dout · Wᵀ, xᵀ · dout) and random ones
+  // that cover every leftover tile (M, N mod 8), the K blocks (K > 128, > 256: split in halves) and
+  // OpenBLAS's column blocks (N > 896); set and accumulated. Run the suite with
+  // OPENBLAS_CORETYPE=Prescott / Haswell / SkylakeX / Cooperlake to see each path.
+  const int threads = blas::num_threads();
+  blas::set_num_threads(1);
+  const char* own = kernels::exact::gemm_openblas_order_kernel();
+  INFO("OpenBLAS kernel set: " << blas::core_name() << ", own kernels: " << (own ? own : "none"));
+  // With the OpenBLAS whose order they reproduce (0.3.21, Debian 12's), the own kernels must be in
+  // use on these kernel sets, so that they are what is tested here; with another version they may
+  // have found the order changed (gemm_openblas.cpp checks once) and left every product to BLAS.
+  const std::string core = blas::core_name();
+  INFO(blas::config());
+  if ((core == "Prescott" || core == "Haswell") && blas::config().rfind("OpenBLAS 0.3.21 ", 0) == 0)
+    CHECK(own != nullptr);
+  struct Case {
+    bool ta, tb;
+    int64_t M, N, K;
+  };
+  std::vector<Case> cases;
+  for (const auto [M, N, K] : {std::tuple<int64_t, int64_t, int64_t>{512, 64, 64}, {512, 65, 64}, {512, 256, 64},
+                               {32, 27, 128}, {128, 128, 48}, {1024, 384, 1536}, {40, 1000, 300}}) {
+    cases.push_back({false, true, M, N, K});   // x · Wᵀ (linear forward)
+    cases.push_back({false, false, M, K, N});  // dout · W
+    cases.push_back({true, false, N, K, M});   // doutᵀ · x
+  }
+  std::mt19937 pick(2024);
+  for (int i = 0; i < 60; ++i) {
+    auto upto = [&](int64_t n) { return 1 + static_cast<int64_t>(pick() % static_cast<uint32_t>(n)); };
+    const bool small = i % 3 == 0;
+    cases.push_back({(pick() & 1) != 0, (pick() & 1) != 0, upto(small ? 40 : 600), upto(small ? 40 : 400),
+                     upto(small ? 300 : 700)});
+  }
+  Generator g(15);
+  for (const Case& c : cases) {
+    auto A = randn_vec(c.M * c.K, g), B = randn_vec(c.K * c.N, g), C0 = randn_vec(c.M * c.N, g);
+    for (bool acc : {false, true}) {
+      INFO("trans " << c.ta << c.tb << " M " << c.M << " N " << c.N << " K " << c.K << " accumulate " << acc);
+      std::vector<float> ref = C0, out = C0;
+      blas::sgemm(c.ta, c.tb, c.M, c.N, c.K, 1.0f, A.data(), B.data(), acc ? 1.0f : 0.0f, ref.data());
+      kernels::exact::gemm(c.ta, c.tb, c.M, c.N, c.K, A.data(), B.data(), acc, out.data());
+      int64_t differ = 0;
+      for (size_t k = 0; k < ref.size(); ++k) differ += std::memcmp(&ref[k], &out[k], sizeof(float)) != 0;
+      CHECK(differ == 0);
+    }
+  }
+  blas::set_num_threads(threads);
 }
 #endif

@@ -1,6 +1,7 @@
 // common/tensor/kernels/exact/matmul.cpp — products as PyTorch gets them: from OpenBLAS (cblas_sgemm,
-// the call ATen makes), except tall-skinny shapes, which these kernels compute faster with OpenBLAS's
-// own bits where they can reproduce its summation order.
+// the call ATen makes), except where own kernels compute them faster with OpenBLAS's own bits because
+// they reproduce its summation order: every shape on the `Prescott` and `Haswell` kernel sets
+// (gemm_openblas.cpp), tall-skinny shapes on the Cooper Lake and Skylake-X ones (below).
 #include <algorithm>
 #include <cstdint>
 #include <string>
@@ -10,6 +11,7 @@
 
 #include "common/tensor/blas.hpp"
 #include "common/tensor/kernels/exact/exact.hpp"
+#include "common/tensor/kernels/exact/gemm_openblas.hpp"
 
 namespace z2h::kernels::exact {
 
@@ -186,8 +188,9 @@ void skinny_at_b(int64_t, int64_t, int64_t, const float*, const float*, bool, fl
 // The OpenBLAS block (GEMM_Q) that skinny_at_b must use to give cblas_sgemm's bits, or 0 where these
 // kernels do not reproduce OpenBLAS: another kernel set (Haswell's and Prescott's products sum in
 // other orders — measured, not guessed: tests/test_tensor_kernels.cpp compares with cblas_sgemm on
-// every kernel set), or more than one OpenBLAS thread (threads split the sum over rows). There every
-// product goes to cblas_sgemm, so the result is still OpenBLAS's, and so PyTorch's.
+// every kernel set; gemm_openblas.cpp reproduces those two), or more than one OpenBLAS thread
+// (threads split the sum over rows). There every product goes to gemm_openblas.cpp or cblas_sgemm,
+// so the result is still OpenBLAS's, and so PyTorch's.
 int64_t skinny_block_rows() {
   static const std::string core = blas::core_name();
   if (blas::num_threads() != 1) return 0;
@@ -206,6 +209,7 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const flo
           bool accumulate, float* C) {
   if (!trans_a && skinny(M, K, N)) return skinny_rows(M, K, N, A, B, trans_b, accumulate, C);
   if (trans_a && !trans_b && skinny(K, M, N)) return skinny_at_b(K, M, N, A, B, accumulate, C, skinny_block_rows());
+  if (gemm_openblas_order(trans_a, trans_b, M, N, K, A, B, accumulate, C)) return;
   blas::sgemm(trans_a, trans_b, M, N, K, 1.0f, A, B, accumulate ? 1.0f : 0.0f, C);
 }
 

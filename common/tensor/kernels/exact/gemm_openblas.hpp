@@ -1,0 +1,21 @@
+#pragma once
+// common/tensor/kernels/exact/gemm_openblas.hpp — products summed in the order of OpenBLAS's own
+// kernels, so that they have cblas_sgemm's bits (and so PyTorch's) without its cost. Internal to the
+// exact kernels (matmul.cpp calls it); tests use gemm_openblas_order_kernel() to know it is in use.
+#include <cstdint>
+
+namespace z2h::kernels::exact {
+
+// The OpenBLAS kernel set whose summation order gemm_openblas_order reproduces for the kernel set
+// and thread count OpenBLAS uses now ("Prescott", "Haswell"), or nullptr where it reproduces none
+// (another kernel set, several threads, or an OpenBLAS whose order the first-use probe found to
+// differ): then every product must go to cblas_sgemm.
+const char* gemm_openblas_order_kernel();
+
+// Row-major C (M,N) = op(A) · op(B) (+ C if accumulate), as blas::sgemm with alpha 1 and beta 0/1,
+// with cblas_sgemm's bits; false (C untouched) where it cannot promise them — no kernel set above,
+// an empty shape, or more rows than it models: then call cblas_sgemm.
+bool gemm_openblas_order(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A,
+                         const float* B, bool accumulate, float* C);
+
+}  // namespace z2h::kernels::exact
