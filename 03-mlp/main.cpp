@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "03-mlp/model.hpp"
+#include "common/data/sample_names.hpp"
 #include "common/app/cli.hpp"
 #include "common/app/error.hpp"
 #include "common/rng/generator.hpp"
@@ -176,7 +177,7 @@ void plot_embedding(const std::filesystem::path& png, const mlp::Model& model, c
   // plt.figure(figsize=(8,8)); plt.scatter(C[:,0], C[:,1], s=200); plt.text(..., color='white')
   z2h::plot::Points pts{.size = 200};
   const float* C = model.C.data();
-  for (int i = 0; i < mlp::kVocab; ++i) {
+  for (int i = 0; i < vocab.size(); ++i) {
     pts.x.push_back(C[i * model.cfg.emb + 0]);
     pts.y.push_back(C[i * model.cfg.emb + 1]);
     pts.labels.emplace_back(1, vocab.itos(i));
@@ -222,12 +223,15 @@ int train_and_report(const Run& r, int64_t steps) {
   if (loaded) check_matches(loaded->model.cfg, hp, r.app);
   const int block_size = loaded ? loaded->model.cfg.block_size : hp.block_size;
   Data data = load_data(opt, block_size);
+  if (loaded) mlp::check_vocab(*loaded, data.vocab);
   std::printf("%s\n", z2h::run_header(opt.stage, opt.seed, opt.threads).c_str());
   std::printf("examples: train %zu, dev %zu, test %zu (block_size %d)\n", data.train.size(),
               data.dev.size(), data.test.size(), block_size);
 
   // model
-  mlp::Model model = loaded ? loaded->model : mlp::Model::init(model_config(hp), g);
+  mlp::ModelConfig config = model_config(hp);
+  config.vocab_size = data.vocab.size();  // names.txt: 27
+  mlp::Model model = loaded ? loaded->model : mlp::Model::init(config, g);
   std::printf("parameters: %lld\n", static_cast<long long>(model.num_params()));
 
   // training
@@ -307,6 +311,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"lecture", "tuned"}));
   app.add_flag("--direct", hp.direct, "add direct embedding->output connections (E03)");
   app.add_option("--samples", hp.samples, "names to sample")->check(z2h::at_least(0));
+  z2h::add_max_len_option(app, z2h::max_name_length());
   app.add_flag("--test", hp.test, "also evaluate the test split");
   app.add_flag("--lr-find", hp.lr_find, "learning-rate finder: lr = 10**linspace(-3, 0, steps), 1000 steps unless --steps");
   app.add_option("--save", hp.save, "where to write the checkpoint (default <out>/model.safetensors)")->option_text("PATH");

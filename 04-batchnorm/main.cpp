@@ -460,6 +460,7 @@ int main(int argc, char** argv) {
   app.add_option("--lr-decay-step", hp.lr_decay_step, "step of the learning-rate drop (deep: 150000 unless given)")
       ->check(z2h::at_least(0));
   app.add_option("--samples", hp.samples, "names to sample after training")->check(z2h::at_least(0));
+  z2h::add_max_len_option(app, z2h::max_name_length());
   app.add_option("--save", hp.save, "checkpoint path (default: <out>/model.safetensors)");
   app.add_option("--load", hp.load, "start from this checkpoint (with --steps 0: evaluate and sample only)")
       ->check(CLI::ExistingFile);

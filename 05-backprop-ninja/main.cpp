@@ -299,5 +299,6 @@ int main(int argc, char** argv) {
                  "exercise 4: every N steps, compare the hand-written gradients with autograd's (0: never)")
       ->check(z2h::at_least(0));
   app.add_option("--samples", hp.samples, "names to sample after training")->check(z2h::at_least(0));
+  z2h::add_max_len_option(app, z2h::max_name_length());
   return z2h::run_main(argc, argv, app, opt, [&] { return run(hp, opt); });
 }

@@ -12,6 +12,7 @@
 #include "figures.hpp"
 #include "wavenet.hpp"
 
+#include "common/data/sample_names.hpp"
 #include "common/app/run_info.hpp"
 #include "common/tensor/blas.hpp"
 #include "common/nn/checkpoint.hpp"
@@ -271,6 +272,7 @@ int main(int argc, char** argv) {
   app.add_option("--chunk", hp.chunk, "the loss plot averages log10(loss) over chunks of this many steps")
       ->check(z2h::at_least(1));
   app.add_option("--samples", hp.samples, "names to sample after training")->check(z2h::at_least(0));
+  z2h::add_max_len_option(app, z2h::max_name_length());
   app.add_option("--save", hp.save, "checkpoint path (default: <out>/model.safetensors)");
   app.add_option("--load", hp.load, "start from this checkpoint (with --steps 0: evaluate and sample only)")
       ->check(CLI::ExistingFile);
