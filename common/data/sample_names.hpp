@@ -23,7 +23,7 @@ namespace z2h {
 // The longest name sampling makes: the lecture's loop runs until the model draws '.', which a
 // corrupt or untrained model may never do. A name that reaches max_len characters stops there
 // (without its '.'). Set by a stage's --max-len flag (z2h::add_max_len_option in cli.hpp).
-inline constexpr int kDefaultMaxNameLength = 100;
+inline constexpr int kDefaultMaxNameLength = 1000;  // an untrained model's names reach ~300
 int& max_name_length();
 
 // logits_of: contexts (1, block_size) -> logits (1, vocab.size()), called under no_grad.
