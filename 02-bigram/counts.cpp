@@ -3,9 +3,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
+#include "common/app/error.hpp"
 #include "common/data/names_dataset.hpp"
+#include "common/data/sample_names.hpp"
 
 namespace bigram {
 
@@ -66,13 +69,26 @@ std::vector<float> probabilities(const Counts& N, double smoothing, bool keepdim
   return P;
 }
 
+Counts counts_from_int64(const std::vector<int64_t>& n, int rows, const std::string& path) {
+  Counts N{rows, {}};
+  N.n.reserve(n.size());
+  for (size_t i = 0; i < n.size(); ++i) {
+    if (n[i] < 0 || n[i] > std::numeric_limits<int32_t>::max())
+      throw z2h::UserError("checkpoint " + z2h::quote_path(path) + ": count N[" + std::to_string(i / V) + ", " +
+                           std::to_string(i % V) + "] = " + std::to_string(n[i]) + " is " +
+                           (n[i] < 0 ? "negative" : "more than an int32 holds") + " (a corrupt file? count again)");
+    N.n.push_back(static_cast<int32_t>(n[i]));
+  }
+  return N;
+}
+
 std::vector<std::string> sample_names(int n, int context, const NextProbs& next_probs, z2h::Generator& g,
                                       const z2h::Vocab& vocab) {
   std::vector<std::string> names;
   for (int i = 0; i < n; ++i) {
     std::string out;
     int64_t row = 0;  // '.' (trigram: '..')
-    while (true) {
+    while (static_cast<int>(out.size()) < z2h::max_name_length()) {
       const float* p = next_probs(row);
       const int64_t ix = z2h::multinomial(p, 1, V, 1, /*replacement=*/true, g)[0];
       out += vocab.itos(static_cast<int>(ix));

@@ -43,6 +43,11 @@ struct Counts {
 };
 Counts count(const Examples& ex, int rows);
 
+// The counts as a checkpoint stores them (int64, torch's default for saved integer tensors),
+// back in int32. Throws z2h::UserError naming the file for a negative count or one that int32
+// cannot hold: never a silent truncation.
+Counts counts_from_int64(const std::vector<int64_t>& n, int rows, const std::string& path);
+
 // The k most frequent bigrams, most frequent first (ties in row-major order), as "an" 5438.
 struct Bigram {
   std::string text;

@@ -25,6 +25,7 @@
 #include "02-bigram/exercises.hpp"
 #include "02-bigram/net.hpp"
 #include "02-bigram/report.hpp"
+#include "common/data/sample_names.hpp"
 #include "common/app/cli.hpp"
 #include "common/app/error.hpp"
 #include "common/rng/generator.hpp"
@@ -289,10 +290,10 @@ int sample_only(const Hyper& hp, const z2h::CommonOptions& opt) {
   const auto ck = z2h::load_safetensors(path);
   const auto& n = ck.get("N", {V, V}, z2h::DType::I64);
   const auto& w = ck.get("W", {V, V});
-  const z2h::Vocab vocab(ck.metadata.count("vocab") ? ck.metadata.at("vocab") : "");
-  if (vocab.size() != V) throw z2h::UserError("'" + path.string() + "' has no 27-character vocabulary: not a 02-bigram checkpoint");
-  Counts N{V, {}};
-  for (int64_t c : n.ints) N.n.push_back(static_cast<int32_t>(c));
+  z2h::require_finite(w, ck.path);
+  const z2h::Vocab vocab = z2h::Vocab::for_names(ck.metadata.count("vocab") ? ck.metadata.at("vocab") : "");
+  if (vocab.size() != V) throw z2h::UserError(z2h::quote_path(path.string()) + " has no 27-character vocabulary: not a 02-bigram checkpoint");
+  const Counts N = counts_from_int64(n.ints, V, ck.path);
   const Data d{{}, vocab, {}};
   sample_from_counts(probabilities(N, hp.smoothing), d, opt.seed, hp.samples);
   sample_from_net(z2h::tensor(w.data, Shape{V, V}), d, opt.seed, hp.samples);
@@ -359,5 +360,6 @@ int main(int argc, char** argv) {
   Hyper hp;
   z2h::Settings settings(app);
   declare(settings, hp, opt);
+  z2h::add_max_len_option(app, z2h::max_name_length());
   return z2h::run_main(argc, argv, app, opt, [&] { return hp.sample_only ? sample_only(hp, opt) : run(hp, opt, settings); });
 }

@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "03-mlp/model.hpp"
+#include "common/data/sample_names.hpp"
 #include "common/app/cli.hpp"
 #include "common/app/error.hpp"
 #include "common/rng/generator.hpp"
@@ -157,9 +158,10 @@ void print_tensor_demos(const mlp::Model& model, const Data& data) {
   const z2h::Tensor& C = model.C;
   // C[5] is row 5 of C; the same as one_hot(5) @ C, a matrix product that picks row 5
   const z2h::Tensor row = C[mlp::LongTensor({5})];
-  const z2h::Tensor picked = z2h::matmul(z2h::one_hot(mlp::LongTensor({5}), mlp::kVocab), C);
-  std::printf("C[5]%22s = %s\n", "", row_str(row).c_str());
-  std::printf("one_hot(5, 27).float() @ C = %s  (equal: %s)\n", row_str(picked).c_str(),
+  const int64_t V = C.size(0);  // the vocabulary's size: 27 for names.txt
+  const z2h::Tensor picked = z2h::matmul(z2h::one_hot(mlp::LongTensor({5}), V), C);
+  std::printf("C[5]%*s = %s\n", V < 100 ? 22 : 23, "", row_str(row).c_str());
+  std::printf("one_hot(5, %lld).float() @ C = %s  (equal: %s)\n", static_cast<long long>(V), row_str(picked).c_str(),
               same_values(row, picked) ? "True" : "False");
   // three ways to put the embeddings of a context side by side
   const int64_t B = 32, T = model.cfg.block_size, E = model.cfg.emb;
@@ -251,7 +253,7 @@ void plot_embedding(const std::filesystem::path& png, const mlp::Model& model, c
   // plt.figure(figsize=(8,8)); plt.scatter(C[:,0], C[:,1], s=200); plt.text(..., color='white')
   z2h::plot::Points pts{.size = 200};
   const float* C = model.C.data();
-  for (int i = 0; i < mlp::kVocab; ++i) {
+  for (int i = 0; i < vocab.size(); ++i) {
     pts.x.push_back(C[i * model.cfg.emb + 0]);
     pts.y.push_back(C[i * model.cfg.emb + 1]);
     pts.labels.emplace_back(1, vocab.itos(i));
@@ -304,12 +306,15 @@ int train_and_report(const Run& r) {
   }
   const int block_size = hp.block_size;
   Data data = load_data(opt, block_size);
+  if (loaded) mlp::check_vocab(*loaded, data.vocab);
   std::printf("%s\n", z2h::run_header(opt.stage, opt.seed, opt.threads).c_str());
   std::printf("examples: train %zu, dev %zu, test %zu (block_size %d)\n", data.train.size(),
               data.dev.size(), data.test.size(), block_size);
 
   // model
-  mlp::Model model = loaded ? loaded->model : mlp::Model::init(model_config(hp), g);
+  mlp::ModelConfig config = model_config(hp);
+  config.vocab_size = data.vocab.size();  // names.txt: 27
+  mlp::Model model = loaded ? loaded->model : mlp::Model::init(config, g);
   std::printf("parameters: %lld\n", static_cast<long long>(model.num_params()));
   if (!loaded && !hp.lr_find) print_tensor_demos(model, data);
 
@@ -362,6 +367,7 @@ int main(int argc, char** argv) {
   Hyper hp;
   z2h::Settings settings(app);
   declare(settings, hp, opt);
+  z2h::add_max_len_option(app, z2h::max_name_length());
   return z2h::run_main(argc, argv, app, opt, [&] {
     const Run r{opt, hp, app, settings};
     if (hp.sample_only) return sample_only(r);

@@ -2,6 +2,7 @@
 #include "03-mlp/model.hpp"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <stdexcept>
 
@@ -19,17 +20,22 @@ using z2h::Shape;
 // ---- the parameters --------------------------------------------------------------------------
 namespace {
 // The parameters of a configuration, each made by make(shape), in the lecture's order.
+// The parameters' names and shapes, in the lecture's order.
+std::vector<std::pair<std::string, std::vector<int64_t>>> parameter_shapes(const ModelConfig& cfg) {
+  const int64_t n_in = int64_t{cfg.block_size} * cfg.emb, V = cfg.vocab_size;
+  std::vector<std::pair<std::string, std::vector<int64_t>>> shapes = {
+      {"C", {V, cfg.emb}}, {"W1", {n_in, cfg.hidden}}, {"b1", {cfg.hidden}}, {"W2", {cfg.hidden, V}}, {"b2", {V}}};
+  if (cfg.direct) shapes.push_back({"W3", {n_in, V}});
+  return shapes;
+}
+
 template <class Make>
 Model make_model(const ModelConfig& cfg, Make make) {
-  const int64_t n_in = int64_t{cfg.block_size} * cfg.emb;
   Model m;
   m.cfg = cfg;
-  m.C = make(Shape{kVocab, cfg.emb});
-  m.W1 = make(Shape{n_in, cfg.hidden});
-  m.b1 = make(Shape{cfg.hidden});
-  m.W2 = make(Shape{cfg.hidden, kVocab});
-  m.b2 = make(Shape{kVocab});
-  if (cfg.direct) m.W3 = make(Shape{n_in, kVocab});
+  Tensor* slot[] = {&m.C, &m.W1, &m.b1, &m.W2, &m.b2, &m.W3};
+  size_t i = 0;
+  for (const auto& [name, shape] : parameter_shapes(cfg)) *slot[i++] = make(Shape(shape));
   return m;
 }
 }  // namespace
@@ -110,7 +116,7 @@ double split_loss(const Model& model, const LongTensor& X, const LongTensor& Y) 
 // ---- sampling --------------------------------------------------------------------------------
 std::vector<std::string> sample(const Model& model, const z2h::Vocab& vocab, int n, uint64_t seed) {
   z2h::Generator g(seed);
-  return z2h::sample_names([&](const LongTensor& context) { return model.forward(context); },  // (1, 27)
+  return z2h::sample_names([&](const LongTensor& context) { return model.forward(context); },  // (1, V)
                            model.cfg.block_size, vocab, n, g);
 }
 
@@ -141,22 +147,22 @@ uint64_t meta_int(const z2h::SafetensorsFile& f, const std::string& key) {
     if (!v.empty() && v.find_first_not_of("0123456789") == std::string::npos) return std::stoull(v);
   } catch (const std::out_of_range&) {
   }
-  throw z2h::UserError(bad + "metadata '" + key + "' is '" + v + "', not a non-negative integer");
+  throw z2h::UserError(bad + "metadata '" + key + "' is " + z2h::quote(v) + ", not a non-negative integer");
 }
 
 }  // namespace
 
-Checkpoint load_checkpoint(const std::filesystem::path& path) {
-  const z2h::SafetensorsFile f = z2h::load_safetensors(path);
+CheckpointConfig checkpoint_config(const z2h::SafetensorsFile& f) {
+  const std::string where = "checkpoint " + z2h::quote_path(f.path);
   auto stage = f.metadata.find("stage");
   if (stage == f.metadata.end() || stage->second != "03-mlp")
-    throw z2h::UserError("checkpoint '" + f.path + "' was not written by 03-mlp" +
-                         (stage == f.metadata.end() ? "" : " (stage '" + stage->second + "')"));
+    throw z2h::UserError(where + " was not written by 03-mlp" +
+                         (stage == f.metadata.end() ? "" : " (stage " + z2h::quote(stage->second) + ")"));
   ModelConfig c;
   auto dim = [&](const std::string& key) {
     uint64_t v = meta_int(f, key);
     if (v < 1 || v > 1000000)
-      throw z2h::UserError("checkpoint '" + f.path + "': metadata '" + key + "' = " + std::to_string(v) + " is out of range");
+      throw z2h::UserError(where + ": metadata '" + key + "' = " + std::to_string(v) + " is out of range [1, 1000000]");
     return static_cast<int>(v);
   };
   c.block_size = dim("block_size");
@@ -169,16 +175,44 @@ Checkpoint load_checkpoint(const std::filesystem::path& path) {
   c.direct = flag("direct") == "true";
   c.init = flag("init") == "tuned" ? Init::tuned : Init::lecture;
   auto vocab_it = f.metadata.find("vocab");
-  if (vocab_it == f.metadata.end() || vocab_it->second.size() != kVocab)
-    throw z2h::UserError("checkpoint '" + f.path + "': its metadata has no 27-character vocabulary");
+  if (vocab_it == f.metadata.end())
+    throw z2h::UserError(where + ": its metadata has no vocabulary (not a 03-mlp checkpoint?)");
+  z2h::Vocab vocab = [&] {
+    try {
+      return z2h::Vocab::for_names(vocab_it->second);  // '.' first, printable characters, no repeats
+    } catch (const z2h::UserError& e) {
+      throw z2h::UserError(where + ": " + e.what());
+    }
+  }();
+  c.vocab_size = vocab.size();
 
-  // A model of the stored shape, filled from the file.
+  // Every tensor the configuration implies must be in the file with that shape BEFORE anything
+  // is allocated: then the model can be no larger than the file (a corrupt block_size of 1000000
+  // is rejected here, not after allocating gigabytes).
+  for (const auto& [name, shape] : parameter_shapes(c)) {
+    z2h::require_finite(f.get(name, shape), f.path);  // UserError: missing, another shape, NaN or inf
+  }
+  return {.config = c, .vocab = std::move(vocab), .seed = meta_int(f, "seed"),
+          .steps = static_cast<int64_t>(std::min<uint64_t>(meta_int(f, "steps"), INT64_MAX))};
+}
+
+Checkpoint load_checkpoint(const std::filesystem::path& path) {
+  const z2h::SafetensorsFile f = z2h::load_safetensors(path);
+  const CheckpointConfig cc = checkpoint_config(f);
+  const ModelConfig& c = cc.config;
   Model m = make_model(c, [](Shape s) { return z2h::zeros(s).requires_grad_(); });
-  Checkpoint ck{.model = m, .vocab = z2h::Vocab(vocab_it->second), .seed = 0, .steps = 0};
-  z2h::load_checkpoint(path, ck.model.named_parameters());  // UserError: a missing tensor or another shape
-  ck.seed = meta_int(f, "seed");
-  ck.steps = static_cast<int64_t>(meta_int(f, "steps"));
-  return ck;
+  for (const auto& [name, t] : m.named_parameters()) {
+    const z2h::NamedArray& a = f.get(name, t.shape().vec());
+    std::copy(a.data.begin(), a.data.end(), t.data());
+  }
+  return Checkpoint{.model = m, .vocab = cc.vocab, .seed = cc.seed, .steps = cc.steps};
+}
+
+void check_vocab(const Checkpoint& ck, const z2h::Vocab& data_vocab) {
+  if (ck.vocab.chars() != data_vocab.chars())
+    throw z2h::UserError("the checkpoint was trained on the characters " + z2h::quote(ck.vocab.chars()) +
+                         " but the data has " + z2h::quote(data_vocab.chars()) +
+                         " (train on the same names file, or start without --load)");
 }
 
 }  // namespace mlp

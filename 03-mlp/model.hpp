@@ -9,6 +9,8 @@
 //   b2  (27)
 //   W3  (block_size*emb, 27)        only with --direct: the paper's direct input->output weights (E03)
 //
+// (27 is the vocabulary of names.txt, '.' and a..z; another names file brings its own size.)
+//
 // With the defaults (block_size 3, emb 10, hidden 200) that is 270 + 6000 + 200 + 5400 + 27 = 11897
 // parameters, the lecture's count.
 #include <cstdint>
@@ -20,13 +22,14 @@
 #include "common/nn/optim.hpp"
 #include "common/tensor/tensor.hpp"
 #include "common/data/text_data.hpp"
+#include "common/io/safetensors.hpp"
 
 namespace mlp {
 
 using z2h::LongTensor;
 using z2h::Tensor;
 
-inline constexpr int kVocab = 27;  // '.' and a..z
+inline constexpr int kVocab = 27;  // '.' and a..z: names.txt's vocabulary
 
 // How the parameters start (both draw the same numbers from the generator, in the same order).
 //   lecture: unscaled randn, as the notebook did (step-0 loss ~28 instead of ~3.3: exercise E02)
@@ -40,6 +43,7 @@ struct ModelConfig {
   int hidden = 200;    // neurons in the tanh layer
   bool direct = false; // Bengio et al.'s direct connections from the embeddings to the logits
   Init init = Init::lecture;
+  int vocab_size = kVocab;  // characters, '.' included: the data's (Vocab::from_words)
 };
 
 struct Model {
@@ -54,7 +58,7 @@ struct Model {
   std::vector<Tensor> parameters() const;
   int64_t num_params() const;
 
-  // X: (B, block_size) character indices -> logits (B, 27)
+  // X: (B, block_size) character indices -> logits (B, vocab_size)
   Tensor forward(const LongTensor& X) const;
 };
 
@@ -82,7 +86,24 @@ struct Checkpoint {
 void save_checkpoint(const std::filesystem::path& path, const Model& model, const z2h::Vocab& vocab,
                      uint64_t seed, int64_t steps);
 // Throws z2h::UserError naming the file for a missing, corrupt or truncated file, one written by
-// another stage, or parameters whose shapes do not match the stored configuration.
+// another stage, or parameters whose shapes do not match the stored configuration. The stored
+// configuration is checked against the file's tensor shapes before the model is allocated, so a
+// corrupt size in the metadata cannot ask for more memory than the file holds.
 Checkpoint load_checkpoint(const std::filesystem::path& path);
+
+// What load_checkpoint checks before it allocates anything: the metadata (stage, sizes within
+// [1, 1000000], a names vocabulary, seed, steps) and that every parameter that configuration
+// implies is in the file with its shape and finite values. Throws z2h::UserError naming the file.
+struct CheckpointConfig {
+  ModelConfig config;
+  z2h::Vocab vocab;
+  uint64_t seed = 0;
+  int64_t steps = 0;
+};
+CheckpointConfig checkpoint_config(const z2h::SafetensorsFile& file);
+
+// Throws z2h::UserError when the data's vocabulary is not the checkpoint's (another names file):
+// the model's rows would mean other characters.
+void check_vocab(const Checkpoint& ck, const z2h::Vocab& data_vocab);
 
 }  // namespace mlp

@@ -406,6 +406,7 @@ int main(int argc, char** argv) {
   app.get_option("--steps")->description("optimisation steps (deep: 1001, e02: 20000 unless given)");
   z2h::Settings settings(app);
   declare(settings, hp, opt);
+  z2h::add_max_len_option(app, z2h::max_name_length());
   return z2h::run_main(argc, argv, app, opt, [&] {
     if (app.count("--steps") == 0) opt.steps = default_steps(hp.mode);
     if ((hp.mode == "deep" || hp.mode == "e02") && !settings.given(hp.n_hidden)) hp.n_hidden = 100;

@@ -282,5 +282,6 @@ int main(int argc, char** argv) {
   app.get_option("--steps")->description("exercise 4: training steps on the hand-written gradients");
   z2h::Settings settings(app);
   declare(settings, hp, opt);
+  z2h::add_max_len_option(app, z2h::max_name_length());
   return z2h::run_main(argc, argv, app, opt, [&] { return run(hp, opt, settings); });
 }

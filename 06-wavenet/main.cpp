@@ -12,6 +12,7 @@
 #include "figures.hpp"
 #include "wavenet.hpp"
 
+#include "common/data/sample_names.hpp"
 #include "common/app/run_info.hpp"
 #include "common/tensor/blas.hpp"
 #include "common/nn/checkpoint.hpp"
@@ -240,6 +241,7 @@ int main(int argc, char** argv) {
   z2h::add_common_options(app, opt);
   z2h::Settings settings(app);
   declare(settings, hp, opt);
+  z2h::add_max_len_option(app, z2h::max_name_length());
   return z2h::run_main(argc, argv, app, opt, [&] {
     const fs::path out = z2h::prepare_out_dir(opt.out);
     z2h::RunReport report(opt, settings, out);  // both modes' metrics.csv and summary.json

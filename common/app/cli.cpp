@@ -52,10 +52,28 @@ CLI::Validator seed_check() {
 
 // CLI11 messages start with a capital ("The following argument was not expected: --foo"); ours
 // follow "error: " in lower case, on one line.
-std::string one_line(std::string msg) {
-  for (char& c : msg) {
-    if (c == '\n' || c == '\r') c = ' ';
+// Also the last guard against a message that echoes untrusted bytes: control characters are
+// escaped (no escape sequence reaches the terminal) and the line is cut at kMaxErrorBytes.
+constexpr size_t kMaxErrorBytes = 1000;
+
+std::string one_line(std::string raw) {
+  std::string msg;
+  for (size_t i = 0; i < raw.size(); ++i) {
+    const char c = raw[i];
+    const auto u = static_cast<unsigned char>(c);
+    const bool c1 = u == 0xC2 && i + 1 < raw.size() && static_cast<unsigned char>(raw[i + 1]) >= 0x80 &&
+                    static_cast<unsigned char>(raw[i + 1]) <= 0x9F;  // a C1 control such as CSI, in UTF-8
+    if (c1) {
+      msg += quote(raw.substr(i, 2)).substr(1, 8);  // \xC2\x9B
+      ++i;
+    } else if (c == '\n' || c == '\r') msg += ' ';
+    else if (u < 0x20 || u == 0x7F) {
+      const std::string q = quote(std::string_view(&c, 1));  // '\t', '\x1B'
+      msg += q.substr(1, q.size() - 2);
+    }
+    else msg += c;
   }
+  if (msg.size() > kMaxErrorBytes) msg = msg.substr(0, kMaxErrorBytes) + "... (message cut)";
   if (msg.size() > 1 && std::isupper(static_cast<unsigned char>(msg[0])) &&
       std::islower(static_cast<unsigned char>(msg[1]))) {
     msg[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(msg[0])));
@@ -129,11 +147,20 @@ void add_common_options(CLI::App& app, CommonOptions& opt) {
   formatter->column_width(26);
   app.formatter(formatter);
   app.add_option("--seed", opt.seed, "random seed, as torch.manual_seed")->check(seed_check());
-  app.add_option("--out", opt.out, "directory for plots, metrics.csv, summary.json, checkpoints")->type_name("DIR");
+  app.add_option("--out", opt.out, "directory for plots, metrics.csv, summary.json, checkpoints")
+      ->type_name("DIR")
+      ->check(CLI::Validator(
+          [](std::string& s) -> std::string { return s.empty() ? "must name a directory, got ''" : ""; }, "DIR"));
   app.add_option("--threads", opt.threads, "OpenBLAS threads")->check(at_least(1));
   app.add_option("--data", opt.data, "the data file, or its directory; without it, the repo's data/")->type_name("PATH");
   app.add_option("--steps", opt.steps, "optimisation steps")->check(at_least(0));
   app.add_flag("--quiet", opt.quiet, "no progress bar");
+}
+
+void add_max_len_option(CLI::App& app, int& max_len) {
+  app.add_option("--max-len", max_len, "longest sampled name: one that has not ended by then is cut there")
+      ->check(at_least(1))
+      ->check(CLI::Range(1, 1000000));
 }
 
 int run_main(int argc, const char* const* argv, CLI::App& app, const CommonOptions& opt,
@@ -152,9 +179,12 @@ int run_main(int argc, const char* const* argv, CLI::App& app, const CommonOptio
   } catch (const UserError& e) {
     print_error(e.what());
     return 2;
-  } catch (const std::bad_alloc&) {
-    print_error("out of memory (try a smaller model or batch)");
-    return 1;
+  } catch (const std::bad_alloc&) {  // a size from a flag or a file that does not fit in memory
+    print_error("out of memory (try smaller sizes in the flags: the model, --batch, --samples)");
+    return 2;
+  } catch (const std::length_error&) {  // a size no container can hold
+    print_error("a requested size is too large to allocate (try smaller sizes in the flags)");
+    return 2;
   } catch (const std::exception& e) {
     print_error(std::string("internal: ") + e.what());
     return 1;

@@ -43,9 +43,14 @@ void add_common_options(CLI::App& app, CommonOptions& opt);
 // its exit code. --help prints the help and returns 0. Every error becomes one line on stderr:
 //   CLI11 parse error  -> "error: <message> (see --help)"  return 2
 //   z2h::UserError     -> "error: <message>"               return 2
+//   std::bad_alloc     -> "error: out of memory (...)"     return 2  (a size from input)
 //   other exception    -> "error: internal: <what>"        return 1
 int run_main(int argc, const char* const* argv, CLI::App& app, const CommonOptions& opt,
              const std::function<int()>& body);
+
+// --max-len N: the longest name (or text) a stage samples, bound to `max_len` (for the names
+// stages: z2h::max_name_length() in common/data/sample_names.hpp). 1 to 1000000.
+void add_max_len_option(CLI::App& app, int& max_len);
 
 // Check for integer flags: `->check(z2h::at_least(1))` accepts a decimal integer >= min and
 // rejects "0", "-3", "1.5", "010" (C would read that as octal 8) with a message naming the flag.

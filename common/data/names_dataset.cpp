@@ -16,6 +16,9 @@ WordSplit split_words(std::vector<std::string> words, uint64_t seed) {
   const auto n = words.size();
   const auto n1 = static_cast<size_t>(0.8 * static_cast<double>(n));
   const auto n2 = static_cast<size_t>(0.9 * static_cast<double>(n));
+  if (n1 == 0)
+    throw UserError("the names file has " + std::to_string(n) + (n == 1 ? " name" : " names") +
+                    ": the 80/10/10 split leaves none to train on (give it at least 2 names, one per line)");
   WordSplit s;
   s.train.assign(words.begin(), words.begin() + static_cast<std::ptrdiff_t>(n1));
   s.dev.assign(words.begin() + static_cast<std::ptrdiff_t>(n1), words.begin() + static_cast<std::ptrdiff_t>(n2));

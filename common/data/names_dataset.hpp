@@ -24,6 +24,7 @@ struct WordSplit {
 // The lectures' split: `random.seed(seed); random.shuffle(words)` with CPython's generator, then
 // words[:n1], words[n1:n2], words[n2:] with n1 = int(0.8*n), n2 = int(0.9*n).
 // For names.txt and seed 42: 25626 / 3203 / 3204 words, starting yuheng, diondre, xavien.
+// Throws UserError when the training part would be empty (fewer than 2 words).
 WordSplit split_words(std::vector<std::string> words, uint64_t seed = 42);
 
 // Examples for a model that sees `block_size` previous characters: for every word, the context

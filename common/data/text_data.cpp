@@ -87,41 +87,53 @@ std::string read_text(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const auto status = fs::status(path, ec);
-  if (!fs::exists(status)) throw UserError("file '" + path + "' not found (check the path)");
-  if (fs::is_directory(status)) throw UserError("'" + path + "' is a directory, not a text file (pass the file itself)");
+  if (!fs::exists(status)) throw UserError("file " + quote_path(path) + " not found (check the path)");
+  if (fs::is_directory(status)) throw UserError(quote_path(path) + " is a directory, not a text file (pass the file itself)");
   // A pipe or a device could block forever or never end: only regular files.
-  if (!fs::is_regular_file(status)) throw UserError("'" + path + "' is not a regular file (pass a text file)");
+  if (!fs::is_regular_file(status)) throw UserError(quote_path(path) + " is not a regular file (pass a text file)");
 
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw UserError("cannot read '" + path + "': " + std::strerror(errno) + " (check its permissions)");
+  if (!in) throw UserError("cannot read " + quote_path(path) + ": " + std::strerror(errno) + " (check its permissions)");
   std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  if (in.bad()) throw UserError("cannot read '" + path + "': " + std::strerror(errno));
+  if (in.bad()) throw UserError("cannot read " + quote_path(path) + ": " + std::strerror(errno));
+  return parse_text(std::move(text), path);
+}
+
+std::string parse_text(std::string text, const std::string& path) {
   if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.erase(0, 3);  // a UTF-8 byte-order mark (Windows editors)
-  if (text.empty()) throw UserError("'" + path + "' is empty (expected text; fetch the data again or pass another file)");
+  if (text.empty()) throw UserError(quote_path(path) + " is empty (expected text; fetch the data again or pass another file)");
 
   if (const size_t nul = text.find('\0'); nul != std::string::npos) {
-    throw UserError("'" + path + "' looks binary, not text (a NUL byte on line " +
+    throw UserError(quote_path(path) + " looks binary, not text (a NUL byte on line " +
                     std::to_string(line_column(text, nul).first) + "; pass a UTF-8 text file)");
   }
   for (size_t i = 0; i < text.size();) {
     const size_t n = utf8_length(text, i);
     if (n == 0) {
-      throw UserError("'" + path + "' looks binary, not text (invalid UTF-8 on line " +
+      throw UserError(quote_path(path) + " looks binary, not text (invalid UTF-8 on line " +
                       std::to_string(line_column(text, i).first) + "; pass a UTF-8 text file)");
+    }
+    // A byte-order mark is dropped at the start of the file (above); anywhere else it is a
+    // character no vocabulary wants, and invisible in an editor: say so.
+    if (n == 3 && text.compare(i, 3, "\xEF\xBB\xBF") == 0) {
+      throw UserError(quote_path(path) + " has a byte-order mark (U+FEFF) on line " +
+                      std::to_string(line_column(text, i).first) +
+                      ", not at the start of the file (remove it: it is invisible in most editors)");
     }
     i += n;
   }
   return text;
 }
 
-std::vector<std::string> read_lines(const std::string& path) {
-  const std::string text = read_text(path);
+std::vector<std::string> read_lines(const std::string& path) { return split_lines(read_text(path)); }
+
+std::vector<std::string> split_lines(std::string_view text) {
   std::vector<std::string> lines;
   size_t start = 0;
   while (start < text.size()) {
     size_t end = text.find('\n', start);
     if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(start, end - start);
+    std::string line(text.substr(start, end - start));
     if (!line.empty() && line.back() == '\r') line.pop_back();  // a file saved with Windows line ends
     lines.push_back(std::move(line));
     start = end + 1;
@@ -134,9 +146,24 @@ Vocab::Vocab(std::string chars) : chars_(std::move(chars)) {
   for (size_t i = 0; i < chars_.size(); ++i) {
     const auto c = static_cast<unsigned char>(chars_[i]);
     if (c >= 0x80) throw UserError("vocabulary has the non-ASCII byte " + describe(chars_, i) + " (expected ASCII characters)");
+    if ((c < 0x20 && c != '\n' && c != '\t' && c != '\r') || c == 0x7F)
+      throw UserError("vocabulary has the control character " + describe(chars_, i) + " (a corrupt checkpoint?)");
     if (index_[c] >= 0) throw UserError("vocabulary has the character " + describe(chars_, i) + " twice (a corrupt checkpoint?)");
     index_[c] = static_cast<int>(i);
   }
+}
+
+Vocab Vocab::for_names(std::string chars, char special) {
+  if (chars.empty() || chars[0] != special)
+    throw UserError("vocabulary " + quote(chars) + " does not start with the start/end token " +
+                    describe(std::string(1, special), 0) + " (a corrupt checkpoint?)");
+  for (size_t i = 0; i < chars.size(); ++i) {
+    const auto c = static_cast<unsigned char>(chars[i]);
+    if (c < 0x20 || c >= 0x7F)
+      throw UserError("vocabulary " + quote(chars) + " has " + describe(chars, i) +
+                      ", not a printable character (a corrupt checkpoint?)");
+  }
+  return Vocab(std::move(chars));
 }
 
 Vocab Vocab::from_words(const std::vector<std::string>& words, char special) {
@@ -144,11 +171,20 @@ Vocab Vocab::from_words(const std::vector<std::string>& words, char special) {
   for (size_t w = 0; w < words.size(); ++w) {
     const std::string& word = words[w];
     if (const size_t bad = find_non_ascii(word); bad != std::string::npos) {
-      throw UserError("line " + std::to_string(w + 1) + " ('" + word + "') has the non-ASCII character " +
+      throw UserError("line " + std::to_string(w + 1) + " (" + quote(word) + ") has the non-ASCII character " +
                       describe(word, bad) + "; the character vocabulary needs ASCII text");
     }
+    const auto control = std::find_if(word.begin(), word.end(), [](char ch) {
+      const auto c = static_cast<unsigned char>(ch);
+      return c < 0x20 || c == 0x7F;
+    });
+    if (control != word.end()) {
+      throw UserError("line " + std::to_string(w + 1) + " (" + quote(word) + ") has the control character " +
+                      describe(word, static_cast<size_t>(control - word.begin())) +
+                      "; a name must be printable characters");
+    }
     if (word.find(special) != std::string::npos) {
-      throw UserError("line " + std::to_string(w + 1) + " ('" + word + "') contains " + describe(word, word.find(special)) +
+      throw UserError("line " + std::to_string(w + 1) + " (" + quote(word) + ") contains " + describe(word, word.find(special)) +
                       ", the start/end token; remove it from the data");
     }
     for (char c : word) seen[static_cast<unsigned char>(c)] = true;
@@ -164,6 +200,15 @@ Vocab Vocab::from_text(std::string_view text) {
   if (const size_t bad = find_non_ascii(text); bad != std::string_view::npos) {
     throw UserError("line " + std::to_string(line_column(text, bad).first) + " has the non-ASCII character " +
                     describe(text, bad) + "; the character vocabulary needs ASCII text");
+  }
+  const auto control = std::find_if(text.begin(), text.end(), [](char ch) {
+    const auto c = static_cast<unsigned char>(ch);
+    return (c < 0x20 && c != '\n' && c != '\t' && c != '\r') || c == 0x7F;
+  });
+  if (control != text.end()) {
+    const size_t pos = static_cast<size_t>(control - text.begin());
+    throw UserError("line " + std::to_string(line_column(text, pos).first) + " has the control character " +
+                    describe(text, pos) + "; the character vocabulary needs printable text");
   }
   std::array<bool, 256> seen{};
   for (char c : text) seen[static_cast<unsigned char>(c)] = true;

@@ -19,24 +19,35 @@
 
 namespace z2h {
 
-// The whole file. Throws UserError for a missing file, a directory, an empty file, or content that
-// is not text (a NUL byte or invalid UTF-8: "looks binary").
+// The whole file, without a UTF-8 byte-order mark at its start (Windows editors write one).
+// Throws UserError for a missing file, a directory, an empty file, content that is not text (a
+// NUL byte or invalid UTF-8: "looks binary"), or a byte-order mark anywhere but the start.
 std::string read_text(const std::string& path);
 
 // The file's lines, without their "\n" or "\r\n". A final newline does not make an empty last
 // line. Same errors as read_text.
 std::vector<std::string> read_lines(const std::string& path);
 
+// The same two steps for text already in memory (`path` names it in messages): read_text's
+// checks on a file's content, and read_lines's split.
+std::string parse_text(std::string text, const std::string& path);
+std::vector<std::string> split_lines(std::string_view text);
+
 class Vocab {
  public:
   // Exactly these characters, in this order: chars[i] has index i (e.g. to rebuild a vocabulary
-  // stored in a checkpoint). Throws UserError for a repeated or non-ASCII character.
+  // stored in a checkpoint). Throws UserError for a repeated, non-ASCII or control character
+  // (other than '\n', '\t', '\r', which a text may hold).
   explicit Vocab(std::string chars);
 
   // `special` at index 0, then the sorted distinct characters of the words (lecture 2's
   // `stoi = {s:i+1 ...}; stoi['.'] = 0`). Throws UserError if a word contains `special`
   // or a non-ASCII character, naming the word's line.
   static Vocab from_words(const std::vector<std::string>& words, char special = '.');
+
+  // A names vocabulary read back from a checkpoint: `special` first, then printable ASCII only
+  // (what from_words makes). Throws UserError otherwise: the file is corrupt or not a names model.
+  static Vocab for_names(std::string chars, char special = '.');
 
   // The sorted distinct characters of the text (lecture 7's `chars = sorted(list(set(text)))`).
   // Throws UserError for non-ASCII text, naming the line.

@@ -2,7 +2,12 @@
 
 #include "common/app/error.hpp"
 
-#include <unistd.h>  // getpid
+#include <fcntl.h>      // open
+#include <signal.h>     // kill(pid, 0): is a process alive?
+#include <unistd.h>     // getpid, fsync
+
+#include <atomic>
+#include <regex>
 
 #include <cerrno>
 #include <charconv>
@@ -32,46 +37,107 @@ fs::path blocking_file(const fs::path& dir) {
 
 }  // namespace
 
+fs::path temp_path(const fs::path& target) {
+  static std::atomic<unsigned> counter{0};  // two temp files of one process (threads) never collide
+  return target.string() + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
+}
+
+void sync_and_close(std::FILE* f, const fs::path& path) {
+  const bool flushed = std::fflush(f) == 0;
+  const int flush_err = errno;
+  const bool synced = flushed && ::fsync(::fileno(f)) == 0;  // on the disk, not only in the page cache
+  const int sync_err = errno;
+  const bool closed = std::fclose(f) == 0;
+  const int close_err = errno;
+  if (!flushed || !synced || !closed) {
+    throw UserError("cannot write " + quote_path(path.string()) + ": " +
+                    std::strerror(!flushed ? flush_err : !synced ? sync_err : close_err) +
+                    " (check --out and the free disk space)");
+  }
+}
+
+int remove_stale_temp_files(const fs::path& dir) {
+  // <name>.tmp.<pid>[.<n>] (write_file_atomic, plots) and .<name>.tmp-<pid>-<n> (older plots).
+  static const std::regex pattern(R"((.+\.tmp\.([0-9]{1,9})(\.[0-9]+)?)|(\..+\.tmp-([0-9]{1,9})-[0-9]+))");
+  std::error_code ec;
+  int removed = 0;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    std::smatch m;
+    if (!std::regex_match(name, m, pattern) || !it->is_regular_file(ec)) continue;
+    const long pid = std::stol(m[2].matched ? m[2].str() : m[5].str());
+    if (pid == ::getpid()) continue;                                  // ours, in use
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;  // alive (or not ours to ask)
+    std::error_code rm;
+    if (fs::remove(it->path(), rm)) ++removed;
+  }
+  return removed;
+}
+
 fs::path prepare_out_dir(const std::string& dir) {
-  const fs::path path = dir.empty() ? fs::path(".") : fs::path(dir);
+  if (dir.empty()) throw UserError("the output directory is '' (pass --out DIR with a directory name)");
+  const fs::path path = fs::path(dir);
   if (const fs::path file = blocking_file(path); !file.empty()) {
-    throw UserError("cannot create output directory '" + dir + "': '" + file.string() +
-                    "' is a file, not a directory (pass another --out DIR)");
+    throw UserError("cannot create output directory " + quote_path(dir) + ": " + quote_path(file.string()) +
+                    " is a file, not a directory (pass another --out DIR)");
   }
   std::error_code ec;
   fs::create_directories(path, ec);
   if (ec) {
-    throw UserError("cannot create output directory '" + dir + "': " + ec.message() + " (pass another --out DIR)");
+    throw UserError("cannot create output directory " + quote_path(dir) + ": " + ec.message() + " (pass another --out DIR)");
   }
   // Writable? Try it: permission bits do not tell (root, read-only mounts, /proc).
   const fs::path probe = path / (".z2h-write-test." + std::to_string(getpid()));
   std::FILE* f = std::fopen(probe.c_str(), "wb");
   if (f == nullptr) {
-    throw UserError("output directory '" + dir + "' is not writable: " + std::strerror(errno) +
+    throw UserError("output directory " + quote_path(dir) + " is not writable: " + std::strerror(errno) +
                     " (pass another --out DIR)");
   }
   std::fclose(f);
   fs::remove(probe, ec);
+  remove_stale_temp_files(path);  // what a killed run left behind
   return path;
 }
 
 void write_file_atomic(const fs::path& path, std::string_view content) {
-  const fs::path tmp = path.string() + ".tmp." + std::to_string(getpid());
+  const fs::path tmp = temp_path(path);
   auto fail = [&](int err) {
     std::error_code ignored;
     fs::remove(tmp, ignored);
-    throw UserError("cannot write '" + path.string() + "': " + std::strerror(err) +
+    throw UserError("cannot write " + quote_path(path.string()) + ": " + std::strerror(err) +
                     " (check --out and the free disk space)");
   };
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
   if (f == nullptr) fail(errno);
   const bool written = std::fwrite(content.data(), 1, content.size(), f) == content.size();
   const int write_err = errno;
-  const bool closed = std::fclose(f) == 0;  // fclose flushes the buffer: a full disk may show up only here
-  const int close_err = errno;
+  try {
+    sync_and_close(f, path);  // a full disk often shows only when the buffer is flushed
+  } catch (const UserError&) {
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
+    throw;
+  }
   if (!written) fail(write_err);
-  if (!closed) fail(close_err);
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) fail(errno);
+  commit_temp_file(tmp, path);
+}
+
+void commit_temp_file(const fs::path& tmp, const fs::path& path) {
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
+    throw UserError("cannot write " + quote_path(path.string()) + ": " + std::strerror(err) +
+                    " (check --out and the free disk space)");
+  }
+  // The rename itself is durable once the directory is synced (best effort: not every file
+  // system lets a directory be opened for that).
+  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
 }
 
 void write_json_atomic(const fs::path& path, const nlohmann::json& value) {

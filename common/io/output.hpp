@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -18,14 +19,27 @@
 
 namespace z2h {
 
-// Creates `dir` (and its parents) if needed and checks that a file can be written in it.
-// Throws UserError naming the directory and the fix when it cannot.
+// Creates `dir` (and its parents) if needed and checks that a file can be written in it; removes
+// the temporary files that killed runs left there (remove_stale_temp_files). Throws UserError
+// naming the directory and the fix when it cannot, or when `dir` is empty.
 std::filesystem::path prepare_out_dir(const std::string& dir);
 
-// Writes `content` to `path.tmp.<pid>` in the same directory, then renames it over `path`: a
-// reader sees the old file or the new one, never a part. Throws UserError (and leaves no
-// temporary file) when that fails.
+// Every output is written the same way: to a temporary file `<path>.tmp.<pid>.<n>` beside it,
+// flushed and fsync'ed with every error checked, then renamed over `path`. A reader sees the old
+// file or the new one, never a part; a full disk or any other failure is a UserError, the old
+// file stays as it was and no temporary file is left.
 void write_file_atomic(const std::filesystem::path& path, std::string_view content);
+
+// The pieces, for a writer that is not a string (a PNG that a C library writes to a file name):
+// a fresh temporary name beside `target`; flush + fsync + fclose with every error checked
+// (UserError naming `target`); the rename into place (then the directory is synced).
+std::filesystem::path temp_path(const std::filesystem::path& target);
+void sync_and_close(std::FILE* f, const std::filesystem::path& target);
+void commit_temp_file(const std::filesystem::path& tmp, const std::filesystem::path& target);
+
+// Removes the temporary files of processes that no longer exist (a run killed mid-write) from
+// `dir`: names `<file>.tmp.<pid>[.<n>]`. Returns how many were removed.
+int remove_stale_temp_files(const std::filesystem::path& dir);
 
 // `value` as pretty JSON (2-space indent), atomically. NaN and infinities become null (JSON has
 // no such numbers), so a diverged loss still gives a valid file.

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cerrno>
 #include <bit>
 #include <cstring>
@@ -55,11 +56,11 @@ int64_t NamedArray::numel() const {
 const NamedArray& SafetensorsFile::get(const std::string& name, const std::vector<int64_t>& shape, DType dtype) const {
   auto it = std::find_if(arrays.begin(), arrays.end(), [&](const NamedArray& a) { return a.name == name; });
   if (it == arrays.end()) {
-    throw UserError("checkpoint '" + path + "' has no array '" + name +
-                    "' (was it saved by another stage or model?)");
+    throw UserError("checkpoint " + quote_path(path) + " has no array " + quote(name) +
+                    " (was it saved by another stage or model?)");
   }
   if (it->shape != shape || it->dtype != dtype) {
-    throw UserError("checkpoint '" + path + "' has '" + name + "' as " + dtype_name(it->dtype) + " " +
+    throw UserError("checkpoint " + quote_path(path) + " has " + quote(name) + " as " + dtype_name(it->dtype) + " " +
                     shape_text(it->shape) + ", but this model needs " + dtype_name(dtype) + " " + shape_text(shape) +
                     " (was it saved with other hyper-parameters?)");
   }
@@ -123,22 +124,29 @@ void save_safetensors(const fs::path& path, const std::vector<NamedArray>& array
 SafetensorsFile load_safetensors(const fs::path& path) {
   const std::string name = path.string();
   std::error_code ec;
-  if (!fs::exists(path, ec)) throw UserError("checkpoint '" + name + "' not found (check the path)");
-  if (!fs::is_regular_file(path, ec)) throw UserError("'" + name + "' is not a checkpoint file but a directory or device");
+  if (!fs::exists(path, ec)) throw UserError("checkpoint " + quote_path(name) + " not found (check the path)");
+  if (!fs::is_regular_file(path, ec)) throw UserError(quote_path(name) + " is not a checkpoint file but a directory or device");
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw UserError("cannot read checkpoint '" + name + "': " + std::strerror(errno));
+  if (!in) throw UserError("cannot read checkpoint " + quote_path(name) + ": " + std::strerror(errno));
   std::string file(fs::file_size(path, ec), '\0');
   if (ec || !in.read(file.data(), static_cast<std::streamsize>(file.size()))) {
-    throw UserError("cannot read checkpoint '" + name + "': " + (ec ? ec.message() : std::strerror(errno)));
+    throw UserError("cannot read checkpoint " + quote_path(name) + ": " + (ec ? ec.message() : std::strerror(errno)));
   }
+  return parse_safetensors(file, name);
+}
 
-  const std::string bad = "checkpoint '" + name + "' is not a valid safetensors file: ";
+SafetensorsFile parse_safetensors(std::string_view file, const std::string& name) {
+  const std::string bad = "checkpoint " + quote_path(name) + " is not a valid safetensors file: ";
   const std::string resave = " (is it truncated or corrupt? save it again)";
   if (file.size() < 8) {
     throw UserError(bad + "it has " + std::to_string(file.size()) + " bytes, fewer than the 8-byte header length" + resave);
   }
   uint64_t n = 0;
   std::memcpy(&n, file.data(), 8);
+  if (n > kMaxHeaderBytes) {
+    throw UserError(bad + "the header length says " + std::to_string(n) + " bytes, more than the " +
+                    std::to_string(kMaxHeaderBytes) + " a safetensors header may have" + resave);
+  }
   if (n > file.size() - 8) {
     throw UserError(bad + "the header length says " + std::to_string(n) + " bytes but only " +
                     std::to_string(file.size() - 8) + " follow" + resave);
@@ -156,12 +164,12 @@ SafetensorsFile load_safetensors(const fs::path& path) {
     if (key == "__metadata__") {
       if (!value.is_object()) throw UserError(bad + "__metadata__ is not an object of strings" + resave);
       for (const auto& [k, v] : value.items()) {
-        if (!v.is_string()) throw UserError(bad + "__metadata__ value '" + k + "' is not a string" + resave);
+        if (!v.is_string()) throw UserError(bad + "__metadata__ value " + quote(k) + " is not a string" + resave);
         result.metadata[k] = v.get<std::string>();
       }
       continue;
     }
-    const std::string what = bad + "array '" + key + "' ";
+    const std::string what = bad + "array " + quote(key) + " ";
     const bool well_formed = value.is_object() && value.contains("dtype") && value["dtype"].is_string() &&
                              value.contains("shape") && value["shape"].is_array() &&
                              value.contains("data_offsets") && value["data_offsets"].is_array() &&
@@ -173,7 +181,7 @@ SafetensorsFile load_safetensors(const fs::path& path) {
 
     const auto dtype = value["dtype"].get<std::string>();
     if (dtype != "F32" && dtype != "I64") {
-      throw UserError("checkpoint '" + name + "': array '" + key + "' has dtype " + dtype +
+      throw UserError("checkpoint " + quote_path(name) + ": array " + quote(key) + " has dtype " + quote(dtype) +
                       "; only F32 and I64 are supported (in PyTorch, save it with .float())");
     }
     Entry e{key, dtype == "F32" ? DType::F32 : DType::I64, {}, value["data_offsets"][0].get<uint64_t>(),
@@ -209,8 +217,8 @@ SafetensorsFile load_safetensors(const fs::path& path) {
             [](const Entry* x, const Entry* y) { return std::tie(x->begin, x->end) < std::tie(y->begin, y->end); });
   uint64_t covered = 0;
   for (const Entry* e : by_offset) {
-    if (e->begin < covered) throw UserError(bad + "array '" + e->name + "' overlaps the one before it" + resave);
-    if (e->begin > covered) throw UserError(bad + "there are unused bytes before array '" + e->name + "'" + resave);
+    if (e->begin < covered) throw UserError(bad + "array " + quote(e->name) + " overlaps the one before it" + resave);
+    if (e->begin > covered) throw UserError(bad + "there are unused bytes before array " + quote(e->name) + resave);
     covered = e->end;
   }
   if (covered != data_size) {
@@ -233,6 +241,16 @@ SafetensorsFile load_safetensors(const fs::path& path) {
     result.arrays.push_back(std::move(a));
   }
   return result;
+}
+
+void require_finite(const NamedArray& a, const std::string& path) {
+  if (a.dtype != DType::F32) return;
+  const auto bad = std::find_if(a.data.begin(), a.data.end(), [](float v) { return !std::isfinite(v); });
+  if (bad != a.data.end()) {
+    throw UserError("checkpoint " + quote_path(path) + ": array " + quote(a.name) + " holds " +
+                    (std::isnan(*bad) ? "NaN" : "an infinity") + " at index " + std::to_string(bad - a.data.begin()) +
+                    " (the run that saved it diverged, or the file is corrupt; train again)");
+  }
 }
 
 }  // namespace z2h

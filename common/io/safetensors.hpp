@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace z2h {
@@ -56,5 +57,15 @@ void save_safetensors(const std::filesystem::path& path, const std::vector<Named
 // missing file, a truncated file, a header that is not JSON or not the format, a dtype other
 // than F32/I64, or data_offsets that do not match the shapes or do not tile the data exactly.
 SafetensorsFile load_safetensors(const std::filesystem::path& path);
+
+// The same for the bytes of a file already in memory (`name` is the path for messages).
+SafetensorsFile parse_safetensors(std::string_view file, const std::string& name);
+
+// The reference library's limit on the JSON header (100 MB): a larger claimed length is corrupt.
+inline constexpr uint64_t kMaxHeaderBytes = 100'000'000;
+
+// Throws UserError naming the file, the array and the index when a float32 array holds a NaN or
+// an infinity: a model loaded from it could only predict NaN.
+void require_finite(const NamedArray& a, const std::string& path);
 
 }  // namespace z2h

@@ -37,6 +37,7 @@ Metadata load_checkpoint(const std::filesystem::path& path, const nn::NamedTenso
   SafetensorsFile file = load_safetensors(path);
   for (const auto& [name, t] : into) {
     const NamedArray& a = file.get(name, t.shape().vec());  // UserError: missing, or another shape
+    require_finite(a, file.path);                            // UserError: NaN or inf
     std::copy(a.data.begin(), a.data.end(), t.data());
   }
   return file.metadata;

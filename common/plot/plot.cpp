@@ -13,6 +13,8 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <iterator>
+#include <cstdint>
 #include <functional>
 #include <limits>
 #include <memory>
@@ -20,6 +22,7 @@
 #include <stdexcept>
 
 #include "common/app/error.hpp"
+#include "common/io/output.hpp"
 
 namespace z2h::plot {
 namespace fs = std::filesystem;
@@ -31,19 +34,17 @@ namespace detail {
 TempFile::TempFile(const fs::path& target) : target_(target) {
   std::error_code ec;
   if (!target.has_filename() || fs::is_directory(target, ec))
-    throw UserError("output path '" + target.string() +
-                    "' is a directory (give a file name such as loss.png)");
+    throw UserError("output path " + quote_path(target.string()) +
+                    " is a directory (give a file name such as loss.png)");
   const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  static std::atomic<unsigned> counter{0};
-  tmp_ = dir / ("." + target.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" +
-                std::to_string(counter++));
+  tmp_ = temp_path(target);
   std::ofstream probe(tmp_, std::ios::binary);  // fails here, not deep inside a C library
   if (probe) return;
   if (!fs::is_directory(dir, ec))
-    throw UserError("cannot write '" + target.string() + "': directory '" + dir.string() +
-                    "' does not exist (create it or choose another output directory)");
-  throw UserError("cannot write '" + target.string() + "': directory '" + dir.string() +
-                  "' is not writable (choose another output directory)");
+    throw UserError("cannot write " + quote_path(target.string()) + ": directory " + quote_path(dir.string()) +
+                    " does not exist (create it or choose another output directory)");
+  throw UserError("cannot write " + quote_path(target.string()) + ": directory " + quote_path(dir.string()) +
+                  " is not writable (choose another output directory)");
 }
 
 TempFile::~TempFile() {
@@ -53,10 +54,39 @@ TempFile::~TempFile() {
 }
 
 void TempFile::commit() {
-  std::error_code ec;
-  fs::rename(tmp_, target_, ec);
-  if (ec) throw UserError("cannot write '" + target_.string() + "': " + ec.message());
+  // PLplot (through cairo) writes the file and does not report a failed write, e.g. on a full
+  // disk: so the PNG is checked to be whole before it may replace an earlier good one.
+  std::ifstream in(tmp_, std::ios::binary);
+  const std::string png{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  in.close();
+  if (!complete_png(png))
+    throw UserError("cannot write " + quote_path(target_.string()) +
+                    ": the PNG came out incomplete (is the disk full? check --out and the free disk space)");
+  std::FILE* f = std::fopen(tmp_.c_str(), "r+b");
+  if (f == nullptr) throw UserError("cannot write " + quote_path(target_.string()) + ": " + std::strerror(errno));
+  sync_and_close(f, target_);
+  commit_temp_file(tmp_, target_);
   committed_ = true;
+}
+
+bool complete_png(std::string_view png) {
+  static constexpr char kSignature[] = "\x89PNG\r\n\x1a\n";
+  if (png.size() < 8 || png.substr(0, 8) != std::string_view(kSignature, 8)) return false;
+  // Chunks: 4-byte big-endian length, 4-byte type, data, 4-byte CRC; the last one is IEND.
+  auto be32 = [&](size_t at) {
+    uint32_t v = 0;
+    for (size_t k = 0; k < 4; ++k) v = (v << 8) | static_cast<unsigned char>(png[at + k]);
+    return v;
+  };
+  size_t at = 8;
+  while (png.size() - at >= 12) {
+    const uint64_t length = be32(at);
+    if (length > png.size() - at - 12) return false;  // the chunk runs past the end: truncated
+    const std::string_view type = png.substr(at + 4, 4);
+    at += 12 + length;
+    if (type == "IEND") return at == png.size();
+  }
+  return false;
 }
 
 }  // namespace detail

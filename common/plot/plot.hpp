@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace z2h::plot {
@@ -87,8 +88,9 @@ struct Grid {
 void contourf(const std::filesystem::path& png, const Grid& grid, const Points& points, const Figure& fig);
 
 namespace detail {
-// A temporary file beside `target` that becomes `target` on commit() and is removed otherwise.
-// Throws UserError when the directory cannot be written. (PLplot writes the file itself, so it
+// A temporary file beside `target` (z2h::temp_path) that becomes `target` on commit() and is
+// removed otherwise. Throws UserError when the directory cannot be written, and from commit()
+// when the file is not a complete PNG or cannot be synced to the disk (the target is untouched). (PLplot writes the file itself, so it
 // needs a path; in-memory PNGs go through z2h::write_file_atomic in common/io/output.hpp.)
 class TempFile {
  public:
@@ -103,6 +105,10 @@ class TempFile {
   std::filesystem::path target_, tmp_;
   bool committed_ = false;
 };
+
+// True when `png` is a whole PNG file: the signature, then chunks whose lengths fit, ending with
+// IEND at the last byte. A file cut short by a full disk fails this.
+bool complete_png(std::string_view png);
 }  // namespace detail
 
 }  // namespace z2h::plot

@@ -197,9 +197,43 @@ TEST_CASE("cli: any other exception exits 1 as one 'error: internal:' line, neve
   auto weird = run({}, []() -> int { throw 42; });
   CHECK(weird.code == 1);
   CHECK(weird.err == "error: internal: unknown exception\n");
+}
+
+TEST_CASE("cli: running out of memory is a size from input: exit 2, one 'error:' line") {
   auto oom = run({}, []() -> int { throw std::bad_alloc(); });
-  CHECK(oom.code == 1);
-  CHECK(oom.err.find("out of memory") != std::string::npos);
+  CHECK(oom.code == 2);
+  CHECK(oom.err.rfind("error: out of memory", 0) == 0);
+  auto huge = run({}, []() -> int { return static_cast<int>(std::vector<double>(size_t{1} << 62).size()); });
+  CHECK(huge.code == 2);
+  CHECK(huge.err.rfind("error: ", 0) == 0);
+}
+
+TEST_CASE("cli: an error message never carries a control character, and is cut to a readable length") {
+  auto r = run({}, []() -> int { throw z2h::UserError("bad line 'a\x1b[2Jb'" + std::string(5000, 'x')); });
+  CHECK(r.code == 2);
+  CHECK(r.err.find('\x1b') == std::string::npos);
+  CHECK(r.err.find("\\x1B[2Jb") != std::string::npos);
+  CHECK(r.err.size() < 1100);
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+}
+
+TEST_CASE("cli: quote() escapes and cuts untrusted text") {
+  CHECK(z2h::quote("emma") == "'emma'");
+  CHECK(z2h::quote("a\x1b[2J\tb\n") == "'a\\x1B[2J\\tb\\n'");
+  CHECK(z2h::quote("it's") == "'it\\'s'");
+  CHECK(z2h::quote("Jos\xC3\xA9") == "'Jos\xC3\xA9'");          // printable UTF-8 stays readable
+  CHECK(z2h::quote("a\xC2\x9B" "1m") == "'a\\xC2\\x9B1m'");    // a C1 control (CSI) does not
+  CHECK(z2h::quote("\xE2\x80\xAE" "evil") == "'\\xE2\\x80\\xAEevil'");  // nor a bidi override
+  CHECK(z2h::quote("\xFF\xC3") == "'\\xFF\\xC3'");              // nor a broken sequence
+  CHECK(z2h::quote(std::string(1 << 20, 'a')) == "'" + std::string(60, 'a') + "'... (1048576 bytes)");
+}
+
+TEST_CASE("cli: --out must name a directory") {
+  CLI::App app{"test"};
+  z2h::CommonOptions opt{.stage = "02-bigram"};
+  z2h::add_common_options(app, opt);
+  const char* argv[] = {"prog", "--out", ""};
+  REQUIRE_THROWS_AS(app.parse(3, argv), CLI::ValidationError);
 }
 
 TEST_CASE("cli: data_file finds --data as a file or as the directory holding the file") {

@@ -12,6 +12,9 @@
 #include <sstream>
 #include <stdexcept>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 namespace fs = std::filesystem;
 using z2h::UserError;
 using z2h::test::read_bytes;
@@ -170,4 +173,27 @@ TEST_CASE("output: Stopwatch measures elapsed seconds") {
   CHECK(b < 5);
   clock.reset();
   CHECK(clock.seconds() < 5);
+}
+
+TEST_CASE("output: prepare_out_dir refuses an empty name instead of writing into the current directory") {
+  REQUIRE_THROWS_AS(z2h::prepare_out_dir(""), UserError);
+  REQUIRE_THROWS_WITH(z2h::prepare_out_dir(""), Catch::Contains("--out DIR"));
+}
+
+TEST_CASE("output: the temporary files of a killed run are removed by the next one; a live process's are kept") {
+  TempDir tmp;
+  // A process id that is not running: a child that has exited and been reaped.
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ::waitpid(child, nullptr, 0);
+  const std::string dead = std::to_string(child), alive = std::to_string(::getppid());
+  write_bytes(tmp / ("model.safetensors.tmp." + dead), "half a checkpoint");
+  write_bytes(tmp / ("loss.png.tmp." + dead + ".3"), "half a png");
+  write_bytes(tmp / (".loss.png.tmp-" + dead + "-0"), "an older plot's temp name");
+  write_bytes(tmp / ("metrics.csv.tmp." + alive), "another run is writing this");
+  write_bytes(tmp / "notes.tmp.txt", "not ours");
+  write_bytes(tmp / "summary.json", "{}");
+  z2h::prepare_out_dir(tmp.path().string());
+  CHECK(listing(tmp.path()) ==
+        std::vector<std::string>{"metrics.csv.tmp." + alive, "notes.tmp.txt", "summary.json"});
 }

@@ -74,10 +74,13 @@ class GalleryDir {
   bool keep_ = false;
 };
 
-std::vector<std::string> hidden_files(const fs::path& dir) {  // leftover temporaries start with '.'
+// Leftover temporaries: <name>.tmp.<pid>.<n> (z2h::temp_path), or hidden files.
+std::vector<std::string> hidden_files(const fs::path& dir) {
   std::vector<std::string> names;
-  for (const auto& e : fs::directory_iterator(dir))
-    if (e.path().filename().string().rfind('.', 0) == 0) names.push_back(e.path().filename().string());
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind('.', 0) == 0 || name.find(".tmp.") != std::string::npos) names.push_back(name);
+  }
   return names;
 }
 
@@ -590,4 +593,19 @@ TEST_CASE("plot: without PLplot's cairo driver a figure throws UserError naming 
   unsetenv("PLPLOT_DRV_DIR");
   plot::lines(dir / "y.png", {{.y = {1, 2}}}, {});  // and plotting works again once it is there
   check_png(dir / "y.png", 640, 480);
+}
+
+TEST_CASE("plot: complete_png tells a whole PNG from one cut short (a full disk)") {
+  GalleryDir dir(false);
+  plot::lines(dir / "whole.png", {{.y = {1.0, 0.0, 1.0}}}, {.title = "whole"});
+  std::ifstream in(dir / "whole.png", std::ios::binary);
+  const std::string png{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  REQUIRE(png.size() > 100);
+  CHECK(plot::detail::complete_png(png));
+  for (size_t cut : {size_t{0}, size_t{7}, size_t{8}, size_t{33}, png.size() / 2, png.size() - 12, png.size() - 1})
+    CHECK_FALSE(plot::detail::complete_png(std::string_view(png).substr(0, cut)));
+  CHECK_FALSE(plot::detail::complete_png(png + "x"));  // bytes after IEND
+  std::string bad_length = png;
+  bad_length[8] = '\x7f';  // the first chunk claims ~2 GB
+  CHECK_FALSE(plot::detail::complete_png(bad_length));
 }

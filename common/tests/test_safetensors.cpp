@@ -201,7 +201,7 @@ TEST_CASE("safetensors: every kind of corrupt file is a UserError naming the pro
   CHECK_THAT(error_of(raw_file(R"({"a":{"dtype":"F32","shape":[2,2],"data_offsets":[0]}})", four_floats)),
              Catch::Contains("needs dtype, shape and data_offsets"));
   CHECK_THAT(error_of(raw_file(R"({"a":{"dtype":"F16","shape":[2,4],"data_offsets":[0,16]}})", four_floats)),
-             Catch::Contains("array 'a' has dtype F16; only F32 and I64 are supported"));
+             Catch::Contains("array 'a' has dtype 'F16'; only F32 and I64 are supported"));
   CHECK_THAT(error_of(raw_file(R"({"__metadata__":{"n":1}})", "")), Catch::Contains("is not a string"));
   CHECK_THAT(error_of(raw_file(R"({"__metadata__":[1]})", "")), Catch::Contains("__metadata__ is not an object"));
 
