@@ -19,8 +19,9 @@ using z2h::Shape;
 
 // ---- the parameters --------------------------------------------------------------------------
 namespace {
-// The parameters of a configuration, each made by make(shape), in the lecture's order.
-// The parameters' names and shapes, in the lecture's order.
+// The parameters' names and shapes, in the lecture's order (V: the data's vocabulary, 27 for
+// names.txt); make_model makes each with make(shape), and a checkpoint's tensors are checked
+// against them before anything is loaded.
 std::vector<std::pair<std::string, std::vector<int64_t>>> parameter_shapes(const ModelConfig& cfg) {
   const int64_t n_in = int64_t{cfg.block_size} * cfg.emb, V = cfg.vocab_size;
   std::vector<std::pair<std::string, std::vector<int64_t>>> shapes = {
