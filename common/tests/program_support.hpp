@@ -51,7 +51,7 @@ struct TempDir {
 inline Run run_program(const std::string& exe, const std::string& args, const TempDir& tmp) {
   const std::filesystem::path out = tmp.path / "stdout.txt", err = tmp.path / "stderr.txt";
   const std::string lsan = std::getenv("LSAN_OPTIONS") ? "" :
-      "LSAN_OPTIONS=suppressions='" + std::string(Z2H_SOURCE_DIR) + "/common/tests/lsan.supp' ";
+      "LSAN_OPTIONS=suppressions='" + std::string(Z2H_SOURCE_DIR) + "/common/tests/lsan.supp':print_suppressions=0 ";
   const std::string cmd = lsan + "'" + exe + "' " + args + " >'" + out.string() + "' 2>'" + err.string() + "'";
   const int status = std::system(cmd.c_str());
   Run r;
