@@ -1,6 +1,5 @@
 #include "ninja.hpp"
 
-#include "common/tensor/blas.hpp"
 #include "common/tensor/ops.hpp"
 #include "common/tensor/kernels/kernels.hpp"
 
@@ -37,19 +36,20 @@ void embedding_backward(float* dC, const float* dout, const int64_t* X, int64_t 
 // ================================================================================================
 // linear
 // ================================================================================================
-// The products are the very sgemm calls ATen makes for `inp @ weight`, `dout @ weight.T` and
-// `inp.T @ dout` (transposes are flags, never copies); the bias is a separate add, as `@` then `+`.
+// The products are the ones ATen makes for `inp @ weight`, `dout @ weight.T` and `inp.T @ dout`
+// (transposes are flags, never copies), through common/'s product kernel: OpenBLAS's sgemm or the
+// same sums in sgemm's own order, as z2h::matmul gets them; the bias is a separate add, as `@` then `+`.
 void linear_forward(float* out, const float* inp, const float* weight, const float* bias, int64_t B, int C, int OC) {
-  z2h::blas::sgemm(false, false, B, OC, C, 1.0f, inp, weight, 0.0f, out);  // (B, C) @ (C, OC)
+  z2h::kernels::gemm(false, false, B, OC, C, inp, weight, false, out);  // (B, C) @ (C, OC)
   for (int64_t b = 0; b < B; ++b)
     for (int o = 0; o < OC; ++o) out[b * OC + o] += bias[o];
 }
 
 void linear_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                      const float* weight, int64_t B, int C, int OC) {
-  z2h::blas::sgemm(false, true, B, C, OC, 1.0f, dout, weight, 0.0f, dinp);     // (B, OC) @ (OC, C)
-  z2h::blas::sgemm(true, false, C, OC, B, 1.0f, inp, dout, 0.0f, dweight);     // (C, B) @ (B, OC)
-  z2h::kernels::sum_to(dout, {B, OC}, dbias, {1, OC});                                           // the bias was broadcast over B
+  z2h::kernels::gemm(false, true, B, C, OC, dout, weight, false, dinp);       // (B, OC) @ (OC, C)
+  z2h::kernels::gemm(true, false, C, OC, B, inp, dout, false, dweight);       // (C, B) @ (B, OC)
+  z2h::kernels::sum_to(dout, {B, OC}, dbias, {1, OC});                        // the bias was broadcast over B
 }
 
 // ================================================================================================

@@ -16,7 +16,7 @@
 //   logits = h @ W2 + b2   (B, V)             dh, dW2, db2 from dlogits
 //   loss = cross_entropy(logits, Yb)          dlogits = (softmax(logits) - onehot(Yb)) / B   (exercise 2)
 //
-// Every kernel does PyTorch's float operations in PyTorch's order (the same OpenBLAS sgemm calls,
+// Every kernel does PyTorch's float operations in PyTorch's order (OpenBLAS sgemm's products,
 // SLEEF's tanh and exp, torch.sum's summation order), so a step computes the numbers of the
 // notebook's own loop, which tests/ checks against reference.py.
 #include "chunked.hpp"
