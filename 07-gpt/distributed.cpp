@@ -22,14 +22,16 @@ namespace stage07::dist {
 
 namespace {
 int g_rank = 0, g_size = 1;
+double g_allreduce_s = 0;
+#ifdef Z2H_MPI
 bool g_mpi = false;          // MPI_Init was called
 int g_stderr = 2;            // the real stderr (ranks other than 0 point fd 2 at /dev/null)
-double g_allreduce_s = 0;
 std::vector<float> g_flat;   // allreduce_average's buffer, kept between steps
 
 double now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
+#endif
 
 void write_line(const std::string& line) {
   std::fflush(stdout);
@@ -105,7 +107,7 @@ int rank() { return g_rank; }
 int size() { return g_size; }
 double allreduce_seconds() { return g_allreduce_s; }
 
-void allreduce_average(const std::vector<std::span<float>>& buffers) {
+void allreduce_average([[maybe_unused]] const std::vector<std::span<float>>& buffers) {
   if (g_size == 1) return;
 #ifdef Z2H_MPI
   const double t0 = now();
@@ -123,21 +125,21 @@ void allreduce_average(const std::vector<std::span<float>>& buffers) {
 #endif
 }
 
-void allreduce_sum(std::span<float> x) {
+void allreduce_sum([[maybe_unused]] std::span<float> x) {
   if (g_size == 1) return;
 #ifdef Z2H_MPI
   check(MPI_Allreduce(MPI_IN_PLACE, x.data(), static_cast<int>(x.size()), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD), "MPI_Allreduce");
 #endif
 }
 
-void broadcast(std::span<float> x) {
+void broadcast([[maybe_unused]] std::span<float> x) {
   if (g_size == 1) return;
 #ifdef Z2H_MPI
   check(MPI_Bcast(x.data(), static_cast<int>(x.size()), MPI_FLOAT, 0, MPI_COMM_WORLD), "MPI_Bcast");
 #endif
 }
 
-void broadcast(std::string& s) {
+void broadcast([[maybe_unused]] std::string& s) {
   if (g_size == 1) return;
 #ifdef Z2H_MPI
   unsigned long long n = s.size();
