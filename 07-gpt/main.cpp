@@ -8,10 +8,12 @@
 //   07-gpt --config add --digits 2  exercise 2: a GPT that learns a+b=c, scored on held-out problems
 //   07-gpt --mode lecture           the Colab's cells before the finished model, with their numbers
 //   07-gpt --mode sample --load F   sample from a checkpoint (--temperature, --top-k, --prompt)
+//   mpirun -np 2 07-gpt --config gpt  data-parallel training on 2 processes (distributed.hpp, docs/mpi.md)
 //
 // Every run writes into --out (default out/07-gpt/): metrics.csv (step,loss), summary.json, the
 // plots, and a checkpoint (model.safetensors) at every evaluation.
 #include "addition.hpp"
+#include "distributed.hpp"
 #include "figures.hpp"
 #include "gpt.hpp"
 #include "lecture.hpp"
@@ -29,8 +31,14 @@
 #include "common/io/safetensors.hpp"
 #include "common/data/text_data.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <functional>
+#include <span>
+#include <stdexcept>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -65,6 +73,7 @@ struct Hyper {
   std::string prompt;               // "" = the script's zeros((1, 1)), a newline
   std::string load, resume;
   int64_t digits = 2;               // --config add: a, b < 10^digits
+  int64_t grad_accum = 1;           // micro-batches per step (gradient accumulation)
 };
 
 struct Preset {
@@ -135,6 +144,9 @@ void declare(z2h::Settings& s, Hyper& hp, z2h::CommonOptions& opt) {
   s.option("--prompt", hp.prompt, "mode sample: text to continue (default: a newline)");
   s.option("--load", hp.load, "mode sample: the checkpoint to sample from")->check(CLI::ExistingFile);
   s.option("--resume", hp.resume, "continue training from a checkpoint a run wrote")->check(CLI::ExistingFile);
+  s.option("--grad-accum", hp.grad_accum,
+           "micro-batches of --batch-size per step, their gradients averaged (gradient accumulation)")
+      ->check(z2h::at_least(1));
 }
 
 // "step 0: train loss 4.4116, val loss 4.4022"
@@ -181,14 +193,158 @@ void check_model_metadata(const std::string& path, const Hyper& hp, const std::s
 }
 
 // ================================================================================================
+// data parallel (distributed.hpp): the same run on several processes, each a share of every batch
+// ================================================================================================
+// An error that every rank met at the same point (so each can end normally, rank 0 printing it).
+struct SharedError : z2h::UserError {
+  using z2h::UserError::UserError;
+};
+
+// Runs `setup` — what can fail on one rank alone: its data file, rank 0's --out and --resume — on
+// every rank; if it failed on any, every rank throws that rank's message before the ranks talk.
+template <typename F>
+void on_every_rank(F&& setup) {
+  std::string error;
+  try {
+    setup();
+  } catch (const z2h::UserError& e) {
+    error = e.what();
+  }
+  if (const std::string first = dist::first_error(error); !first.empty()) throw SharedError(first);
+}
+
+// Once the ranks talk, an error on one of them must end them all: the others would wait for it
+// forever. One line on stderr, then MPI_Abort (docs/mpi.md shows what mpirun adds).
+int run_ranks(const std::function<int()>& body) {
+  if (dist::size() == 1) return body();
+  try {
+    return body();
+  } catch (const SharedError&) {
+    throw;
+  } catch (const z2h::UserError& e) {
+    dist::abort(e.what(), 2);
+  } catch (const std::exception& e) {
+    dist::abort(std::string("internal: ") + e.what(), 1);
+  }
+}
+
+// This rank's rows of the batch. Every rank draws the offsets of the whole batch, size() * B rows,
+// from the same generator g (exactly what one process with batch size() * B draws) and keeps rows
+// [rank * B, (rank + 1) * B): N ranks see the data one process sees, and g is the same on all.
+Batch rank_batch(const LongTensor& data, int64_t B, int64_t T, Generator& g) {
+  if (dist::size() == 1) return get_batch(data, B, T, g);
+  const Batch all = get_batch(data, B * dist::size(), T, g);
+  const int64_t r = dist::rank();
+  return {all.x.slice(0, r * B, (r + 1) * B), all.y.slice(0, r * B, (r + 1) * B)};
+}
+
+// estimate_loss() on the batches the run trains on: each of the eval_iters batches is K micro-
+// batches of size() * batch_size rows (rank_batch), each rank computing the losses of its rows; a
+// batch's loss is the mean of its micro-batches' losses over all ranks, and the mean over the
+// batches is torch's. One process with K = 1 calls estimate_loss() itself (the lecture's).
+Evaluation estimate_loss_of_steps(Gpt& model, const Split& data, const Hyper& hp, Generator& g) {
+  z2h::NoGradGuard no_grad;
+  const Mode m{false, &g};  // model.eval()
+  const int64_t K = hp.grad_accum;
+  Evaluation e;
+  for (int split = 0; split < 2; ++split) {
+    Tensor losses = z2h::zeros({hp.eval_iters});
+    float* l = losses.data();
+    for (int64_t k = 0; k < hp.eval_iters; ++k)
+      for (int64_t micro = 0; micro < K; ++micro) {
+        const Batch b = rank_batch(split == 0 ? data.train : data.val, hp.batch_size, hp.block_size, g);
+        l[k] += model.forward(b.x, &b.y, m).loss.item();
+      }
+    dist::allreduce_sum({l, static_cast<size_t>(hp.eval_iters)});
+    for (int64_t k = 0; k < hp.eval_iters; ++k) l[k] /= static_cast<float>(K * dist::size());
+    (split == 0 ? e.train : e.val) = z2h::mean(losses).item();
+  }
+  return e;
+}
+
+// One step's gradient on this rank: K = --grad-accum micro-batches of batch_size rows, each loss
+// scaled by 1/K. Each micro-batch's gradient is added to the sum of the ones before it, as PyTorch's
+// AccumulateGrad adds a new gradient to the one a parameter holds. Returns the sum of the K losses.
+float accumulate_gradients(Gpt& model, const Hyper& hp, const LongTensor& train_data, Generator& g, const Mode& m) {
+  const int64_t K = hp.grad_accum;
+  std::vector<Tensor> params = model.parameters();
+  std::vector<Tensor> sum;  // the gradients of the micro-batches so far
+  float loss_sum = 0;
+  for (int64_t k = 0; k < K; ++k) {
+    for (Tensor& p : params) p.zero_grad();
+    const Batch b = rank_batch(train_data, hp.batch_size, hp.block_size, g);
+    Tensor loss = model.forward(b.x, &b.y, m).loss;
+    loss_sum += loss.item();
+    if (K == 1) {
+      loss.backward();
+      return loss_sum;
+    }
+    (loss * (1.0f / static_cast<float>(K))).backward();
+    for (size_t i = 0; i < params.size(); ++i) {
+      const Tensor grad = params[i].grad();
+      if (k == 0) {
+        sum.push_back(grad);  // zero_grad() lets go of it, the sum keeps it
+        continue;
+      }
+      float* s = sum[i].data();
+      const float* d = grad.data();
+      for (int64_t j = 0; j < grad.numel(); ++j) s[j] += d[j];
+    }
+  }
+  for (size_t i = 0; i < params.size(); ++i) std::copy_n(sum[i].data(), sum[i].numel(), params[i].grad().data());
+  return loss_sum;
+}
+
+// Every parameter's gradient, averaged over the ranks (before every AdamW step).
+void average_gradients(const Gpt& model) {
+  std::vector<std::span<float>> grads;
+  for (const Tensor& p : model.parameters()) {
+    Tensor g = p.grad();
+    if (!g.defined()) throw std::logic_error("a parameter received no gradient");
+    grads.emplace_back(g.data(), static_cast<size_t>(g.numel()));
+  }
+  dist::allreduce_average(grads);
+}
+
+// FNV-1a over the parameters' float32 words: equal on every rank when the weights are.
+uint64_t weights_fnv1a(const Gpt& model) {
+  uint64_t h = 14695981039346656037ull;
+  for (const Tensor& p : model.parameters()) {
+    const float* x = p.data();
+    for (int64_t i = 0; i < p.numel(); ++i) {
+      uint32_t w = 0;
+      std::memcpy(&w, x + i, sizeof w);
+      h = (h ^ w) * 1099511628211ull;
+    }
+  }
+  return h;
+}
+
+std::string hex(uint64_t x) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(x));
+  return buf;
+}
+
+// ================================================================================================
 // mode train
 // ================================================================================================
 int run_train(const Hyper& hp, const z2h::CommonOptions& opt, const z2h::Settings& settings) {
-  const fs::path out = z2h::prepare_out_dir(opt.out);
+  const int rank = dist::rank(), ranks = dist::size();
+  fs::path out = opt.out;
+  std::string text;
+  on_every_rank([&] {
+    if (rank == 0) out = z2h::prepare_out_dir(opt.out);  // rank 0 alone writes files
+    text = z2h::read_text(z2h::data_file(opt, "tinyshakespeare.txt"));
+  });
   z2h::RunReport report(opt, settings, out);
-  const std::string text = z2h::read_text(z2h::data_file(opt, "tinyshakespeare.txt"));
   const z2h::Vocab vocab = z2h::Vocab::from_text(text);
   const Split data = split_data(vocab.encode(text));
+  on_every_rank([&] {  // a text too short for one block fails here, not in the ranks' first batch
+    Generator probe;
+    get_batch(data.train, 1, hp.block_size, probe);
+    get_batch(data.val, 1, hp.block_size, probe);
+  });
 
   // torch.manual_seed(1337): every draw below comes from g, in the script's order
   Generator g(opt.seed);
@@ -206,53 +362,85 @@ int run_train(const Hyper& hp, const z2h::CommonOptions& opt, const z2h::Setting
   std::map<int64_t, std::pair<float, float>> evals;
   nlohmann::json eval_json = nlohmann::json::object();
   if (!hp.resume.empty()) {
-    check_model_metadata(hp.resume, hp, vocab.chars());
-    const z2h::Metadata meta = z2h::load_checkpoint(hp.resume, training_state(model, optimizer));
-    const auto step = meta.find("step"), rng = meta.find("generator");
-    if (step == meta.end() || rng == meta.end())
-      throw z2h::UserError("checkpoint '" + hp.resume + "' has no step or generator state: resume from a model.safetensors a training run wrote");
-    start = std::stoll(step->second);
-    if (start >= opt.steps)
-      throw z2h::UserError("checkpoint '" + hp.resume + "' is at step " + step->second + ": pass --steps above it");
+    std::string step_text, rng_text;
+    on_every_rank([&] {  // rank 0 reads the checkpoint; the others need no access to it
+      if (rank != 0) return;
+      check_model_metadata(hp.resume, hp, vocab.chars());
+      const z2h::Metadata meta = z2h::load_checkpoint(hp.resume, training_state(model, optimizer));
+      const auto step = meta.find("step"), rng = meta.find("generator");
+      if (step == meta.end() || rng == meta.end())
+        throw z2h::UserError("checkpoint '" + hp.resume + "' has no step or generator state: resume from a model.safetensors a training run wrote");
+      if (std::stoll(step->second) >= opt.steps)
+        throw z2h::UserError("checkpoint '" + hp.resume + "' is at step " + step->second + ": pass --steps above it");
+      try {
+        Generator::parse_state(rng->second);
+      } catch (const std::invalid_argument& e) {
+        throw z2h::UserError("checkpoint '" + hp.resume + "': " + e.what());
+      }
+      step_text = step->second;
+      rng_text = rng->second;
+    });
+    dist::broadcast(step_text);
+    dist::broadcast(rng_text);
+    start = std::stoll(step_text);
     optimizer.step_count = start;
     // the generator as it was at that step, before the evaluation: the run continues exactly as if
     // it had never stopped (it evaluates again at `start` if that is an evaluation step)
-    try {
-      g.set_state(Generator::parse_state(rng->second));
-    } catch (const std::invalid_argument& e) {
-      throw z2h::UserError("checkpoint '" + hp.resume + "': " + e.what());
-    }
+    g.set_state(Generator::parse_state(rng_text));
     std::printf("resumed from %s at step %lld\n", hp.resume.c_str(), static_cast<long long>(start));
   }
+  // every rank starts from rank 0's numbers (the same init everywhere anyway, or the checkpoint's)
+  for (auto& [name, t] : training_state(model, optimizer)) dist::broadcast({t.data(), static_cast<size_t>(t.numel())});
 
-  const Mode train{true, &g};
+  // One process draws dropout's masks from g. Several draw them from a generator of each rank's own,
+  // seeded with seed + 1000 * start + rank + 1, and keep g, the batches' stream, the same on all.
+  Generator rank_g(opt.seed + 1000 * static_cast<uint64_t>(start) + static_cast<uint64_t>(rank) + 1);
+  const Mode train{true, ranks == 1 ? &g : &rank_g};
+  dist::last_words("error: the job was stopped (a rank ended, or mpirun was interrupted) before its first checkpoint");
   const bool is_bigram = hp.n_embd == 0;
+  const int64_t K = hp.grad_accum;
   report.start(opt.steps - start, {"step", "loss"}, "train", {.every = 0});
   double eval_s = 0;
+  const std::clock_t cpu0 = std::clock();
   for (int64_t it = start; it < opt.steps; ++it) {
     // every once in a while evaluate the loss on train and val sets (and at the last step: gpt.py)
     if (it % hp.eval_interval == 0 || (!is_bigram && it == opt.steps - 1)) {
       const Generator::State before_eval = g.state();  // what a resumed run restores
       z2h::Stopwatch ec;
-      const Evaluation e = estimate_loss(model, data, hp.batch_size, hp.eval_iters, g);
+      const Evaluation e = ranks == 1 && K == 1 ? estimate_loss(model, data, hp.batch_size, hp.eval_iters, g)
+                                                : estimate_loss_of_steps(model, data, hp, g);
       eval_s += ec.seconds();
       report.println(eval_line(it, e));
       evals[it] = {e.train, e.val};
       eval_json[std::to_string(it)] = {{"train", e.train}, {"val", e.val}};
-      z2h::Metadata meta = model_metadata(hp, vocab.chars());
-      meta["step"] = std::to_string(it);
-      meta["generator"] = Generator::encode_state(before_eval);
-      z2h::save_checkpoint(out / "model.safetensors", training_state(model, optimizer), meta);
+      const std::vector<uint64_t> h = dist::allgather(weights_fnv1a(model));
+      if (std::count(h.begin(), h.end(), h[0]) != ranks)
+        throw std::logic_error("the ranks' weights differ at step " + std::to_string(it));
+      if (rank == 0) {
+        z2h::Metadata meta = model_metadata(hp, vocab.chars());
+        meta["step"] = std::to_string(it);
+        meta["generator"] = Generator::encode_state(before_eval);
+        z2h::save_checkpoint(out / "model.safetensors", training_state(model, optimizer), meta);
+        const std::string ckpt = (out / "model.safetensors").string();
+        dist::last_words("error: the job was stopped (a rank ended, or mpirun was interrupted); its last checkpoint, " + ckpt +
+                         " (step " + std::to_string(it) + "), continues it: add --resume " + ckpt);
+      }
     }
-    const Batch b = get_batch(data.train, hp.batch_size, hp.block_size, g);
-    Tensor loss = model.forward(b.x, &b.y, train).loss;
-    optimizer.zero_grad();
-    loss.backward();
+    const float loss_sum = accumulate_gradients(model, hp, data.train, g, train);
+    average_gradients(model);
+    float all_losses = loss_sum;
+    dist::allreduce_sum({&all_losses, 1});
     optimizer.step();
-    losses.push_back(loss.item());
-    report.step(it, loss.item());
+    const float step_loss = all_losses / static_cast<float>(K * ranks);  // the mean over every row of the step
+    losses.push_back(step_loss);
+    report.step(it, step_loss);
   }
   const double wall = report.stop();
+  const double cpu_s = static_cast<double>(std::clock() - cpu0) / CLOCKS_PER_SEC;
+  // what every rank holds at the end (the same weights) and the CPU time its training took
+  const std::vector<uint64_t> hashes = dist::allgather(weights_fnv1a(model));
+  const std::vector<double> rank_cpu_s = dist::allgather(cpu_s);
+  if (rank != 0) return 0;
 
   // generate from the model: context = zeros((1, 1)), a newline
   const LongTensor ctx({0}, {1, 1});
@@ -260,10 +448,17 @@ int run_train(const Hyper& hp, const z2h::CommonOptions& opt, const z2h::Setting
   const std::string sample = vocab.decode(std::vector<int>(idx.data.begin(), idx.data.end()));
   std::cout << sample << "\n";
   const int64_t steps = opt.steps - start;
-  const double tokens_per_s = wall > 0 ? static_cast<double>(steps * hp.batch_size * hp.block_size) / wall : 0.0;
-  std::printf("%lld steps in %.1f s (%.1f steps/s, %.0f tokens/s, evaluations %.1f s), %d thread(s), BLAS kernel %s\n",
+  const int64_t global_batch = hp.batch_size * K * ranks;
+  const double tokens_per_s = wall > 0 ? static_cast<double>(steps * global_batch * hp.block_size) / wall : 0.0;
+  char more[96] = "";  // one process without accumulation: nothing, as the lecture's run prints
+  if (ranks > 1)
+    std::snprintf(more, sizeof more, ", %d ranks (all-reduce %.1f s), global batch %lld", ranks, dist::allreduce_seconds(),
+                  static_cast<long long>(global_batch));
+  else if (K > 1)
+    std::snprintf(more, sizeof more, ", global batch %lld", static_cast<long long>(global_batch));
+  std::printf("%lld steps in %.1f s (%.1f steps/s, %.0f tokens/s, evaluations %.1f s), %d thread(s)%s, BLAS kernel %s\n",
               static_cast<long long>(steps), wall, static_cast<double>(steps) / std::max(wall, 1e-9), tokens_per_s, eval_s,
-              opt.threads, z2h::blas::core_name().c_str());
+              opt.threads, more, z2h::blas::core_name().c_str());
 
   // ---- plots and files ----
   if (!losses.empty() || !evals.empty())
@@ -285,7 +480,10 @@ int run_train(const Hyper& hp, const z2h::CommonOptions& opt, const z2h::Setting
   }
   report.summary.update({{"mode", hp.mode}, {"params", model.num_parameters()}, {"evals", eval_json},
                          {"sample", sample}, {"samples", {sample}}, {"eval_s", eval_s},
-                         {"tokens_per_s", tokens_per_s}, {"blas_core", z2h::blas::core_name()}});
+                         {"tokens_per_s", tokens_per_s}, {"blas_core", z2h::blas::core_name()},
+                         {"ranks", ranks}, {"global_batch", global_batch}, {"allreduce_s", dist::allreduce_seconds()},
+                         {"rank_train_cpu_s", rank_cpu_s}, {"weights_fnv1a", nlohmann::json::array()}});
+  for (uint64_t h : hashes) report.summary["weights_fnv1a"].push_back(hex(h));
   if (!evals.empty())
     report.summary["loss"] = {{"train", evals.rbegin()->second.first}, {"val", evals.rbegin()->second.second}};
   report.write();
@@ -400,6 +598,7 @@ int run_lecture(const z2h::CommonOptions& opt) {
 }
 
 int main(int argc, char** argv) {
+  const dist::Session mpi(argc, argv);  // under mpirun: MPI_Init, and this process's rank
   CLI::App app{"07-gpt: a character-level transformer on Tiny Shakespeare (lecture 7)"};
   z2h::CommonOptions opt{.stage = "07-gpt", .seed = 1337, .steps = 5000};
   Hyper hp;
@@ -431,16 +630,19 @@ int main(int argc, char** argv) {
     if (hp.n_embd > 0 && hp.n_embd % hp.n_head != 0)
       throw z2h::UserError(settings.flag_of(hp.n_embd) + " " + std::to_string(hp.n_embd) + " is not a multiple of " +
                            settings.flag_of(hp.n_head) + " " + std::to_string(hp.n_head));
+    if (dist::size() > 1 && (hp.config == "add" || hp.mode != "train"))
+      throw z2h::UserError("only the training of --config colab, bigram, cpu or gpt runs on several processes: start this one without mpirun");
     if (hp.config == "add") {
       if (hp.mode != "train" || !hp.resume.empty() || settings.given(hp.block_size))
         throw z2h::UserError("--config add trains from scratch on problems of 3 * digits + 2 tokens: drop " +
                              settings.flag_of(hp.mode) + ", " + settings.flag_of(hp.resume) + " and " +
                              settings.flag_of(hp.block_size));
+      if (settings.given(hp.grad_accum)) throw z2h::UserError(settings.flag_of(hp.grad_accum) + " is for the text models, not --config add");
       return run_add(hp, opt, settings);
     }
     if (settings.given(hp.digits)) throw z2h::UserError(settings.flag_of(hp.digits) + " is for --config add");
     if (hp.mode == "lecture") return run_lecture(opt);
     if (hp.mode == "sample") return run_sample(hp, opt);
-    return run_train(hp, opt, settings);
+    return run_ranks([&] { return run_train(hp, opt, settings); });
   });
 }
