@@ -14,6 +14,7 @@
 #include "chunked.hpp"
 #include "ninja.hpp"
 
+#include "common/app/format.hpp"
 #include "common/app/run_info.hpp"
 #include "common/app/run_report.hpp"
 #include "common/app/settings.hpp"
@@ -58,24 +59,30 @@ struct Hyper {
   int samples = 20;                // names sampled at the end, with seed + 10 as the notebook
 };
 
+// The largest sizes the flags accept: far above the lecture's and the exercises', low enough that
+// no single flag asks for more memory than a small machine has (the splits are evaluated in one
+// forward pass: 182625 x n_hidden floats per intermediate).
+constexpr int64_t kMaxEmbd = 256, kMaxHidden = 1024, kMaxBatch = 8192, kMaxSamples = 100000;
+
 // Every setting as a flag (and as summary.json's "config"), each named once: here.
 void declare(z2h::Settings& s, Hyper& hp, z2h::CommonOptions& opt) {
   s.record("steps", opt.steps);
   s.record("seed", opt.seed);
   s.record("block_size", hp.block_size);
   s.record("print_every", hp.print_every);
-  s.option("--n-embd", hp.n_embd, "embedding dimensions per character")->check(z2h::at_least(1));
-  s.option("--n-hidden", hp.n_hidden, "exercise 4: neurons in the hidden layer")->check(z2h::at_least(1));
-  s.option("--n-hidden-ex1", hp.n_hidden_ex1, "exercises 1-3: neurons in the hidden layer")->check(z2h::at_least(1));
+  s.option("--n-embd", hp.n_embd, "embedding dimensions per character")->check(z2h::in_range(1, kMaxEmbd));
+  s.option("--n-hidden", hp.n_hidden, "exercise 4: neurons in the hidden layer")->check(z2h::in_range(1, kMaxHidden));
+  s.option("--n-hidden-ex1", hp.n_hidden_ex1, "exercises 1-3: neurons in the hidden layer")
+      ->check(z2h::in_range(1, kMaxHidden));
   s.option("--batch", hp.batch_size, "minibatch size n (batch norm's Bessel correction needs 2 or more)", "batch_size")
-      ->check(z2h::at_least(2));
+      ->check(z2h::in_range(2, kMaxBatch));
   s.option("--lr", hp.lr, "learning rate before the decay step")->check(z2h::positive());
   s.option("--lr-decayed", hp.lr_decayed, "learning rate from the decay step on")->check(z2h::positive());
   s.option("--lr-decay-step", hp.lr_decay_step, "step of the learning-rate drop")->check(z2h::at_least(0));
   s.option("--check-every", hp.check_every,
            "exercise 4: every N steps, compare the hand-written gradients with autograd's (0: never)")
       ->check(z2h::at_least(0));
-  s.option("--samples", hp.samples, "names to sample after training")->check(z2h::at_least(0));
+  s.option("--samples", hp.samples, "names to sample after training")->check(z2h::in_range(0, kMaxSamples));
 }
 
 // ================================================================================================
@@ -116,11 +123,7 @@ std::string fixed4(const float* v, int64_t n) {  // [0.0719, 0.0881, ...]
   return s + "]";
 }
 
-std::string shape_str(const Tensor& t) {  // torch.Size([32, 64])
-  std::string s = "torch.Size([";
-  for (int i = 0; i < t.ndim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
-  return s + "])";
-}
+std::string shape_str(const Tensor& t) { return "torch.Size(" + z2h::py_list(t.shape().vec()) + ")"; }  // torch.Size([32, 64])
 
 nlohmann::json to_json(const Cmp& c) {
   return {{"name", c.name}, {"exact", c.exact}, {"approximate", c.approximate}, {"maxdiff", c.maxdiff}};
