@@ -394,7 +394,7 @@ TEST_CASE("sample-only mode reproduces the samples of the run that saved the che
   CHECK(lines_of(again.out) == s["samples"].get<std::vector<std::string>>());
 }
 
-TEST_CASE("--overfit-batch trains the lecture's 3481 parameters on the first five names until they are memorised", "[program]") {
+TEST_CASE("the program with --overfit-batch trains the lecture's 3481 parameters on the first five names until they are memorised", "[program]") {
   TempDir tmp;
   const fs::path dir = tmp.path / "out";
   fs::create_directories(dir);
