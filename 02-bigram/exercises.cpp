@@ -126,7 +126,7 @@ json e02_split(const z2h::WordSplit& split, const z2h::Vocab& vocab, const Confi
 }
 
 // ---- E03: tune the smoothing on dev, test once -------------------------------------------------
-json e03_smoothing(const z2h::WordSplit& split, const z2h::Vocab& vocab, const Config& cfg, const z2h::CommonOptions& opt) {
+json e03_smoothing(const z2h::WordSplit& split, const z2h::Vocab& vocab, const z2h::CommonOptions& opt) {
   std::printf("\n== E03: trigram smoothing tuned on dev, the best evaluated on test once ==\n");
   const Examples tr = trigrams(split.train, vocab), dev = trigrams(split.dev, vocab);
   const Counts N = count(tr, kTrigramRows);

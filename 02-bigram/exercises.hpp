@@ -39,7 +39,7 @@ std::vector<double> sweep_alphas();
 
 nlohmann::json e01_trigram(const std::vector<std::string>& words, const z2h::Vocab& vocab, const Config& cfg, const z2h::CommonOptions& opt);
 nlohmann::json e02_split(const z2h::WordSplit& split, const z2h::Vocab& vocab, const Config& cfg, const z2h::CommonOptions& opt);
-nlohmann::json e03_smoothing(const z2h::WordSplit& split, const z2h::Vocab& vocab, const Config& cfg, const z2h::CommonOptions& opt);
+nlohmann::json e03_smoothing(const z2h::WordSplit& split, const z2h::Vocab& vocab, const z2h::CommonOptions& opt);
 // E04 and E05 train the lecture's net again the other way and compare with the one-hot run:
 // `onehot_losses` are its per-step losses, `W_onehot` its trained weights.
 nlohmann::json e04_row_indexing(const Examples& ex, const std::vector<double>& onehot_losses,

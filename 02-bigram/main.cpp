@@ -289,7 +289,7 @@ nlohmann::json run_exercises(const Hyper& hp, const z2h::CommonOptions& opt, con
   if (wants("e02") || wants("e03")) {
     const z2h::WordSplit split = z2h::split_words(d.words);  // random.seed(42); random.shuffle(words); 80/10/10
     if (wants("e02")) ex["e02"] = e02_split(split, d.vocab, cfg, opt);
-    if (wants("e03")) ex["e03"] = e03_smoothing(split, d.vocab, cfg, opt);
+    if (wants("e03")) ex["e03"] = e03_smoothing(split, d.vocab, opt);
   }
   if (wants("e04")) ex["e04"] = e04_row_indexing(d.ex, losses, W, d.vocab, cfg, opt);
   if (wants("e05")) ex["e05"] = e05_cross_entropy(d.ex, losses, W, d.vocab, cfg, opt);
