@@ -51,30 +51,29 @@ using z2h::Tensor;
 // Hyper-parameters: the lecture's (seed 2147483647 and 100 steps are in z2h::CommonOptions).
 // ================================================================================================
 struct Hyper {
-  double smoothing = 1.0;  // fake counts added to every cell of N: P = (N+1) / row sums
-  int samples = 5;         // names sampled from each model
-  double lr = 50.0;        // W.data += -50 * W.grad
-  double reg = 0.01;       // loss += 0.01 * (W**2).mean(): the net's counterpart of smoothing
+  bigram::Config lecture;  // smoothing 1, 5 samples, lr 50, reg 0.01; E01/E02's trigram net: 300 steps
+                           // at lr 50 (exercises.hpp)
   int64_t emma_steps = 5;  // gradient steps on the 5 examples of "emma" alone (the lecture's first loop)
   double emma_lr = 0.1;    // their learning rate: W.data += -0.1 * W.grad
-  int64_t tri_steps = 300; // E01/E02: gradient steps for the trigram net (its rare rows learn slowly)
-  double tri_lr = 50.0;    // E01/E02: its learning rate
   std::vector<std::string> exercises;  // --exercise e01,e03 or all
   std::string load;        // --sample-only: the checkpoint (default <out>/model.safetensors)
   bool sample_only = false;
 };
 
+// The most names a run samples from each model: far more than anyone reads.
+constexpr int64_t kMaxSamples = 100000;
+
 // Every setting as a flag (and as summary.json's "config"), each named once: here.
 void declare(z2h::Settings& s, Hyper& hp, z2h::CommonOptions& opt) {
   s.record("steps", opt.steps);
-  s.option("--samples", hp.samples, "names to sample from each model")->check(z2h::at_least(0));
-  s.option("--smoothing", hp.smoothing, "fake counts added to every cell of N")->check(z2h::between(0, 1e9));
-  s.option("--lr", hp.lr, "learning rate of the net")->check(z2h::positive());
-  s.option("--reg", hp.reg, "regularisation strength: loss += reg * (W**2).mean()")->check(z2h::between(0, 1e9));
+  s.option("--samples", hp.lecture.samples, "names to sample from each model")->check(z2h::in_range(0, kMaxSamples));
+  s.option("--smoothing", hp.lecture.smoothing, "fake counts added to every cell of N")->check(z2h::between(0, 1e9));
+  s.option("--lr", hp.lecture.lr, "learning rate of the net")->check(z2h::positive());
+  s.option("--reg", hp.lecture.reg, "regularisation strength: loss += reg * (W**2).mean()")->check(z2h::between(0, 1e9));
   s.option("--emma-steps", hp.emma_steps, "gradient steps on the 5 bigrams of 'emma' alone")->check(z2h::at_least(0));
   s.option("--emma-lr", hp.emma_lr, "their learning rate")->check(z2h::positive());
-  s.option("--tri-steps", hp.tri_steps, "E01/E02: gradient steps of the trigram net")->check(z2h::at_least(0));
-  s.option("--tri-lr", hp.tri_lr, "E01/E02: learning rate of the trigram net")->check(z2h::positive());
+  s.option("--tri-steps", hp.lecture.tri_steps, "E01/E02: gradient steps of the trigram net")->check(z2h::at_least(0));
+  s.option("--tri-lr", hp.lecture.tri_lr, "E01/E02: learning rate of the trigram net")->check(z2h::positive());
   s.option("--exercise", hp.exercises, "exercises to run after the lecture: e01,e02,e03,e04,e05 or all")
       ->delimiter(',')
       ->check(CLI::IsMember({"e01", "e02", "e03", "e04", "e05", "all"}, CLI::ignore_case));
@@ -93,6 +92,25 @@ struct Data {
   Examples ex;  // xs, ys: (character, next character) for every bigram of every word
 };
 
+// The bigram table is 27 x 27: '.' and the 26 lowercase letters, each of them in the names.
+// Throws UserError naming the first character that is not one of them (and its line), or a letter
+// that no name has.
+[[noreturn]] void check_letters(const std::vector<std::string>& words) {
+  const std::string fix = " (02-bigram's table has 27 characters, '.' and a-z: use names.txt or a file like it)";
+  std::string seen;
+  for (size_t line = 0; line < words.size(); ++line)
+    for (char c : words[line]) {
+      if (c < 'a' || c > 'z')
+        throw z2h::UserError("expected 26 lowercase letters plus '.', found " + z2h::quote(std::string(1, c)) +
+                             " on line " + std::to_string(line + 1) + " of the names file" + fix);
+      if (seen.find(c) == std::string::npos) seen += c;
+    }
+  for (char c = 'a'; c <= 'z'; ++c)
+    if (seen.find(c) == std::string::npos)
+      throw z2h::UserError("expected 26 lowercase letters plus '.', but no name has " + z2h::quote(std::string(1, c)) + fix);
+  throw z2h::UserError("expected 26 lowercase letters plus '.' in the names file" + fix);
+}
+
 Data load_data(const z2h::CommonOptions& opt) {
   auto words = z2h::read_lines(z2h::data_file(opt, "names.txt"));
   std::printf("%s\n", z2h::run_header(opt.stage, opt.seed, opt.threads).c_str());
@@ -101,9 +119,7 @@ Data load_data(const z2h::CommonOptions& opt) {
   for (const auto& w : words) shortest = std::min(shortest, w.size()), longest = std::max(longest, w.size());
   std::printf("words: %zu (shortest %zu, longest %zu), vocabulary %d: %s\n", words.size(), shortest, longest,
               vocab.size(), vocab.chars().c_str());
-  if (vocab.size() != V)
-    throw z2h::UserError("expected 26 lowercase letters plus '.', found " + std::to_string(vocab.size()) +
-                         " characters in the names file (is it names.txt?)");
+  if (vocab.size() != V) check_letters(words);
   Examples ex = bigrams(words, vocab);
   return {std::move(words), vocab, std::move(ex)};
 }
@@ -212,9 +228,9 @@ Emma emma(const Data& d, const Hyper& hp, uint64_t seed, const std::filesystem::
 // ================================================================================================
 std::vector<double> train_net(Tensor& W, const Data& d, int64_t steps, const Hyper& hp, z2h::RunReport& report) {
   std::printf("\n== gradient descent: all %zu examples each step, lr %g, loss = nll + %g*(W**2).mean() ==\n",
-              d.ex.size(), hp.lr, hp.reg);
+              d.ex.size(), hp.lecture.lr, hp.lecture.reg);
   report.start(steps, {"step", "loss"}, "train", {.every = 10, .last = true, .full_digits = true});
-  auto losses = train(W, as_long(d.ex.xs), as_long(d.ex.ys), steps, float(hp.lr), float(hp.reg), Forward::onehot,
+  auto losses = train(W, as_long(d.ex.xs), as_long(d.ex.ys), steps, float(hp.lecture.lr), float(hp.lecture.reg), Forward::onehot,
                       [&](int64_t k, double loss) { report.step(k, loss); });
   report.stop();
   return losses;
@@ -248,8 +264,8 @@ void plot_counts(const std::filesystem::path& png, const Counts& N, const z2h::V
 void plot_loss(const std::filesystem::path& png, const std::vector<double>& losses, double counts_nll,
                const Hyper& hp) {
   char title[96], counts[96];
-  std::snprintf(title, sizeof title, "bigram net: full-batch gradient descent (lr %g, reg %g)", hp.lr, hp.reg);
-  std::snprintf(counts, sizeof counts, "counts model, +%g smoothing (%.4f)", hp.smoothing, counts_nll);
+  std::snprintf(title, sizeof title, "bigram net: full-batch gradient descent (lr %g, reg %g)", hp.lecture.lr, hp.lecture.reg);
+  std::snprintf(counts, sizeof counts, "counts model, +%g smoothing (%.4f)", hp.lecture.smoothing, counts_nll);
   const double last = static_cast<double>(losses.size() - 1);
   z2h::plot::lines(png,
                    {{.y = losses, .label = "net: nll + reg, before each step's update"},
@@ -261,24 +277,22 @@ void plot_loss(const std::filesystem::path& png, const std::vector<double>& loss
 // The run
 // ================================================================================================
 nlohmann::json run_exercises(const Hyper& hp, const z2h::CommonOptions& opt, const Data& d,
-                             const std::vector<double>& losses, const Tensor& W, const std::filesystem::path& out) {
-  const ExerciseConfig cfg{.seed = opt.seed, .samples = hp.samples, .steps = opt.steps, .lr = hp.lr, .reg = hp.reg,
-                           .smoothing = hp.smoothing, .tri_steps = hp.tri_steps, .tri_lr = hp.tri_lr,
-                           .quiet = opt.quiet, .out = out};
+                             const std::vector<double>& losses, const Tensor& W) {
+  const bigram::Config& cfg = hp.lecture;
   auto wants = [&](const char* e) {
     for (const auto& x : hp.exercises)
       if (x == e || x == "all") return true;
     return false;
   };
   nlohmann::json ex = nlohmann::json::object();
-  if (wants("e01")) ex["e01"] = e01_trigram(d.words, d.vocab, cfg);
+  if (wants("e01")) ex["e01"] = e01_trigram(d.words, d.vocab, cfg, opt);
   if (wants("e02") || wants("e03")) {
     const z2h::WordSplit split = z2h::split_words(d.words);  // random.seed(42); random.shuffle(words); 80/10/10
-    if (wants("e02")) ex["e02"] = e02_split(split, d.vocab, cfg);
-    if (wants("e03")) ex["e03"] = e03_smoothing(split, d.vocab, cfg);
+    if (wants("e02")) ex["e02"] = e02_split(split, d.vocab, cfg, opt);
+    if (wants("e03")) ex["e03"] = e03_smoothing(split, d.vocab, opt);
   }
-  if (wants("e04")) ex["e04"] = e04_row_indexing(d.ex, losses, W, d.vocab, cfg);
-  if (wants("e05")) ex["e05"] = e05_cross_entropy(d.ex, losses, W, d.vocab, cfg);
+  if (wants("e04")) ex["e04"] = e04_row_indexing(d.ex, losses, W, d.vocab, cfg, opt);
+  if (wants("e05")) ex["e05"] = e05_cross_entropy(d.ex, losses, W, d.vocab, cfg, opt);
   return ex;
 }
 
@@ -295,8 +309,8 @@ int sample_only(const Hyper& hp, const z2h::CommonOptions& opt) {
   if (vocab.size() != V) throw z2h::UserError(z2h::quote_path(path.string()) + " has no 27-character vocabulary: not a 02-bigram checkpoint");
   const Counts N = counts_from_int64(n.ints, V, ck.path);
   const Data d{{}, vocab, {}};
-  sample_from_counts(probabilities(N, hp.smoothing), d, opt.seed, hp.samples);
-  sample_from_net(z2h::tensor(w.data, Shape{V, V}), d, opt.seed, hp.samples);
+  sample_from_counts(probabilities(N, hp.lecture.smoothing), d, opt.seed, hp.lecture.samples);
+  sample_from_net(z2h::tensor(w.data, Shape{V, V}), d, opt.seed, hp.lecture.samples);
   return 0;
 }
 
@@ -306,9 +320,9 @@ int run(const Hyper& hp, const z2h::CommonOptions& opt, const z2h::Settings& set
   const auto out = z2h::prepare_out_dir(opt.out);
   z2h::RunReport report(opt, settings, out);
   const Counts N = count_bigrams(d);
-  const std::vector<float> P = normalise(N, hp.smoothing);
-  const auto samples = sample_from_counts(P, d, opt.seed, hp.samples);
-  const CountsLoss counts = counts_loss(N, P, d, hp.smoothing);
+  const std::vector<float> P = normalise(N, hp.lecture.smoothing);
+  const auto samples = sample_from_counts(P, d, opt.seed, hp.lecture.samples);
+  const CountsLoss counts = counts_loss(N, P, d, hp.lecture.smoothing);
 
   // the neural net: the untrained net on "emma", then training, then sampling
   const Emma emma_run = emma(d, hp, opt.seed, out);
@@ -316,14 +330,14 @@ int run(const Hyper& hp, const z2h::CommonOptions& opt, const z2h::Settings& set
   Tensor W = z2h::randn(Shape{V, V}, g);
   W.requires_grad_();
   const std::vector<double> losses = train_net(W, d, opt.steps, hp, report);
-  const auto samples_neural = sample_from_net(W, d, opt.seed, hp.samples);
+  const auto samples_neural = sample_from_net(W, d, opt.seed, hp.lecture.samples);
 
   // plots
   plot_counts(out / "bigram_counts.png", N, d.vocab);
   if (!losses.empty()) plot_loss(out / "loss.png", losses, counts.smoothed.nll, hp);
 
   // the exercises asked for
-  const nlohmann::json exercises = run_exercises(hp, opt, d, losses, W, out);
+  const nlohmann::json exercises = run_exercises(hp, opt, d, losses, W);
 
   // model.safetensors, metrics.csv, summary.json
   std::vector<int64_t> counts64(N.n.begin(), N.n.end());

@@ -7,10 +7,12 @@
 //
 //   ./z2h run 03-mlp                      the lecture's final run (200000 steps)
 //   ./z2h run 03-mlp --lr-find            the learning-rate finder (1000 steps)
+//   ./z2h run 03-mlp --overfit-batch      the lecture's first training: 32 examples, memorised
 //   ./z2h run 03-mlp --emb 2 --hidden 100 the 2-D embedding of the lecture's figure
 //   ./z2h run 03-mlp --sample-only        20 names from the last run's checkpoint
 //
 // Read it beside README.md, which follows the lecture's chapters.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -24,6 +26,7 @@
 #include "common/data/sample_names.hpp"
 #include "common/app/cli.hpp"
 #include "common/app/error.hpp"
+#include "common/app/format.hpp"
 #include "common/rng/generator.hpp"
 #include "common/tensor/ops.hpp"
 #include "common/data/names_dataset.hpp"
@@ -41,38 +44,42 @@ namespace {
 // Hyper-parameters: the lecture's final version (seed and steps are in z2h::CommonOptions).
 // ================================================================================================
 struct Hyper {
-  int block_size = 3;            // context length: how many characters predict the next one?
-  int emb = 10;                  // dimensions of each character's embedding (2 for the figure)
-  int hidden = 200;              // neurons in the tanh layer
+  mlp::ModelConfig model;        // block_size 3, emb 10, hidden 200, init lecture, no direct (model.hpp)
   int batch_size = 32;           // examples per minibatch
   double lr = 0.1;               // learning rate for steps < decay_step ...
   double lr_final = 0.01;        // ... and from decay_step on
   int64_t decay_step = 100000;
-  std::string init = "lecture";  // "lecture": unscaled randn; "tuned": near-uniform start (E02)
-  bool direct = false;           // direct embedding -> output connections (E03)
   int samples = 20;              // names to sample at the end
   bool test = false;             // also evaluate the test split (the lecture leaves it alone)
   bool lr_find = false;          // run the learning-rate finder instead of the training
+  bool overfit_batch = false;    // the lecture's first training: the first 5 names' examples, memorised
   std::string save, load;        // checkpoint paths (default: <out>/model.safetensors)
   bool sample_only = false;      // load a checkpoint and sample, no training
 };
 
+// The largest sizes the flags accept: far above the lecture's and the exercises', low enough that
+// no single flag asks for more memory than a small machine has.
+constexpr int64_t kMaxBlockSize = 32, kMaxEmb = 512, kMaxHidden = 4096, kMaxBatch = 16384, kMaxSamples = 100000;
+
 // Every setting as a flag (and as summary.json's "config"), each named once: here.
 void declare(z2h::Settings& s, Hyper& hp, z2h::CommonOptions& opt) {
   s.record("steps", opt.steps);
-  s.option("--block-size", hp.block_size, "context length (characters)")->check(z2h::at_least(1));
-  s.option("--emb", hp.emb, "embedding dimensions per character")->check(z2h::at_least(1));
-  s.option("--hidden", hp.hidden, "neurons in the tanh layer")->check(z2h::at_least(1));
-  s.option("--batch-size", hp.batch_size, "examples per minibatch")->check(z2h::at_least(1));
+  s.option("--block-size", hp.model.block_size, "context length (characters)")->check(z2h::in_range(1, kMaxBlockSize));
+  s.option("--emb", hp.model.emb, "embedding dimensions per character")->check(z2h::in_range(1, kMaxEmb));
+  s.option("--hidden", hp.model.hidden, "neurons in the tanh layer")->check(z2h::in_range(1, kMaxHidden));
+  s.option("--batch-size", hp.batch_size, "examples per minibatch")->check(z2h::in_range(1, kMaxBatch));
   s.option("--lr", hp.lr, "learning rate before --decay-step")->check(z2h::positive());
   s.option("--lr-final", hp.lr_final, "learning rate from --decay-step on")->check(z2h::positive());
   s.option("--decay-step", hp.decay_step, "step at which the learning rate drops")->check(z2h::at_least(0));
-  s.option("--init", hp.init, "lecture: unscaled randn; tuned: near-uniform start (E02)")
-      ->check(CLI::IsMember({"lecture", "tuned"}));
-  s.flag("--direct", hp.direct, "add direct embedding->output connections (E03)");
-  s.option("--samples", hp.samples, "names to sample")->check(z2h::at_least(0));
+  s.choice("--init", hp.model.init, {{"lecture", mlp::Init::lecture}, {"tuned", mlp::Init::tuned}},
+           "lecture: unscaled randn; tuned: near-uniform start (E02)");
+  s.flag("--direct", hp.model.direct, "add direct embedding->output connections (E03)");
+  s.option("--samples", hp.samples, "names to sample")->check(z2h::in_range(0, kMaxSamples));
   s.flag("--test", hp.test, "also evaluate the test split");
   s.flag("--lr-find", hp.lr_find, "learning-rate finder: lr = 10**linspace(-3, 0, steps), 1000 steps unless --steps");
+  s.flag("--overfit-batch", hp.overfit_batch,
+         "the lecture's first training: the examples of the first 5 names, all in every step, at --lr "
+         "(emb 2, hidden 100 and 1000 steps unless given)");
   s.option("--save", hp.save, "where to write the checkpoint (default <out>/model.safetensors)")->option_text("PATH");
   s.option("--load", hp.load,
            "start from this checkpoint instead of a fresh init (--sample-only: default <out>/model.safetensors)")
@@ -81,6 +88,8 @@ void declare(z2h::Settings& s, Hyper& hp, z2h::CommonOptions& opt) {
 }
 
 constexpr int64_t kLrFindSteps = 1000;
+constexpr int64_t kOverfitSteps = 1000;  // the lecture's `for _ in range(1000)` on one batch
+constexpr size_t kOverfitWords = 5;      // words[:5]: emma, olivia, ava, isabella, sophia
 constexpr uint64_t kSampleSeedOffset = 10;  // lecture: torch.Generator().manual_seed(2147483647 + 10)
 
 // ================================================================================================
@@ -108,11 +117,6 @@ mlp::LongTensor targets(const z2h::Contexts& c) { return mlp::LongTensor(c.Y); }
 // ================================================================================================
 // Model: a fresh init from the seeded generator, or a checkpoint
 // ================================================================================================
-mlp::ModelConfig model_config(const Hyper& hp) {
-  return {.block_size = hp.block_size, .emb = hp.emb, .hidden = hp.hidden, .direct = hp.direct,
-          .init = hp.init == "tuned" ? mlp::Init::tuned : mlp::Init::lecture};
-}
-
 std::filesystem::path checkpoint_path(const std::string& flag, const std::filesystem::path& out) {
   return flag.empty() ? out / "model.safetensors" : std::filesystem::path(flag);
 }
@@ -125,12 +129,12 @@ void check_matches(const mlp::ModelConfig& ck, const Hyper& hp, const z2h::Setti
                            std::to_string(stored) + ", not " + std::to_string(given) +
                            " (drop the flag to use the checkpoint's)");
   };
-  check(hp.block_size, ck.block_size);
-  check(hp.emb, ck.emb);
-  check(hp.hidden, ck.hidden);
-  if (settings.given(hp.direct) && !ck.direct)
+  check(hp.model.block_size, ck.block_size);
+  check(hp.model.emb, ck.emb);
+  check(hp.model.hidden, ck.hidden);
+  if (settings.given(hp.model.direct) && !ck.direct)
     throw z2h::UserError("the checkpoint has no direct connections (it was trained without " +
-                         settings.flag_of(hp.direct) + ")");
+                         settings.flag_of(hp.model.direct) + ")");
 }
 
 // ================================================================================================
@@ -287,6 +291,88 @@ int sample_only(const Run& r) {
   return 0;
 }
 
+// ================================================================================================
+// Overfitting one batch: the lecture's first training, before minibatches and splits
+// ================================================================================================
+// The examples of the first five names (32 with block_size 3), all of them in every step, with
+// 3481 parameters (emb 2, hidden 100): the net memorises them. The loss cannot reach 0 where one
+// context is followed by different characters ('...' begins all five names).
+int overfit_batch(const Run& r) {
+  Hyper& hp = r.hp;
+  const z2h::CommonOptions& opt = r.opt;
+  const auto out = z2h::prepare_out_dir(opt.out);
+  z2h::RunReport report(opt, r.settings, out);
+
+  // for w in words[:5]: ... X = torch.tensor(X); Y = torch.tensor(Y)
+  const auto words = z2h::read_lines(z2h::data_file(opt, "names.txt"));
+  const z2h::Vocab vocab = z2h::Vocab::from_words(words, '.');
+  const std::vector<std::string> first(words.begin(), words.begin() + std::min(words.size(), kOverfitWords));
+  const z2h::Contexts batch = z2h::build_contexts(first, hp.model.block_size, vocab);
+  const mlp::LongTensor X = inputs(batch), Y = targets(batch);
+  std::printf("%s\n", z2h::run_header(opt.stage, opt.seed, opt.threads).c_str());
+  std::string names;
+  for (const auto& w : first) names += (names.empty() ? "" : ", ") + z2h::quote(w);
+  std::printf("one batch: the %zu examples of %s (block_size %d)\n", batch.size(), names.c_str(),
+              hp.model.block_size);
+
+  // g = torch.Generator().manual_seed(2147483647); C = torch.randn((27, 2), generator=g); ...
+  z2h::Generator g(opt.seed);
+  hp.model.vocab_size = vocab.size();
+  mlp::Model model = mlp::Model::init(hp.model, g);
+  std::printf("parameters: %lld\n", static_cast<long long>(model.num_params()));
+
+  // for _ in range(1000): forward, loss, p.grad = None, backward, p.data += -0.1 * p.grad
+  z2h::optim::SGD sgd(model.parameters(), hp.lr);
+  History hist;
+  report.start(opt.steps, {"step", "loss"}, "overfit", {.every = 100});
+  for (int64_t i = 0; i < opt.steps; ++i) {
+    hist.loss.push_back(mlp::train_step(model, sgd, X, Y));
+    report.step(i, hist.loss.back());
+  }
+  report.stop();
+  if (!hist.loss.empty()) std::printf("loss.item() = %s\n", z2h::py_repr(hist.loss.back()).c_str());
+
+  // logits.max(1): the net's likeliest next character for each example, beside Y
+  int64_t right = 0;
+  std::vector<std::string> misses;
+  {
+    z2h::NoGradGuard no_grad;
+    const mlp::LongTensor guess = z2h::argmax(model.forward(X), 1);
+    const int T = hp.model.block_size;
+    for (int64_t i = 0; i < Y.numel(); ++i) {
+      if (guess.data[static_cast<size_t>(i)] == Y.data[static_cast<size_t>(i)]) {
+        ++right;
+        continue;
+      }
+      std::string context, followers;  // the context, and every character that follows it in the batch
+      for (int t = 0; t < T; ++t) context += vocab.itos(static_cast<int>(batch.X[static_cast<size_t>(i * T + t)]));
+      for (size_t j = 0; j < batch.size(); ++j)
+        if (std::equal(batch.X.begin() + static_cast<std::ptrdiff_t>(j) * T, batch.X.begin() + static_cast<std::ptrdiff_t>(j + 1) * T,
+                       batch.X.begin() + i * T))
+          followers += std::string(followers.empty() ? "" : " ") + vocab.itos(static_cast<int>(batch.Y[j]));
+      misses.push_back("  " + context + " ---> " + vocab.itos(static_cast<int>(Y.data[static_cast<size_t>(i)])) +
+                       "  guessed " + vocab.itos(static_cast<int>(guess.data[static_cast<size_t>(i)])) + "  (" +
+                       context + " is followed by: " + followers + ")");
+    }
+  }
+  std::printf("logits.max(1).indices == Y for %lld of %lld examples; the others:\n", static_cast<long long>(right),
+              static_cast<long long>(Y.numel()));
+  for (const auto& m : misses) std::printf("%s\n", m.c_str());
+
+  if (!hist.loss.empty()) plot_loss(out / "loss.png", hist);
+  report.summary.update({
+      {"params", model.num_params()},
+      {"loss", {{"train", hist.loss.empty() ? nlohmann::json(nullptr) : nlohmann::json(hist.loss.back())}}},
+      {"samples", nlohmann::json::array()},
+      {"mode", "overfit-batch"},
+      {"overfit", {{"words", first}, {"examples", batch.size()}, {"right", right}}},
+      {"step0_loss", hist.loss.empty() ? nlohmann::json(nullptr) : nlohmann::json(hist.loss[0])},
+  });
+  report.write();
+  std::printf("trained %s; wrote %s\n", report.speed().c_str(), out.string().c_str());
+  return 0;
+}
+
 int train_and_report(const Run& r) {
   Hyper& hp = r.hp;
   const z2h::CommonOptions& opt = r.opt;
@@ -299,12 +385,10 @@ int train_and_report(const Run& r) {
   std::optional<mlp::Checkpoint> loaded;
   if (!hp.load.empty()) loaded = mlp::load_checkpoint(hp.load);
   if (loaded) {  // the checkpoint's architecture is the run's
-    const mlp::ModelConfig& mc = loaded->model.cfg;
-    check_matches(mc, hp, r.settings);
-    hp.block_size = mc.block_size, hp.emb = mc.emb, hp.hidden = mc.hidden, hp.direct = mc.direct;
-    hp.init = mc.init == mlp::Init::tuned ? "tuned" : "lecture";
+    check_matches(loaded->model.cfg, hp, r.settings);
+    hp.model = loaded->model.cfg;
   }
-  const int block_size = hp.block_size;
+  const int block_size = hp.model.block_size;
   Data data = load_data(opt, block_size);
   if (loaded) mlp::check_vocab(*loaded, data.vocab);
   std::printf("%s\n", z2h::run_header(opt.stage, opt.seed, opt.threads).c_str());
@@ -312,9 +396,8 @@ int train_and_report(const Run& r) {
               data.dev.size(), data.test.size(), block_size);
 
   // model
-  mlp::ModelConfig config = model_config(hp);
-  config.vocab_size = data.vocab.size();  // names.txt: 27
-  mlp::Model model = loaded ? loaded->model : mlp::Model::init(config, g);
+  hp.model.vocab_size = data.vocab.size();  // names.txt: 27
+  mlp::Model model = loaded ? loaded->model : mlp::Model::init(hp.model, g);
   std::printf("parameters: %lld\n", static_cast<long long>(model.num_params()));
   if (!loaded && !hp.lr_find) print_tensor_demos(model, data);
 
@@ -371,6 +454,12 @@ int main(int argc, char** argv) {
   return z2h::run_main(argc, argv, app, opt, [&] {
     const Run r{opt, hp, app, settings};
     if (hp.sample_only) return sample_only(r);
+    if (hp.overfit_batch) {  // the lecture's sizes for it, unless given
+      if (!app.count("--steps")) opt.steps = kOverfitSteps;
+      if (!settings.given(hp.model.emb)) hp.model.emb = 2;
+      if (!settings.given(hp.model.hidden)) hp.model.hidden = 100;
+      return overfit_batch(r);
+    }
     if (hp.lr_find && !app.count("--steps")) opt.steps = kLrFindSteps;
     return train_and_report(r);
   });

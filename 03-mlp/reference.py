@@ -6,11 +6,14 @@ it is used for two things:
 
   * goldens: the numbers the C++ tests compare against, in tests/goldens/<kernel>/ (init digest,
     the first 300 minibatch losses (1000 for the default run), step-0 losses for other seeds,
-    samples, the lr-finder's first losses), one folder per OpenBLAS kernel set (see below):
+    samples, the lr-finder's first losses, the overfit-one-batch demo), one folder per OpenBLAS
+    kernel set (see below):
       OPENBLAS_NUM_THREADS=1 /usr/bin/python3 03-mlp/reference.py --goldens 03-mlp/tests/goldens
     (or ./z2h goldens 03-mlp; OPENBLAS_CORETYPE=Haswell in front makes Haswell's).
   * the side-by-side benchmark (03-mlp/bench.sh, docs/benchmarks.md): the default 200k-step run,
       /usr/bin/python3 03-mlp/reference.py --threads 1
+  * the notebook's first training, which overfits the 32 examples of the first five names:
+      /usr/bin/python3 03-mlp/reference.py --overfit-batch
   * and it reads the C++ program's checkpoint, evaluates and samples it with PyTorch:
       /usr/bin/python3 03-mlp/reference.py --load out/03-mlp/model.safetensors
 
@@ -72,10 +75,15 @@ def build_dataset(words, block_size, stoi):
     return torch.tensor(X), torch.tensor(Y)
 
 
-def make_splits(words, block_size):
+def make_vocab(words):
     chars = sorted(list(set(''.join(words))))
     stoi = {s: i + 1 for i, s in enumerate(chars)}
     stoi['.'] = 0
+    return stoi
+
+
+def make_splits(words, block_size):
+    stoi = make_vocab(words)
     itos = {i: s for s, i in stoi.items()}
     words = list(words)
     random.seed(42)
@@ -195,6 +203,29 @@ def load_safetensors(path):
     return params, meta
 
 
+# ---- overfitting one batch ---------------------------------------------------------------------------
+def overfit_batch(words, stoi, cfg, steps, n_words=5):
+    """The notebook's first training: the examples of words[:5] (32 with block_size 3), all of them
+    in every step, with C (27, 2), W1 (6, 100), b1, W2 (100, 27), b2 (3481 parameters) drawn from
+    Generator().manual_seed(2147483647), plain SGD at lr 0.1 for 1000 steps. 32 examples and 3481
+    parameters: the net memorises them, except where one context is followed by several characters
+    ('...' starts all five names). Returns the parameters, X, Y and the loss of every step."""
+    X, Y = build_dataset(words[:n_words], cfg.block_size, stoi)
+    g = torch.Generator().manual_seed(cfg.seed)
+    params = init_params(cfg, g)
+    losses = []
+    for _ in range(steps):
+        logits = forward(params, X, cfg.block_size, cfg.emb)
+        loss = F.cross_entropy(logits, Y)
+        for p in params.values():
+            p.grad = None
+        loss.backward()
+        for p in params.values():
+            p.data += -cfg.lr * p.grad
+        losses.append(loss.item())
+    return params, X, Y, losses
+
+
 # ---- goldens -------------------------------------------------------------------------------------
 def digest(t):
     """A small exact fingerprint of a tensor: shape, first/last 4 values and float64 sums."""
@@ -305,6 +336,23 @@ def write_goldens(base_dir, words, base):
                           'mean_loss_last100': sum(losses[-100:]) / 100})
 
 
+    # 5. overfitting one batch: the notebook's first training (words[:5], C 27x2, hidden 100,
+    #    lr 0.1, 1000 full-batch steps): init digest, every loss, and logits.max(1) at the end
+    cfg = cfg_with(emb=2, hidden=100)
+    params, X, Y, losses = overfit_batch(words, make_vocab(words), cfg, 1000)
+    with torch.no_grad():
+        best = forward(params, X, cfg.block_size, cfg.emb).max(1)
+    g = torch.Generator().manual_seed(cfg.seed)
+    dump('overfit_batch.json', {'what': 'overfitting one batch: the examples of words[:5], C 27x2, '
+                                'hidden 100, lr 0.1, full batch; init digest, the loss of steps '
+                                '0..999 (each before its update), logits.max(1) after them',
+                                'config': {k: getattr(cfg, k) for k in config_keys},
+                                'X': X.tolist(), 'Y': Y.tolist(),
+                                'init': {k: digest(v) for k, v in init_params(cfg, g).items()},
+                                'losses': losses, 'max_values': best.values.tolist(),
+                                'max_indices': best.indices.tolist()})
+
+
 # ---- main ----------------------------------------------------------------------------------------
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -326,6 +374,9 @@ def main():
     ap.add_argument('--load', metavar='PATH', help='evaluate and sample a checkpoint of the C++ '
                     'program (model.safetensors) instead of training')
     ap.add_argument('--json', help='write the run (printed lines, losses, samples, timing) as JSON')
+    ap.add_argument('--overfit-batch', action='store_true', help="the notebook's first training: "
+                    'the examples of the first 5 names, full batch, until memorised (emb 2, hidden 100, '
+                    '1000 steps unless given)')
     ap.add_argument('--goldens', metavar='DIR', help='write the test goldens into DIR/<OpenBLAS kernel>/ '
                     'and exit')
     cfg = ap.parse_args()
@@ -336,6 +387,25 @@ def main():
         if os.environ.get('OPENBLAS_NUM_THREADS') != '1':  # torch.set_num_threads does not reach it
             sys.exit('error: make the goldens single-threaded: OPENBLAS_NUM_THREADS=1 ' + ' '.join(sys.argv))
         write_goldens(cfg.goldens, words, cfg)
+        return
+
+    if cfg.overfit_batch:
+        if '--emb' not in sys.argv:
+            cfg.emb = 2
+        if '--hidden' not in sys.argv:
+            cfg.hidden = 100
+        if '--steps' not in sys.argv:
+            cfg.steps = 1000
+        stoi = make_vocab(words)
+        params, X, Y, losses = overfit_batch(words, stoi, cfg, cfg.steps)
+        print('X', tuple(X.shape), 'Y', tuple(Y.shape), 'params', sum(p.nelement() for p in params.values()))
+        for i in range(0, cfg.steps, 100):
+            print(f'{i:7d}/{cfg.steps:7d}: {losses[i]:.4f}')
+        print('loss', losses[-1])
+        with torch.no_grad():
+            best = forward(params, X, cfg.block_size, cfg.emb).max(1)
+        print('logits.max(1).indices', best.indices.tolist())
+        print('Y                    ', Y.tolist())
         return
 
     if cfg.load:

@@ -1,5 +1,6 @@
 #include "deep.hpp"
 
+#include "common/app/format.hpp"
 #include "common/rng/generator.hpp"
 
 #include <cmath>
@@ -44,7 +45,7 @@ DeepNet make_deep_net(const DeepConfig& cfg, z2h::Generator& g) {
     for (int64_t j = 0; j < last.numel(); ++j) last.data()[j] *= cfg.last_gamma;
     for (size_t i = 0; i + 1 < net.layers.layers.size(); ++i)  // all other layers: apply gain
       if (auto* lin = dynamic_cast<nn::Linear*>(net.layers.layers[i].get()))
-        for (int64_t j = 0; j < lin->weight.numel(); ++j) lin->weight.data()[j] *= cfg.gain;
+        for (int64_t j = 0; j < lin->weight.numel(); ++j) lin->weight.data()[j] *= static_cast<float>(cfg.gain);
   }
   net.C.requires_grad_();  // the layers' parameters already require grad
   return net;
@@ -99,12 +100,6 @@ float split_loss(DeepNet& net, const Split& split) {
   return mean_cross_entropy(split, [&](const LongTensor& X) { return forward(net, X); });
 }
 
-static std::string shape_str(const Tensor& t) {  // Python's tuple(p.shape): "(30, 100)"
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "(%lld, %lld)", static_cast<long long>(t.size(0)), static_cast<long long>(t.size(1)));
-  return buf;
-}
-
 Diagnostics diagnose(const DeepNet& net, double saturation) {
   Diagnostics d;
   const int n_layers = static_cast<int>(net.layers.layers.size());
@@ -125,7 +120,7 @@ Diagnostics diagnose(const DeepNet& net, double saturation) {
     if (p.ndim() != 2) continue;
     const Tensor gr = p.grad();
     const double sd = stdev(gr.data(), gr.numel());
-    d.weights.push_back({static_cast<int>(i), shape_str(p), mean(gr.data(), gr.numel()), sd,
+    d.weights.push_back({static_cast<int>(i), z2h::py_tuple(p.shape().vec()), mean(gr.data(), gr.numel()), sd,
                          sd / stdev(p.data(), p.numel())});
   }
   return d;

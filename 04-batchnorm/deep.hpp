@@ -28,7 +28,7 @@ struct DeepConfig {
   int n_linear = 6;          // Linear layers: n_linear - 1 blocks [Linear, BatchNorm1d, Tanh], then [Linear, BatchNorm1d]
   bool bias = false;         // the lecture's Linear layers have none: the BatchNorm after each cancels it
   float last_gamma = 0.1f;   // layers[-1].gamma *= 0.1 (without BatchNorm: layers[-1].weight *= 0.1)
-  float gain = 1.0f;         // every other Linear weight *= gain (the video tries 5/3; with BatchNorm it hardly matters)
+  double gain = 1.0;         // every other Linear weight *= gain, as a float (the video tries 5/3; with BatchNorm it hardly matters)
   bool batchnorm = true;     // a BatchNorm1d after each Linear (the video first trains the net without)
   bool tanh = true;          // a Tanh after each hidden block (without: a linear sandwich, one linear map)
 };

@@ -46,20 +46,21 @@ using z2h::py_repr;
 struct Hyper {
   std::string mode = "train";        // train | deep | bonus | e01 | e02
   std::string variant = "batchnorm"; // train: original | softmax | tanh | kaiming | batchnorm
-  int block_size = 3;                // context length: how many characters predict the next one
-  int n_embd = 10;                   // the dimensionality of the character embedding vectors
-  int n_hidden = 200;                // neurons per hidden layer (deep and e02: 100)
+  DeepConfig net{.n_hidden = 200};   // every mode's sizes (block_size 3, n_embd 10, n_hidden 200; deep and
+                                     // e02: 100) and the deep net's gain, batchnorm, tanh (deep.hpp)
   int batch_size = 32;
   double lr = 0.1;                   // lr = 0.1 if i < lr_decay_step else 0.01
   double lr_decayed = 0.01;
   int64_t lr_decay_step = 100000;    // deep: 150000. Stays put when --steps shortens a run
   double saturation = 0.99;         // the video's h.abs() > 0.99 image (the deep net's printout uses 0.97)
-  double gain = 1.0;                 // deep: every Linear weight but the last *= gain (the video: 5/3 without BatchNorm)
-  bool no_batchnorm = false;         // deep: the net before BatchNorm, Linear (with bias) + Tanh
-  bool no_tanh = false;              // deep: no Tanh, a stack of linear layers
   int samples = 20;                  // names sampled at the end, with seed + 10 as the notebook
   std::string save, load;            // checkpoint paths ("" = out/model.safetensors, none)
 };
+
+// The largest sizes the flags accept: far above the lecture's and the exercises', low enough that
+// no single flag asks for more memory than a small machine has (the splits are evaluated in one
+// forward pass: 182625 x n_hidden floats per layer).
+constexpr int64_t kMaxEmbd = 256, kMaxHidden = 1024, kMaxBatch = 8192, kMaxSamples = 100000;
 
 // Every setting as a flag (and as summary.json's "config"), each named once: here.
 void declare(z2h::Settings& s, Hyper& hp, z2h::CommonOptions& opt) {
@@ -68,20 +69,23 @@ void declare(z2h::Settings& s, Hyper& hp, z2h::CommonOptions& opt) {
   s.option("--mode", hp.mode, "train | deep (the 6-layer diagnostic net) | bonus | e01 | e02")
       ->check(CLI::IsMember({"train", "deep", "bonus", "e01", "e02"}));
   s.option("--variant", hp.variant, "mode train: the init of the video's loss log")->check(CLI::IsMember(variant_names()));
-  s.record("block_size", hp.block_size);
-  s.option("--n-embd", hp.n_embd, "embedding dimensions per character")->check(z2h::at_least(1));
-  s.option("--n-hidden", hp.n_hidden, "neurons per hidden layer (deep, e02: 100 unless given)")->check(z2h::at_least(2));
-  s.option("--batch", hp.batch_size, "minibatch size (batch norm needs 2 or more)", "batch_size")->check(z2h::at_least(2));
+  s.record("block_size", hp.net.block_size);
+  s.option("--n-embd", hp.net.n_embd, "embedding dimensions per character")->check(z2h::in_range(1, kMaxEmbd));
+  s.option("--n-hidden", hp.net.n_hidden, "neurons per hidden layer (deep, e02: 100 unless given)")
+      ->check(z2h::in_range(2, kMaxHidden));
+  s.option("--batch", hp.batch_size, "minibatch size (batch norm needs 2 or more)", "batch_size")
+      ->check(z2h::in_range(2, kMaxBatch));
   s.option("--lr", hp.lr, "learning rate before the decay step")->check(z2h::positive());
   s.option("--lr-decayed", hp.lr_decayed, "learning rate from the decay step on")->check(z2h::positive());
   s.option("--lr-decay-step", hp.lr_decay_step, "step of the learning-rate drop (deep: 150000 unless given)")
       ->check(z2h::at_least(0));
   s.record("saturation", hp.saturation);
-  s.option("--gain", hp.gain, "deep: multiply every Linear weight but the last by this (5/3: tanh's Kaiming gain)")
+  s.option("--gain", hp.net.gain, "deep: multiply every Linear weight but the last by this (5/3: tanh's Kaiming gain)")
       ->check(z2h::positive());
-  s.flag("--no-batchnorm", hp.no_batchnorm, "deep: no BatchNorm1d layers (Linear layers with bias, as before BatchNorm)");
-  s.flag("--no-tanh", hp.no_tanh, "deep: no Tanh layers (a linear sandwich)");
-  s.option("--samples", hp.samples, "names to sample after training")->check(z2h::at_least(0));
+  s.flag("--no-batchnorm{false}", hp.net.batchnorm,
+         "deep: no BatchNorm1d layers (Linear layers with bias, as before BatchNorm)", "batchnorm");
+  s.flag("--no-tanh{false}", hp.net.tanh, "deep: no Tanh layers (a linear sandwich)", "tanh");
+  s.option("--samples", hp.samples, "names to sample after training")->check(z2h::in_range(0, kMaxSamples));
   s.option("--save", hp.save, "checkpoint path (default: <out>/model.safetensors)");
   s.option("--load", hp.load, "start from this checkpoint (with --steps 0: evaluate and sample only)")
       ->check(CLI::ExistingFile);
@@ -102,24 +106,18 @@ void print_header(const z2h::CommonOptions& opt) {
 // data
 // ================================================================================================
 Data load_data(const z2h::CommonOptions& opt, const Hyper& hp) {
-  return load_names(z2h::data_file(opt, "names.txt"), hp.block_size);
+  return load_names(z2h::data_file(opt, "names.txt"), hp.net.block_size);
 }
 
 // ================================================================================================
 // checkpoints: the model's tensors by their notebook names (safetensors, common/nn/checkpoint.hpp)
 // ================================================================================================
 void save_model(const fs::path& path, const z2h::nn::NamedTensors& tensors, const std::string& model_id) {
-  z2h::save_checkpoint(path, tensors, {{"stage", "04-batchnorm"}, {"model", model_id}});
+  z2h::save_model(path, tensors, "04-batchnorm", model_id);
 }
 
 void load_model(const std::string& path, const z2h::nn::NamedTensors& tensors, const std::string& model_id) {
-  const auto meta = z2h::load_safetensors(path).metadata;  // which model, before any tensor is copied
-  const auto it = meta.find("model");
-  if (it == meta.end() || it->second != model_id)
-    throw z2h::UserError("checkpoint '" + path + "' holds " +
-                         (it == meta.end() ? std::string("no 04-batchnorm model") : "model '" + it->second + "'") +
-                         ", not '" + model_id + "' (pass the --mode, --variant and sizes it was trained with)");
-  z2h::load_checkpoint(path, tensors);
+  z2h::load_model(path, tensors, "04-batchnorm", model_id, "pass the --mode, --variant and sizes it was trained with");
 }
 
 // The notebook's schedule: lr = 0.1 if i < 100000 else 0.01 (the drop stays put when --steps
@@ -136,8 +134,8 @@ void run_train(const Hyper& hp, const z2h::CommonOptions& opt, const fs::path& o
 
   // ---- model: the notebook's draws from g = torch.Generator().manual_seed(seed) ----
   z2h::Generator g(opt.seed);
-  Mlp m = make_mlp({.variant = parse_variant(hp.variant), .vocab_size = data.vocab.size(), .block_size = hp.block_size,
-                    .n_embd = hp.n_embd, .n_hidden = hp.n_hidden},
+  Mlp m = make_mlp({.variant = parse_variant(hp.variant), .vocab_size = data.vocab.size(),
+                    .block_size = hp.net.block_size, .n_embd = hp.net.n_embd, .n_hidden = hp.net.n_hidden},
                    g);
   const std::string model_id = "mlp-" + hp.variant;
   if (!hp.load.empty()) load_model(hp.load, state(m), model_id);
@@ -165,7 +163,7 @@ void run_train(const Hyper& hp, const z2h::CommonOptions& opt, const fs::path& o
   // ---- sampling ----
   z2h::Generator sg(opt.seed + 10);
   const auto names = z2h::sample_names([&](const z2h::LongTensor& x) { return forward(m, x, /*training=*/false); },
-                                       hp.block_size, data.vocab, hp.samples, sg);
+                                       hp.net.block_size, data.vocab, hp.samples, sg);
   for (const std::string& name : names) std::cout << name << "\n";
   std::cout << report.speed() << "\n";
 
@@ -211,11 +209,11 @@ void print_diagnostics(const DeepNet& net, const Diagnostics& d) {
 
 // "no BatchNorm, gain 5/3, lr 0.1": the deep net's experiment, for the figures' titles
 std::string experiment(const Hyper& hp) {
-  std::string s = hp.no_batchnorm ? "no BatchNorm" : "BatchNorm";
-  if (hp.no_tanh) s += ", no tanh";
+  std::string s = hp.net.batchnorm ? "BatchNorm" : "no BatchNorm";
+  if (!hp.net.tanh) s += ", no tanh";
   char buf[64];
-  if (std::fabs(hp.gain - 5.0 / 3.0) < 1e-6) std::snprintf(buf, sizeof buf, ", gain 5/3, lr %g", hp.lr);
-  else std::snprintf(buf, sizeof buf, ", gain %g, lr %g", hp.gain, hp.lr);
+  if (std::fabs(hp.net.gain - 5.0 / 3.0) < 1e-6) std::snprintf(buf, sizeof buf, ", gain 5/3, lr %g", hp.lr);
+  else std::snprintf(buf, sizeof buf, ", gain %g, lr %g", hp.net.gain, hp.lr);
   return s + buf;
 }
 
@@ -245,12 +243,12 @@ void plot_diagnostics(const fs::path& out, const DeepNet& net, const Diagnostics
 void run_deep(const Hyper& hp, const z2h::CommonOptions& opt, const fs::path& out, z2h::RunReport& report) {
   const Data data = load_data(opt, hp);
   z2h::Generator g(opt.seed);
-  DeepNet net = make_deep_net({.vocab_size = data.vocab.size(), .block_size = hp.block_size, .n_embd = hp.n_embd,
-                               .n_hidden = hp.n_hidden, .bias = hp.no_batchnorm, .gain = static_cast<float>(hp.gain),
-                               .batchnorm = !hp.no_batchnorm, .tanh = !hp.no_tanh},
-                              g);
-  const std::string model_id = "deep-" + std::to_string(hp.n_hidden) + (hp.no_batchnorm ? "-nobatchnorm" : "") +
-                               (hp.no_tanh ? "-notanh" : "");
+  DeepConfig cfg = hp.net;
+  cfg.vocab_size = data.vocab.size();
+  cfg.bias = !cfg.batchnorm;  // without BatchNorm after them, the Linear layers need their bias
+  DeepNet net = make_deep_net(cfg, g);
+  const std::string model_id = "deep-" + std::to_string(cfg.n_hidden) + (cfg.batchnorm ? "" : "-nobatchnorm") +
+                               (cfg.tanh ? "" : "-notanh");
   if (!hp.load.empty()) load_model(hp.load, state(net), model_id);
   print_header(opt);
   std::cout << num_parameters(net) << "\n";
@@ -287,7 +285,7 @@ void run_deep(const Hyper& hp, const z2h::CommonOptions& opt, const fs::path& ou
   std::cout << "train " << py_repr(train) << "\nval " << py_repr(val) << "\n";
   z2h::Generator sg(opt.seed + 10);
   const auto names =
-      z2h::sample_names([&](const z2h::LongTensor& x) { return forward(net, x); }, hp.block_size, data.vocab, hp.samples, sg);
+      z2h::sample_names([&](const z2h::LongTensor& x) { return forward(net, x); }, hp.net.block_size, data.vocab, hp.samples, sg);
   for (const std::string& name : names) std::cout << name << "\n";
   std::cout << report.speed() << "\n";
 
@@ -372,9 +370,11 @@ void run_e01(const Hyper& hp, const z2h::CommonOptions& opt, const fs::path& out
 void run_e02(const Hyper& hp, const z2h::CommonOptions& opt, z2h::RunReport& report) {
   const Data data = load_data(opt, hp);
   z2h::Generator g(opt.seed);
-  DeepNet net = make_deep_net({.vocab_size = data.vocab.size(), .block_size = hp.block_size, .n_embd = hp.n_embd,
-                               .n_hidden = hp.n_hidden, .n_linear = 3, .bias = true},
-                              g);
+  DeepConfig cfg = hp.net;  // three Linear layers with bias, each followed by BatchNorm
+  cfg.vocab_size = data.vocab.size();
+  cfg.n_linear = 3;
+  cfg.bias = true;
+  DeepNet net = make_deep_net(cfg, g);
   print_header(opt);
   std::cout << num_parameters(net) << "\n";
   z2h::optim::SGD sgd(net.parameters(), schedule(hp));
@@ -409,16 +409,16 @@ int main(int argc, char** argv) {
   z2h::add_max_len_option(app, z2h::max_name_length());
   return z2h::run_main(argc, argv, app, opt, [&] {
     if (app.count("--steps") == 0) opt.steps = default_steps(hp.mode);
-    if ((hp.mode == "deep" || hp.mode == "e02") && !settings.given(hp.n_hidden)) hp.n_hidden = 100;
+    if ((hp.mode == "deep" || hp.mode == "e02") && !settings.given(hp.net.n_hidden)) hp.net.n_hidden = 100;
     if (hp.mode == "deep" && !settings.given(hp.lr_decay_step)) hp.lr_decay_step = 150000;
     auto only_in = [&](const std::string& mode, const auto& field) {
       if (hp.mode != mode && settings.given(field))
         throw z2h::UserError(settings.flag_of(field) + " applies to --mode " + mode + " only (got --mode " + hp.mode + ")");
     };
     only_in("train", hp.variant);
-    only_in("deep", hp.gain);
-    only_in("deep", hp.no_batchnorm);
-    only_in("deep", hp.no_tanh);
+    only_in("deep", hp.net.gain);
+    only_in("deep", hp.net.batchnorm);
+    only_in("deep", hp.net.tanh);
     const fs::path out = z2h::prepare_out_dir(opt.out);
     z2h::RunReport report(opt, settings, out);  // every mode's metrics.csv and summary.json
     report.summary["mode"] = hp.mode;

@@ -14,6 +14,7 @@
 #include "chunked.hpp"
 #include "ninja.hpp"
 
+#include "common/app/format.hpp"
 #include "common/app/run_info.hpp"
 #include "common/app/run_report.hpp"
 #include "common/app/settings.hpp"
@@ -45,11 +46,9 @@ using z2h::Tensor;
 // hyper-parameters: the lecture's
 // ================================================================================================
 struct Hyper {
-  int block_size = 3;              // context length: how many characters predict the next one
-  int n_embd = 10;                 // the dimensionality of the character embedding vectors
+  NinjaConfig net;                 // block_size 3, n_embd 10, n_hidden 200 (exercise 4), batch_size 32 (n):
+                                   // ninja.hpp; exercises 1-3 use its block_size, n_embd and batch_size
   int n_hidden_ex1 = 64;           // exercises 1-3: neurons in the hidden layer
-  int n_hidden = 200;              // exercise 4
-  int batch_size = 32;             // n
   double lr = 0.1;                 // lr = 0.1 if i < 100000 else 0.01
   double lr_decayed = 0.01;
   int64_t lr_decay_step = 100000;  // stays put when --steps shortens a run
@@ -58,24 +57,30 @@ struct Hyper {
   int samples = 20;                // names sampled at the end, with seed + 10 as the notebook
 };
 
+// The largest sizes the flags accept: far above the lecture's and the exercises', low enough that
+// no single flag asks for more memory than a small machine has (the splits are evaluated in one
+// forward pass: 182625 x n_hidden floats per intermediate).
+constexpr int64_t kMaxEmbd = 256, kMaxHidden = 1024, kMaxBatch = 8192, kMaxSamples = 100000;
+
 // Every setting as a flag (and as summary.json's "config"), each named once: here.
 void declare(z2h::Settings& s, Hyper& hp, z2h::CommonOptions& opt) {
   s.record("steps", opt.steps);
   s.record("seed", opt.seed);
-  s.record("block_size", hp.block_size);
+  s.record("block_size", hp.net.block_size);
   s.record("print_every", hp.print_every);
-  s.option("--n-embd", hp.n_embd, "embedding dimensions per character")->check(z2h::at_least(1));
-  s.option("--n-hidden", hp.n_hidden, "exercise 4: neurons in the hidden layer")->check(z2h::at_least(1));
-  s.option("--n-hidden-ex1", hp.n_hidden_ex1, "exercises 1-3: neurons in the hidden layer")->check(z2h::at_least(1));
-  s.option("--batch", hp.batch_size, "minibatch size n (batch norm's Bessel correction needs 2 or more)", "batch_size")
-      ->check(z2h::at_least(2));
+  s.option("--n-embd", hp.net.n_embd, "embedding dimensions per character")->check(z2h::in_range(1, kMaxEmbd));
+  s.option("--n-hidden", hp.net.n_hidden, "exercise 4: neurons in the hidden layer")->check(z2h::in_range(1, kMaxHidden));
+  s.option("--n-hidden-ex1", hp.n_hidden_ex1, "exercises 1-3: neurons in the hidden layer")
+      ->check(z2h::in_range(1, kMaxHidden));
+  s.option("--batch", hp.net.batch_size, "minibatch size n (batch norm's Bessel correction needs 2 or more)", "batch_size")
+      ->check(z2h::in_range(2, kMaxBatch));
   s.option("--lr", hp.lr, "learning rate before the decay step")->check(z2h::positive());
   s.option("--lr-decayed", hp.lr_decayed, "learning rate from the decay step on")->check(z2h::positive());
   s.option("--lr-decay-step", hp.lr_decay_step, "step of the learning-rate drop")->check(z2h::at_least(0));
   s.option("--check-every", hp.check_every,
            "exercise 4: every N steps, compare the hand-written gradients with autograd's (0: never)")
       ->check(z2h::at_least(0));
-  s.option("--samples", hp.samples, "names to sample after training")->check(z2h::at_least(0));
+  s.option("--samples", hp.samples, "names to sample after training")->check(z2h::in_range(0, kMaxSamples));
 }
 
 // ================================================================================================
@@ -94,9 +99,9 @@ Data load_data(const z2h::CommonOptions& opt, const Hyper& hp) {
   Data d{z2h::Vocab::from_words(words, '.'), {}, {}};
   const auto split = z2h::split_words(words);  // random.seed(42); random.shuffle(words); 80/10/10
   auto to_split = [&](const std::vector<std::string>& w) {
-    const z2h::Contexts c = z2h::build_contexts(w, hp.block_size, d.vocab);
+    const z2h::Contexts c = z2h::build_contexts(w, hp.net.block_size, d.vocab);
     const int64_t n = static_cast<int64_t>(c.size());
-    return Split{LongTensor(c.X, Shape{n, hp.block_size}), LongTensor(c.Y, Shape{n})};
+    return Split{LongTensor(c.X, Shape{n, hp.net.block_size}), LongTensor(c.Y, Shape{n})};
   };
   d.train = to_split(split.train);
   d.val = to_split(split.dev);
@@ -116,11 +121,7 @@ std::string fixed4(const float* v, int64_t n) {  // [0.0719, 0.0881, ...]
   return s + "]";
 }
 
-std::string shape_str(const Tensor& t) {  // torch.Size([32, 64])
-  std::string s = "torch.Size([";
-  for (int i = 0; i < t.ndim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
-  return s + "])";
-}
+std::string shape_str(const Tensor& t) { return "torch.Size(" + z2h::py_list(t.shape().vec()) + ")"; }  // torch.Size([32, 64])
 
 nlohmann::json to_json(const Cmp& c) {
   return {{"name", c.name}, {"exact", c.exact}, {"approximate", c.approximate}, {"maxdiff", c.maxdiff}};
@@ -147,9 +148,9 @@ void plot_log10_loss(const fs::path& png, const std::vector<float>& losses) {
 // ================================================================================================
 nlohmann::json run_exercises_1_to_3(const Hyper& hp, const z2h::CommonOptions& opt, const Data& data, const fs::path& out) {
   z2h::Generator g(opt.seed);
-  const Params p = init_params(g, hp.n_hidden_ex1, hp.n_embd, hp.block_size, static_cast<int>(data.vocab.size()));
+  const Params p = init_params(g, hp.n_hidden_ex1, hp.net.n_embd, hp.net.block_size, static_cast<int>(data.vocab.size()));
   std::cout << p.numel() << "\n";  // number of parameters in total
-  const int64_t n = hp.batch_size;
+  const int64_t n = hp.net.batch_size;
   const LongTensor ix = z2h::randint(0, data.train.Y.numel(), Shape{n}, g);  // construct a minibatch
   const LongTensor Xb = data.train.X[ix], Yb = data.train.Y[ix];
 
@@ -213,9 +214,9 @@ int run(const Hyper& hp, const z2h::CommonOptions& opt, const z2h::Settings& set
   nlohmann::json ex123 = run_exercises_1_to_3(hp, opt, data, out);
 
   z2h::Generator g(opt.seed);
-  Ninja m = make_ninja({.vocab_size = static_cast<int>(data.vocab.size()), .block_size = hp.block_size,
-                        .n_embd = hp.n_embd, .n_hidden = hp.n_hidden, .batch_size = hp.batch_size},
-                       g);
+  NinjaConfig cfg = hp.net;
+  cfg.vocab_size = static_cast<int>(data.vocab.size());
+  Ninja m = make_ninja(cfg, g);
   std::cout << m.p.numel() << "\n";  // number of parameters in total
 
   std::vector<float> losses;
@@ -224,7 +225,7 @@ int run(const Hyper& hp, const z2h::CommonOptions& opt, const z2h::Settings& set
   report.start(opt.steps, {"step", "loss", "lr"}, "train", {.every = hp.print_every});
   for (int64_t i = 0; i < opt.steps; ++i) {
     // minibatch construct
-    const LongTensor ix = z2h::randint(0, data.train.Y.numel(), Shape{hp.batch_size}, g);
+    const LongTensor ix = z2h::randint(0, data.train.Y.numel(), Shape{hp.net.batch_size}, g);
     const LongTensor Xb = data.train.X[ix], Yb = data.train.Y[ix];
     const float loss = forward(m, Xb, Yb);
     backward(m);  // manual backprop! no graph, no autograd
@@ -256,7 +257,7 @@ int run(const Hyper& hp, const z2h::CommonOptions& opt, const z2h::Settings& set
 
   // sample from the model
   z2h::Generator sg(opt.seed + 10);
-  const auto samples = z2h::sample_names([&](const LongTensor& x) { return logits_eval(m, x); }, hp.block_size,
+  const auto samples = z2h::sample_names([&](const LongTensor& x) { return logits_eval(m, x); }, hp.net.block_size,
                                          data.vocab, hp.samples, sg);
   for (const std::string& s : samples) std::cout << s << "\n";
   std::cout << report.speed() << "\n";

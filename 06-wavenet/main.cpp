@@ -45,8 +45,7 @@ using z2h::py_repr;
 struct Hyper {
   std::string mode = "train";       // train | cells
   std::string variant = "scaled";   // original | context8 | hierarchical | bnfix | scaled
-  int n_embd = 0;                   // 0: the variant's (scaled: 24)
-  int n_hidden = 0;                 // 0: the variant's (scaled: 128)
+  ModelConfig model;                // the variant's sizes and layers; --n-embd, --n-hidden override (wavenet.hpp)
   int batch_size = 32;
   double lr = 0.1;                  // lr = 0.1 if i < 150000 else 0.01
   double lr_decayed = 0.01;
@@ -56,22 +55,14 @@ struct Hyper {
   std::string save, load;           // checkpoint paths ("" = out/model.safetensors, none)
 };
 
-ModelConfig model_config(const Hyper& hp) {
-  ModelConfig cfg = config_of(find_variant(hp.variant));
-  if (hp.n_embd > 0) cfg.n_embd = hp.n_embd;
-  if (hp.n_hidden > 0) cfg.n_hidden = hp.n_hidden;
-  return cfg;
-}
-
-std::string shape_list(const z2h::Shape& s) {  // [182625, 8]
-  std::string out = "[";
-  for (int i = 0; i < s.ndim(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
-  return out + "]";
-}
+// The largest sizes the flags accept: far above the lecture's and the exercises', low enough that
+// no single flag asks for more memory than a small machine has (the splits are evaluated in one
+// forward pass: 182625 x 4 x n_hidden floats in the first layer).
+constexpr int64_t kMaxEmbd = 256, kMaxHidden = 1024, kMaxBatch = 8192, kMaxSamples = 100000;
 
 // Every setting as a flag (and as summary.json's "config"), each named once: here. The sizes a
-// --variant implies are recorded as the run settles them (n_embd, n_hidden: the variant's when the
-// flag is 0, its default).
+// --variant implies are recorded as the run settles them (settle_model: the variant's, unless
+// --n-embd or --n-hidden is given).
 void declare(z2h::Settings& s, Hyper& hp, z2h::CommonOptions& opt) {
   s.record("steps", opt.steps);
   s.record("seed", opt.seed);
@@ -79,37 +70,36 @@ void declare(z2h::Settings& s, Hyper& hp, z2h::CommonOptions& opt) {
       ->check(CLI::IsMember({"train", "cells"}));
   s.option("--variant", hp.variant, "a row of the performance log: original | context8 | hierarchical | bnfix | scaled")
       ->check(CLI::IsMember({"original", "context8", "hierarchical", "bnfix", "scaled"}));
-  s.option("--n-embd", hp.n_embd, "embedding dimensions per character (default: the variant's)")->check(z2h::at_least(1));
-  s.option("--n-hidden", hp.n_hidden, "neurons per hidden layer (default: the variant's)")->check(z2h::at_least(1));
-  s.option("--batch", hp.batch_size, "minibatch size (batch norm needs 2 or more)", "batch_size")->check(z2h::at_least(2));
+  s.option("--n-embd", hp.model.n_embd, "embedding dimensions per character, unless given the variant's")
+      ->check(z2h::in_range(1, kMaxEmbd));
+  s.option("--n-hidden", hp.model.n_hidden, "neurons per hidden layer, unless given the variant's")
+      ->check(z2h::in_range(1, kMaxHidden));
+  s.option("--batch", hp.batch_size, "minibatch size (batch norm needs 2 or more)", "batch_size")
+      ->check(z2h::in_range(2, kMaxBatch));
   s.option("--lr", hp.lr, "learning rate before the decay step")->check(z2h::positive());
   s.option("--lr-decayed", hp.lr_decayed, "learning rate from the decay step on")->check(z2h::positive());
   s.option("--lr-decay-step", hp.lr_decay_step, "step of the learning-rate drop")->check(z2h::at_least(0));
   s.option("--chunk", hp.chunk, "the loss plot averages log10(loss) over chunks of this many steps")->check(z2h::at_least(1));
-  s.option("--samples", hp.samples, "names to sample after training")->check(z2h::at_least(0));
+  s.option("--samples", hp.samples, "names to sample after training")->check(z2h::in_range(0, kMaxSamples));
   s.option("--save", hp.save, "checkpoint path (default: <out>/model.safetensors)");
   s.option("--load", hp.load, "start from this checkpoint (with --steps 0: evaluate and sample only)")
       ->check(CLI::ExistingFile);
-  s.derived("block_size", [&hp] { return model_config(hp).block_size; });
-  s.derived("hierarchical", [&hp] { return model_config(hp).hierarchical; });
-  s.derived("fixed_batchnorm", [&hp] { return model_config(hp).fixed_bn; });
-  s.derived("n_embd", [&hp] { return model_config(hp).n_embd; });
-  s.derived("n_hidden", [&hp] { return model_config(hp).n_hidden; });
+  s.record("block_size", hp.model.block_size);
+  s.record("hierarchical", hp.model.hierarchical);
+  s.record("fixed_batchnorm", hp.model.fixed_bn);
+}
+
+// After parsing: the --variant's model, with the sizes the command line gave.
+void settle_model(Hyper& hp, const z2h::Settings& s) {
+  ModelConfig cfg = find_variant(hp.variant).model;
+  if (s.given(hp.model.n_embd)) cfg.n_embd = hp.model.n_embd;
+  if (s.given(hp.model.n_hidden)) cfg.n_hidden = hp.model.n_hidden;
+  hp.model = cfg;
 }
 
 std::string model_id(const Hyper& hp) {
-  const ModelConfig cfg = model_config(hp);
+  const ModelConfig& cfg = hp.model;
   return "wavenet-" + hp.variant + "-" + std::to_string(cfg.n_embd) + "-" + std::to_string(cfg.n_hidden);
-}
-
-void load_model(const std::string& path, nn::Sequential& model, const std::string& id) {
-  const auto meta = z2h::load_safetensors(path).metadata;  // which model, before any tensor is copied
-  const auto it = meta.find("model");
-  if (it == meta.end() || it->second != id)
-    throw z2h::UserError("checkpoint '" + path + "' holds " +
-                         (it == meta.end() ? std::string("no 06-wavenet model") : "model '" + it->second + "'") +
-                         ", not '" + id + "' (pass the --variant and sizes it was trained with)");
-  z2h::load_checkpoint(path, model);
 }
 
 void print_layer_shapes(const nn::Sequential& model) {
@@ -126,9 +116,9 @@ ForLoopCheck print_convolution_cells(nn::Sequential& model, const Data& data) {
     std::cout << context_string(data.train, data.vocab, i) << " --> "
               << data.vocab.itos(static_cast<int>(data.train.Y.data[static_cast<size_t>(i)])) << "\n";
   const ForLoopCheck c = convolution_check(model, data.train, 7, 8);
-  std::cout << "model(Xtr[[7]]).shape: " << shape_list(c.single_shape) << "\n";
+  std::cout << "model(Xtr[[7]]).shape: " << z2h::py_list(c.single_shape.vec()) << "\n";
   std::printf("for i in range(8): logits[i] = model(Xtr[[7+i]])  -> %s; vs model(Xtr[7:15]) at once: max |diff| %.3g\n",
-              shape_list(c.loop_shape).c_str(), c.max_abs_diff);
+              z2h::py_list(c.loop_shape.vec()).c_str(), c.max_abs_diff);
   return c;
 }
 
@@ -137,11 +127,11 @@ ForLoopCheck print_convolution_cells(nn::Sequential& model, const Data& data) {
 // ================================================================================================
 void run_train(const Hyper& hp, const z2h::CommonOptions& opt, const fs::path& out, z2h::RunReport& report) {
   const Variant& variant = find_variant(hp.variant);
-  const ModelConfig cfg = model_config(hp);
+  const ModelConfig& cfg = hp.model;
   const Data data = load_names(z2h::data_file(opt, "names.txt"), cfg.block_size);
   std::cout << z2h::run_header("06-wavenet", opt.seed, opt.threads) << "\n";
-  std::cout << shape_list(data.train.X.shape) << " " << shape_list(data.val.X.shape) << " "
-            << shape_list(data.test.X.shape) << "\n";
+  std::cout << z2h::py_list(data.train.X.shape.vec()) << " " << z2h::py_list(data.val.X.shape.vec()) << " "
+            << z2h::py_list(data.test.X.shape.vec()) << "\n";
   for (int64_t i = 0; i < 20; ++i)  // cell 6: the first examples
     std::cout << context_string(data.train, data.vocab, i) << " --> "
               << data.vocab.itos(static_cast<int>(data.train.Y.data[static_cast<size_t>(i)])) << "\n";
@@ -149,7 +139,8 @@ void run_train(const Hyper& hp, const z2h::CommonOptions& opt, const fs::path& o
   // ---- model: every draw from the global generator, torch.manual_seed(42) ----
   z2h::manual_seed(opt.seed);
   nn::Sequential model = make_model(cfg);
-  if (!hp.load.empty()) load_model(hp.load, model, model_id(hp));
+  if (!hp.load.empty())
+    z2h::load_model(hp.load, model, "06-wavenet", model_id(hp), "pass the --variant and sizes it was trained with");
   const int64_t params = num_parameters(model);
   std::cout << params << "\n";  // number of parameters in total
 
@@ -178,7 +169,7 @@ void run_train(const Hyper& hp, const z2h::CommonOptions& opt, const fs::path& o
   const float train = split_loss(model, data.train), val = split_loss(model, data.val),
               test = split_loss(model, data.test);
   std::cout << "train " << py_repr(train) << "\nval " << py_repr(val) << "\ntest " << py_repr(test) << "\n";
-  if (hp.variant != "scaled" || hp.n_embd || hp.n_hidden)
+  if (hp.variant != "scaled" || cfg.n_embd != variant.model.n_embd || cfg.n_hidden != variant.model.n_hidden)
     std::printf("performance log, \"%s\": train %.3f, val %.3f\n", variant.log_line.c_str(), variant.lecture_train,
                 variant.lecture_val);
 
@@ -198,8 +189,7 @@ void run_train(const Hyper& hp, const z2h::CommonOptions& opt, const fs::path& o
   }
   plot_model_tree(out / "model_tree.png", model, context_string(data.train, data.vocab, 14),
                   std::string(1, data.vocab.itos(static_cast<int>(data.train.Y.data[14]))));
-  z2h::save_checkpoint(hp.save.empty() ? out / "model.safetensors" : fs::path(hp.save), model,
-                       {{"stage", "06-wavenet"}, {"model", model_id(hp)}});
+  z2h::save_model(hp.save.empty() ? out / "model.safetensors" : fs::path(hp.save), model, "06-wavenet", model_id(hp));
   report.summary.update({{"mode", hp.mode}, {"variant", hp.variant}, {"params", params}});
   report.summary["loss"] = {{"train", train}, {"val", val}, {"test", test}};
   report.summary["lecture"] = {{"train", variant.lecture_train}, {"val", variant.lecture_val}, {"params", variant.lecture_params}};
@@ -212,7 +202,7 @@ void run_train(const Hyper& hp, const z2h::CommonOptions& opt, const fs::path& o
 // mode cells: the video's teaching cells on the model at init
 // ================================================================================================
 void run_cells(const Hyper& hp, const z2h::CommonOptions& opt, const fs::path& out, z2h::RunReport& report) {
-  const ModelConfig cfg = model_config(hp);
+  const ModelConfig& cfg = hp.model;
   const Data data = load_names(z2h::data_file(opt, "names.txt"), cfg.block_size);
   z2h::manual_seed(opt.seed);
   nn::Sequential model = make_model(cfg);
@@ -220,7 +210,7 @@ void run_cells(const Hyper& hp, const z2h::CommonOptions& opt, const fs::path& o
   const z2h::LongTensor ix = z2h::randint(0, data.train.Y.size(0), {4});
   const z2h::LongTensor Xb = data.train.X[ix];
   model(Xb);
-  std::cout << "Xb.shape: " << shape_list(Xb.shape) << "\n" << Xb << "\n";
+  std::cout << "Xb.shape: " << z2h::py_list(Xb.shape.vec()) << "\n" << Xb << "\n";
   print_layer_shapes(model);
   model.eval();
   const ForLoopCheck conv = print_convolution_cells(model, data);
@@ -243,6 +233,7 @@ int main(int argc, char** argv) {
   declare(settings, hp, opt);
   z2h::add_max_len_option(app, z2h::max_name_length());
   return z2h::run_main(argc, argv, app, opt, [&] {
+    settle_model(hp, settings);
     const fs::path out = z2h::prepare_out_dir(opt.out);
     z2h::RunReport report(opt, settings, out);  // both modes' metrics.csv and summary.json
     if (hp.mode == "cells") run_cells(hp, opt, out, report);

@@ -20,12 +20,12 @@ using z2h::Tensor;
 // ================================================================================================
 const std::vector<Variant>& variants() {
   static const std::vector<Variant> v = {
-      {"original", 3, 10, 200, false, true, "original (3 character context + 200 hidden neurons, 12K params)", "12K",
+      {"original", {27, 3, 10, 200, false, true}, "original (3 character context + 200 hidden neurons, 12K params)", "12K",
        2.058, 2.105},
-      {"context8", 8, 10, 200, false, true, "context: 3 -> 8 (22K params)", "22K", 1.918, 2.027},
-      {"hierarchical", 8, 10, 68, true, false, "flat -> hierarchical (22K params)", "22K", 1.941, 2.029},
-      {"bnfix", 8, 10, 68, true, true, "fix bug in batchnorm", "22K", 1.912, 2.022},
-      {"scaled", 8, 24, 128, true, true, "scale up the network: n_embd 24, n_hidden 128 (76K params)", "76K", 1.769,
+      {"context8", {27, 8, 10, 200, false, true}, "context: 3 -> 8 (22K params)", "22K", 1.918, 2.027},
+      {"hierarchical", {27, 8, 10, 68, true, false}, "flat -> hierarchical (22K params)", "22K", 1.941, 2.029},
+      {"bnfix", {27, 8, 10, 68, true, true}, "fix bug in batchnorm", "22K", 1.912, 2.022},
+      {"scaled", {27, 8, 24, 128, true, true}, "scale up the network: n_embd 24, n_hidden 128 (76K params)", "76K", 1.769,
        1.993},
   };
   return v;
@@ -35,11 +35,6 @@ const Variant& find_variant(const std::string& name) {
   for (const Variant& v : variants())
     if (v.name == name) return v;
   throw z2h::UserError("unknown --variant '" + name + "' (choose original, context8, hierarchical, bnfix or scaled)");
-}
-
-ModelConfig config_of(const Variant& v) {
-  return {.vocab_size = 27, .block_size = v.block_size, .n_embd = v.n_embd, .n_hidden = v.n_hidden,
-          .hierarchical = v.hierarchical, .fixed_bn = v.fixed_bn};
 }
 
 // ================================================================================================

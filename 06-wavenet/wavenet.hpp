@@ -24,12 +24,20 @@
 
 namespace stage06 {
 
+// ---- the model's configuration (cell 9) ---------------------------------------------------------
+struct ModelConfig {
+  int vocab_size = 27;
+  int block_size = 8;
+  int n_embd = 24;    // the dimensionality of the character embedding vectors
+  int n_hidden = 128;  // the number of neurons in each hidden layer
+  bool hierarchical = true;  // FlattenConsecutive(2) three times, or FlattenConsecutive(block_size) once
+  bool fixed_bn = true;      // BatchNorm1d over dims (0, 1) for 3-D input (false: the video's bug)
+};
+
 // ---- the road of the notebook's "performance log" ----------------------------------------------
 struct Variant {
   std::string name;
-  int block_size, n_embd, n_hidden;
-  bool hierarchical;  // FlattenConsecutive(2) three times, or FlattenConsecutive(block_size) once
-  bool fixed_bn;      // BatchNorm1d over dims (0, 1) for 3-D input (false: the video's bug)
+  ModelConfig model;
   std::string log_line;      // the notebook's words for this row
   std::string lecture_params;
   double lecture_train, lecture_val;
@@ -62,15 +70,6 @@ struct BatchNorm1d : z2h::nn::Module {
 };
 
 // ---- the model (cell 9) ----------------------------------------------------------------------
-struct ModelConfig {
-  int vocab_size = 27;
-  int block_size = 8;
-  int n_embd = 24;    // the dimensionality of the character embedding vectors
-  int n_hidden = 128;  // the number of neurons in each hidden layer
-  bool hierarchical = true;
-  bool fixed_bn = true;
-};
-ModelConfig config_of(const Variant& v);
 
 // Sequential([Embedding, (FlattenConsecutive, Linear(bias=False), BatchNorm1d, Tanh) x levels,
 // Linear]) with the last weight scaled by 0.1 ("make less confident"). Draws from the global

@@ -121,14 +121,14 @@ void declare(z2h::Settings& s, Hyper& hp, z2h::CommonOptions& opt) {
            "colab (the Colab's finished model) | bigram (bigram.py) | cpu | gpt (gpt.py) | add (exercise 2: a+b=c)")
       ->check(CLI::IsMember({"colab", "bigram", "cpu", "gpt", "add"}));
   s.option("--digits", hp.digits, "--config add: a and b have up to this many digits (1 to 3)")->check(z2h::between(1, 3));
-  s.option("--batch-size", hp.batch_size, "sequences per batch")->check(z2h::at_least(1));
-  s.option("--block-size", hp.block_size, "context length")->check(z2h::at_least(1));
+  s.option("--batch-size", hp.batch_size, "sequences per batch")->check(z2h::in_range(1, 1024));
+  s.option("--block-size", hp.block_size, "context length")->check(z2h::in_range(1, 1024));
   s.option("--eval-interval", hp.eval_interval, "iterations between evaluations")->check(z2h::at_least(1));
   s.option("--eval-iters", hp.eval_iters, "batches per split in each evaluation")->check(z2h::at_least(1));
   s.option("--lr", hp.learning_rate, "AdamW learning rate", "learning_rate")->check(z2h::positive());
-  s.option("--n-embd", hp.n_embd, "embedding width (0: bigram.py's table)")->check(z2h::at_least(0));
-  s.option("--n-head", hp.n_head, "attention heads per block")->check(z2h::at_least(1));
-  s.option("--n-layer", hp.n_layer, "blocks")->check(z2h::at_least(1));
+  s.option("--n-embd", hp.n_embd, "embedding width (0: bigram.py's table)")->check(z2h::in_range(0, 1024));
+  s.option("--n-head", hp.n_head, "attention heads per block")->check(z2h::in_range(1, 64));
+  s.option("--n-layer", hp.n_layer, "blocks")->check(z2h::in_range(1, 64));
   s.option("--dropout", hp.dropout, "dropout probability")->check(z2h::between(0, 0.99));
   s.option("--scale", hp.scale, "attention scale: n_embd (C**-0.5, the Colab) | head (head_size**-0.5, gpt.py)")
       ->check(CLI::IsMember({"n_embd", "head"}));
@@ -138,7 +138,7 @@ void declare(z2h::Settings& s, Hyper& hp, z2h::CommonOptions& opt) {
       ->check(CLI::IsMember({"batched", "per-head"}));
   s.option("--activation", hp.activation, "feed-forward non-linearity: relu (the lecture) | gelu (exercise 4, GPT-2's)")
       ->check(CLI::IsMember({"relu", "gelu"}));
-  s.option("--gen", hp.gen, "characters to generate")->check(z2h::at_least(0));
+  s.option("--gen", hp.gen, "characters to generate")->check(z2h::in_range(0, 10000000));
   s.option("--temperature", hp.temperature, "sampling temperature")->check(z2h::positive());
   s.option("--top-k", hp.top_k, "sample among the k likeliest characters (0: all)")->check(z2h::at_least(0));
   s.option("--prompt", hp.prompt, "mode sample: text to continue (default: a newline)");

@@ -175,7 +175,7 @@ TEST_CASE("the deep net without BatchNorm (--no-batchnorm --gain G) at init: the
   CHECK(s53["params"] == 46497);
   CHECK(slurp(t53.path / "stdout.txt").find("layer 1 (      Tanh): mean -0.02, std 0.75, saturated: 20.25%\n") !=
         std::string::npos);
-  CHECK(s53["config"]["no_batchnorm"] == true);
+  CHECK(s53["config"]["batchnorm"] == false);
   CHECK(s53["config"]["gain"].get<double>() == 1.6666667);
 
   auto stds = [](const json& s) {

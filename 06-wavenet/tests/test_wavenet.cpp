@@ -268,7 +268,7 @@ TEST_CASE("the performance log's models have the lecture's parameter counts (765
       {"original", 12097}, {"context8", 22097}, {"hierarchical", 22397}, {"bnfix", 22397}, {"scaled", 76579}};
   for (const Variant& v : variants()) {
     z2h::manual_seed(42);
-    nn::Sequential model = make_model(config_of(v));
+    nn::Sequential model = make_model(v.model);
     INFO(v.name);
     CHECK(num_parameters(model) == expected.at(v.name));
   }
@@ -322,9 +322,9 @@ TEST_CASE("runs at other seeds, variants and step counts match independent PyTor
     const int64_t steps = r["steps"];
     const uint64_t seed = r["seed"];
     INFO(variant << ", seed " << seed << ", " << steps << " steps");
-    const Data& data = names_data(v.block_size);
+    const Data& data = names_data(v.model.block_size);
     z2h::manual_seed(seed);
-    nn::Sequential model = make_model(config_of(v));
+    nn::Sequential model = make_model(v.model);
     CHECK(num_parameters(model) == r["params"].get<int64_t>());
     const auto all = train_run(model, data.train, steps);
     std::vector<float> every;  // the golden keeps every 100th loss and the last

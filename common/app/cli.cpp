@@ -90,6 +90,16 @@ class HelpFormatter : public CLI::Formatter {
     const std::string type = opt->get_type_name();  // "INT" or "INT:INT>=0" with a check
     return " " + type.substr(type.rfind(':') + 1);
   }
+  // A switch that sets false (`--no-tanh{false}`) is shown without its value: "--no-tanh".
+  std::string make_option_name(const CLI::Option* opt, bool is_positional) const override {
+    std::string name = CLI::Formatter::make_option_name(opt, is_positional);
+    for (size_t open = name.find('{'); open != std::string::npos; open = name.find('{', open)) {
+      const size_t close = name.find('}', open);
+      if (close == std::string::npos) break;
+      name.erase(open, close - open + 1);
+    }
+    return name;
+  }
   std::string make_option_desc(const CLI::Option* opt) const override {
     const std::string def = opt->get_type_size() == 0 ? "" : opt->get_default_str();
     return opt->get_description() + (def.empty() ? "" : " (default: " + def + ")");
@@ -113,6 +123,17 @@ CLI::Validator at_least(int64_t min) {
         return {};
       },
       "INT>=" + std::to_string(min));
+}
+
+CLI::Validator in_range(int64_t min, int64_t max) {
+  const std::string range = "[" + std::to_string(min) + ", " + std::to_string(max) + "]";
+  return CLI::Validator(
+      [min, max, range](std::string& s) -> std::string {
+        int64_t v = 0;
+        if (!parse_decimal(s, v) || v < min || v > max) return "must be an integer in " + range + ", got " + in_quotes(s);
+        return {};
+      },
+      "INT in " + range);
 }
 
 CLI::Validator between(double lo, double hi) {
@@ -159,8 +180,7 @@ void add_common_options(CLI::App& app, CommonOptions& opt) {
 
 void add_max_len_option(CLI::App& app, int& max_len) {
   app.add_option("--max-len", max_len, "longest sampled name: one that has not ended by then is cut there")
-      ->check(at_least(1))
-      ->check(CLI::Range(1, 1000000));
+      ->check(in_range(1, 1000000));
 }
 
 int run_main(int argc, const char* const* argv, CLI::App& app, const CommonOptions& opt,

@@ -56,6 +56,11 @@ void add_max_len_option(CLI::App& app, int& max_len);
 // rejects "0", "-3", "1.5", "010" (C would read that as octal 8) with a message naming the flag.
 CLI::Validator at_least(int64_t min);
 
+// Check for size flags: a decimal integer in [min, max], e.g. `--batch` with in_range(1, 16384).
+// The upper bound keeps a typo (--n-hidden 2000000) from asking for more memory than the machine
+// has, where the system might grant it and then kill the process; --help shows "INT in [1, 16384]".
+CLI::Validator in_range(int64_t min, int64_t max);
+
 // Check for real-valued flags: a finite number in [lo, hi], e.g. `--dropout` with between(0, 1).
 CLI::Validator between(double lo, double hi);
 

@@ -37,4 +37,19 @@ std::string py_repr(double x) {
   return sign + digits.substr(0, int_len) + "." + digits.substr(int_len);
 }
 
+namespace {
+std::string joined(const char* open, const std::vector<int64_t>& v, const char* close) {
+  std::string s = open;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) s += ", ";
+    s += std::to_string(v[i]);
+  }
+  s += close;
+  return s;
+}
+}  // namespace
+
+std::string py_list(const std::vector<int64_t>& v) { return joined("[", v, "]"); }
+std::string py_tuple(const std::vector<int64_t>& v) { return joined("(", v, v.size() == 1 ? ",)" : ")"); }
+
 }  // namespace z2h

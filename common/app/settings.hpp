@@ -13,6 +13,7 @@
 //   settings.option("--lr", hp.lr, "learning rate")->check(z2h::positive());      // config "lr"
 //   settings.option("--batch", hp.batch_size, "minibatch size", "batch_size");    // config "batch_size"
 //   settings.record("saturation", hp.saturation);                                  // no flag, still in config
+//   settings.choice("--init", hp.model.init, {{"lecture", Init::lecture}, {"tuned", Init::tuned}}, "...");
 //   ...
 //   summary["config"] = settings.json();   // {"batch_size": 32, "lr": 0.1, "saturation": 0.99}
 //
@@ -45,6 +46,32 @@ class Settings {
   CLI::Option* flag(const std::string& flag, bool& field, const std::string& help, const std::string& key = "") {
     record(key.empty() ? key_of(flag) : key, field);
     return options_.emplace_back(&field, app_.add_flag(flag, field, help)).second;
+  }
+
+  // A flag that takes one of a few names, bound to an enum field: the flag and summary.json show
+  // the names, the field holds the enum. `settings.choice("--init", cfg.init,
+  // {{"lecture", Init::lecture}, {"tuned", Init::tuned}}, "how the weights start")`.
+  template <typename E>
+  CLI::Option* choice(const std::string& flag, E& field, std::vector<std::pair<std::string, E>> names,
+                      const std::string& help, const std::string& key = "") {
+    auto name_of = [names, &field] {
+      for (const auto& [n, v] : names)
+        if (v == field) return n;
+      return std::string();
+    };
+    derived(key.empty() ? key_of(flag) : key, [name_of] { return nlohmann::json(name_of()); });
+    std::vector<std::string> allowed;
+    for (const auto& nv : names) allowed.push_back(nv.first);
+    CLI::Option* o = app_.add_option_function<std::string>(
+                             flag,
+                             [&field, names](const std::string& s) {
+                               for (const auto& [n, v] : names)
+                                 if (n == s) field = v;
+                             },
+                             help)
+                         ->check(CLI::IsMember(allowed))
+                         ->default_str(name_of());
+    return options_.emplace_back(&field, o).second;
   }
 
   // Whether the command line gave the flag bound to `field` (a run may then keep it over a default

@@ -33,18 +33,51 @@ void save_checkpoint(const std::filesystem::path& path, const nn::Module& module
   save_checkpoint(path, module_tensors(module), metadata);
 }
 
-Metadata load_checkpoint(const std::filesystem::path& path, const nn::NamedTensors& into) {
-  SafetensorsFile file = load_safetensors(path);
+namespace {
+void copy_into(const SafetensorsFile& file, const nn::NamedTensors& into) {
   for (const auto& [name, t] : into) {
     const NamedArray& a = file.get(name, t.shape().vec());  // UserError: missing, or another shape
     require_finite(a, file.path);                            // UserError: NaN or inf
     std::copy(a.data.begin(), a.data.end(), t.data());
   }
+}
+}  // namespace
+
+Metadata load_checkpoint(const std::filesystem::path& path, const nn::NamedTensors& into) {
+  const SafetensorsFile file = load_safetensors(path);
+  copy_into(file, into);
   return file.metadata;
 }
 
 Metadata load_checkpoint(const std::filesystem::path& path, nn::Module& module) {
   return load_checkpoint(path, module_tensors(module));
+}
+
+void save_model(const std::filesystem::path& path, const nn::NamedTensors& tensors, const std::string& stage,
+                const std::string& model_id) {
+  save_checkpoint(path, tensors, {{"stage", stage}, {"model", model_id}});
+}
+
+void save_model(const std::filesystem::path& path, const nn::Module& module, const std::string& stage,
+                const std::string& model_id) {
+  save_model(path, module_tensors(module), stage, model_id);
+}
+
+Metadata load_model(const std::filesystem::path& path, const nn::NamedTensors& into, const std::string& stage,
+                    const std::string& model_id, const std::string& hint) {
+  const SafetensorsFile file = load_safetensors(path);
+  const auto it = file.metadata.find("model");  // which model, before any tensor is copied
+  if (it == file.metadata.end() || it->second != model_id)
+    throw UserError("checkpoint " + quote_path(path.string()) + " holds " +
+                    (it == file.metadata.end() ? "no " + stage + " model" : "model " + quote(it->second)) + ", not " +
+                    quote(model_id) + " (" + hint + ")");
+  copy_into(file, into);
+  return file.metadata;
+}
+
+Metadata load_model(const std::filesystem::path& path, nn::Module& module, const std::string& stage,
+                    const std::string& model_id, const std::string& hint) {
+  return load_model(path, module_tensors(module), stage, model_id, hint);
 }
 
 std::map<std::string, Tensor> load_tensors(const std::filesystem::path& path) {

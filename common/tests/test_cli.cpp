@@ -22,8 +22,9 @@ struct Result {
   std::string out, err;
   bool body_ran = false;
   z2h::CommonOptions opt;
-  int batch = 0;
+  int batch = 0, hidden = 0;
   double lr = 0, dropout = 0;
+  bool tanh = true;
 };
 
 Result run(std::vector<std::string> args, const std::function<int()>& body = [] { return 0; }) {
@@ -32,11 +33,14 @@ Result run(std::vector<std::string> args, const std::function<int()>& body = [] 
   r.batch = 32;
   r.lr = 0.1;
   r.dropout = 0.2;
+  r.hidden = 200;
   CLI::App app{"02-bigram: a test stage"};
   z2h::add_common_options(app, r.opt);
   app.add_option("--batch", r.batch, "minibatch size")->check(z2h::at_least(1));
   app.add_option("--lr", r.lr, "learning rate")->check(z2h::positive());
   app.add_option("--dropout", r.dropout, "dropout probability")->check(z2h::between(0, 1));
+  app.add_option("--hidden", r.hidden, "neurons")->check(z2h::in_range(1, 4096));
+  app.add_flag("--no-tanh{false}", r.tanh, "no Tanh layers");
 
   args.insert(args.begin(), "02-bigram");
   std::vector<const char*> argv;
@@ -112,6 +116,11 @@ TEST_CASE("cli: --help prints every option with its default and exits 0 without 
   }
   CHECK(r.out.find("2147483647") != std::string::npos);   // --seed's default
   CHECK(r.out.find("out/02-bigram") != std::string::npos);  // --out's default
+  CHECK(r.out.find("  --no-tanh ") != std::string::npos);    // a switch that sets false, without "{false}"
+  CHECK(r.out.find("{false}") == std::string::npos);
+  auto no_tanh = run({"--no-tanh"});
+  CHECK(no_tanh.code == 0);
+  CHECK_FALSE(no_tanh.tanh);
 }
 
 TEST_CASE("cli: an unknown flag exits 2 with one line naming it") {
@@ -175,6 +184,23 @@ TEST_CASE("cli: the stage's own checks: batch 0, lr 0, dropout 1.5 exit 2") {
   CHECK(ok.batch == 64);
   CHECK(ok.lr == 1e-3);
   CHECK(ok.dropout == 0);
+}
+
+TEST_CASE("cli: a size flag has an upper bound: in_range(1, 4096) takes 1..4096 and names its range") {
+  for (const char* bad : {"0", "4097", "1000000000", "99999999999999999999", "010", "1.5", "-3"}) {
+    auto r = run({"--hidden", bad});
+    INFO("--hidden " << bad);
+    CHECK(r.code == 2);
+    CHECK(!r.body_ran);
+    CHECK(r.err == "error: --hidden: must be an integer in [1, 4096], got '" + std::string(bad) + "' (see --help)\n");
+  }
+  for (const char* good : {"1", "4096"}) {
+    auto r = run({"--hidden", good});
+    CHECK(r.code == 0);
+    CHECK(r.hidden == std::stoi(good));
+  }
+  auto help = run({"--help"});
+  CHECK(help.out.find("--hidden INT in [1, 4096]") != std::string::npos);
 }
 
 TEST_CASE("cli: the body's return value is the exit code") {

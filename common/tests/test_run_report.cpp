@@ -25,6 +25,14 @@ namespace {
 using z2h::test::slurp;
 }  // namespace
 
+TEST_CASE("py_list and py_tuple print a shape as Python's list(x.shape) and tuple(x.shape)", "[format]") {
+  CHECK(z2h::py_list({182625, 8}) == "[182625, 8]");
+  CHECK(z2h::py_list({}) == "[]");
+  CHECK(z2h::py_tuple({30, 100}) == "(30, 100)");
+  CHECK(z2h::py_tuple({30}) == "(30,)");
+  CHECK(z2h::py_tuple({}) == "()");
+}
+
 TEST_CASE("py_repr prints a double as Python's repr()", "[format]") {
   CHECK(z2h::py_repr(20.0) == "20.0");
   CHECK(z2h::py_repr(0.1) == "0.1");
@@ -67,6 +75,30 @@ TEST_CASE("a setting declared once is a flag and an entry of the config, read wh
   CHECK_THROWS_AS(s.given(block_size), std::logic_error);  // recorded, but no flag
   block_size = 4;  // a value the run settles after parsing
   CHECK(s.json() == nlohmann::json{{"lr", 0.5}, {"batch_size", 8}, {"direct", true}, {"hidden", 200}, {"block_size", 4}, {"n_in", 40}});
+}
+
+TEST_CASE("a choice flag binds names to an enum field; the config shows the name", "[settings]") {
+  enum class Init { lecture, tuned };
+  struct Cfg {
+    Init init = Init::lecture;
+  } cfg;
+  CLI::App app;
+  z2h::Settings s(app);
+  s.choice("--init", cfg.init, {{"lecture", Init::lecture}, {"tuned", Init::tuned}}, "how the weights start");
+  CHECK(s.json() == nlohmann::json{{"init", "lecture"}});
+  const char* argv[] = {"prog", "--init", "tuned"};
+  app.parse(3, argv);
+  CHECK(cfg.init == Init::tuned);
+  CHECK(s.given(cfg.init));
+  CHECK(s.flag_of(cfg.init) == "--init");
+  CHECK(s.json() == nlohmann::json{{"init", "tuned"}});
+  CLI::App app2;
+  Cfg cfg2;
+  z2h::Settings s2(app2);
+  s2.choice("--init", cfg2.init, {{"lecture", Init::lecture}, {"tuned", Init::tuned}}, "how the weights start");
+  const char* bad[] = {"prog", "--init", "kaiming"};
+  CHECK_THROWS_AS(app2.parse(3, bad), CLI::ValidationError);
+  CHECK(cfg2.init == Init::lecture);
 }
 
 TEST_CASE("a run's report: lecture lines, one metrics row per step, summary.json with the common keys", "[report]") {

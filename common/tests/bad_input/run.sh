@@ -104,6 +104,7 @@ mutate "$ck3" "$m/w2_big.safetensors" fill W2 3e38
 mutate "$ck3" "$m/vocab_ctrl.safetensors" meta vocab '.abcdefghijklmnopqrstuvwxy\x1b'
 mutate "$ck3" "$m/vocab_order.safetensors" meta vocab 'abcdefghijklmnopqrstuvwxyz.'
 mutate "$ck3" "$m/other_stage.safetensors" meta stage $'04-batchnorm\x1b[2J'
+mutate "$ck3" "$m/model_escape.safetensors" meta model 'mlp\x1b[2J\x07'   # a model id with terminal escapes
 mutate "$ck3" "$m/seed_text.safetensors" meta seed 'forty-two'
 mutate "$ck3" "$m/truncated.safetensors" truncate 200
 mutate "$ck3" "$m/header_len.safetensors" header-length 9223372036854775807
@@ -145,8 +146,31 @@ for s in 02-bigram 03-mlp 04-batchnorm 05-backprop-ninja 06-wavenet; do
   expect "$s: --max-len 0" 2 "--max-len" "$dir" -- "$bin/$s" --max-len 0 --out "$dir"
 done
 dir=$(fresh oom)
-expect "03-mlp: sizes too large to allocate" 2 "out of memory|too large" "$dir" -- \
-  "$bin/03-mlp" --quiet --steps 1 --data "$d/small.txt" --emb 1000 --hidden 1000000000 --out "$dir/new"
+expect "03-mlp: sizes too large to allocate" 2 "--hidden: .*integer in \[1, 4096\]" "$dir" -- \
+  "$bin/03-mlp" --quiet --steps 1 --data "$d/small.txt" --emb 500 --hidden 1000000000 --out "$dir/new"
+# Every size flag has an upper bound (a size the system grants may still get the process killed):
+# one error line naming the flag and its range, before anything is read or allocated.
+dir=$(fresh sizes)
+expect "02-bigram: --samples above its bound" 2 "--samples: .*integer in \[0, 100000\]" "$dir" -- \
+  "$bin/02-bigram" --quiet --samples 1000000000 --out "$dir"
+expect "03-mlp: --batch-size above its bound" 2 "--batch-size: .*integer in \[1, 16384\]" "$dir" -- \
+  "$bin/03-mlp" --quiet --batch-size 2000000000 --out "$dir"
+expect "03-mlp: --block-size above its bound" 2 "--block-size: .*integer in \[1, 32\]" "$dir" -- \
+  "$bin/03-mlp" --quiet --block-size 100000 --out "$dir"
+expect "04-batchnorm: --n-hidden above its bound" 2 "--n-hidden: .*integer in \[2, 1024\]" "$dir" -- \
+  "$bin/04-batchnorm" --quiet --mode deep --n-hidden 100000 --out "$dir"
+expect "04-batchnorm: --batch above its bound" 2 "--batch: .*integer in \[2, 8192\]" "$dir" -- \
+  "$bin/04-batchnorm" --quiet --batch 1000000 --out "$dir"
+expect "05-backprop-ninja: --n-embd above its bound" 2 "--n-embd: .*integer in \[1, 256\]" "$dir" -- \
+  "$bin/05-backprop-ninja" --quiet --n-embd 100000 --out "$dir"
+expect "06-wavenet: --n-hidden above its bound" 2 "--n-hidden: .*integer in \[1, 1024\]" "$dir" -- \
+  "$bin/06-wavenet" --quiet --n-hidden 1000000 --out "$dir"
+expect "06-wavenet: --samples above its bound" 2 "--samples: .*integer in \[0, 100000\]" "$dir" -- \
+  "$bin/06-wavenet" --quiet --samples 99999999999 --out "$dir"
+expect "07-gpt: --block-size above its bound" 2 "--block-size: .*integer in \[1, 1024\]" "$dir" -- \
+  "$bin/07-gpt" --block-size 1000000 --out "$dir"
+expect "07-gpt: --n-embd above its bound" 2 "--n-embd: .*integer in \[0, 1024\]" "$dir" -- \
+  "$bin/07-gpt" --n-embd 65536 --out "$dir"
 
 # ---- data files ---------------------------------------------------------------------------------
 for s in 02-bigram 03-mlp 04-batchnorm 05-backprop-ninja 06-wavenet; do
@@ -166,7 +190,9 @@ for s in 03-mlp 04-batchnorm 05-backprop-ninja 06-wavenet; do
   expect "$s: a one-name file" 2 "at least 2 names" "$dir" -- "$bin/$s" --quiet --steps 1 --samples 1 --out "$dir" --data "$d/one.txt"
 done
 dir=$(fresh data-02-26)
-expect "02-bigram: a vocabulary without q" 2 "expected 26 lowercase" "$dir" -- "$bin/02-bigram" --quiet --out "$dir" --data "$d/noq.txt"
+expect "02-bigram: a vocabulary without q" 2 "expected 26 lowercase.*no name has 'q'" "$dir" -- "$bin/02-bigram" --quiet --out "$dir" --data "$d/noq.txt"
+expect "02-bigram: uppercase, digits and spaces" 2 "expected 26 lowercase.*found 'E' on line 1 " "$dir" -- \
+  "$bin/02-bigram" --quiet --out "$dir" --data "$d/mixed.txt"
 dir=$(fresh data-07)
 expect "07-gpt: a control character in the text" 2 "control character" "$dir" -- \
   "$bin/07-gpt" --steps 1 --out "$dir" --data "$d/shakespeare_ctrl.txt"
@@ -233,9 +259,13 @@ expect "02-bigram: a negative count" 2 "negative" "$dir" -- "$bin/02-bigram" --s
 expect "02-bigram: a 03-mlp checkpoint" 2 "has no array" "$dir" -- "$bin/02-bigram" --sample-only --load "$ck3"
 dir=$(fresh ck-04)
 expect "04-batchnorm: a 03-mlp checkpoint" 2 "holds" "$dir" -- "$bin/04-batchnorm" --quiet --steps 0 --load "$ck3" --out "$dir"
+expect "04-batchnorm: a model id with terminal escapes, shown quoted" 2 "holds model 'mlp\\\\x1B\\[2J\\\\x07'" "$dir" -- \
+  "$bin/04-batchnorm" --quiet --steps 0 --load "$m/model_escape.safetensors" --out "$dir"
 expect "04-batchnorm: garbage" 2 "not a valid safetensors" "$dir" -- "$bin/04-batchnorm" --quiet --steps 0 --load "$m/garbage.safetensors" --out "$dir"
 dir=$(fresh ck-06)
-expect "06-wavenet: a 03-mlp checkpoint" 2 "holds" "$dir" -- "$bin/06-wavenet" --quiet --steps 0 --load "$ck3" --out "$dir"
+expect "06-wavenet: a 03-mlp checkpoint" 2 "holds no 06-wavenet model" "$dir" -- "$bin/06-wavenet" --quiet --steps 0 --load "$ck3" --out "$dir"
+expect "06-wavenet: a model id with terminal escapes, shown quoted" 2 "holds model 'mlp\\\\x1B\\[2J\\\\x07'" "$dir" -- \
+  "$bin/06-wavenet" --quiet --steps 0 --load "$m/model_escape.safetensors" --out "$dir"
 expect "06-wavenet: a truncated checkpoint" 2 "not a valid safetensors|header length" "$dir" -- "$bin/06-wavenet" --quiet --steps 0 --load "$m/truncated.safetensors" --out "$dir"
 dir=$(fresh ck-07)
 expect "07-gpt: a 03-mlp checkpoint" 2 "checkpoint" "$dir" -- "$bin/07-gpt" --mode sample --load "$ck3" --out "$dir"
