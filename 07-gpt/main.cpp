@@ -187,7 +187,7 @@ void check_model_metadata(const std::string& path, const Hyper& hp, const std::s
     if (key == "init") continue;  // the init does not change the shapes
     const auto it = meta.find(key);
     if (it == meta.end() || it->second != want)
-      throw z2h::UserError("checkpoint '" + path + "' has " + key + " = " + (it == meta.end() ? "(none)" : it->second) +
+      throw z2h::UserError("checkpoint '" + path + "' has " + key + " = " + (it == meta.end() ? "(none)" : z2h::quote(it->second)) +
                            ", this run " + want + " (pass the --config or sizes it was trained with)");
   }
 }
@@ -370,8 +370,13 @@ int run_train(const Hyper& hp, const z2h::CommonOptions& opt, const z2h::Setting
       const auto step = meta.find("step"), rng = meta.find("generator");
       if (step == meta.end() || rng == meta.end())
         throw z2h::UserError("checkpoint '" + hp.resume + "' has no step or generator state: resume from a model.safetensors a training run wrote");
-      if (std::stoll(step->second) >= opt.steps)
-        throw z2h::UserError("checkpoint '" + hp.resume + "' is at step " + step->second + ": pass --steps above it");
+      int64_t at = -1;
+      const std::string& text = step->second;
+      if (std::from_chars(text.data(), text.data() + text.size(), at).ptr != text.data() + text.size() || at < 0)
+        throw z2h::UserError("checkpoint '" + hp.resume + "' has step = " + z2h::quote(text) +
+                             ", not a step number: resume from a model.safetensors a training run wrote");
+      if (at >= opt.steps)
+        throw z2h::UserError("checkpoint '" + hp.resume + "' is at step " + text + ": pass --steps above it");
       try {
         Generator::parse_state(rng->second);
       } catch (const std::invalid_argument& e) {

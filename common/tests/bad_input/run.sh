@@ -93,7 +93,9 @@ mkdir -p "$d/nodir"
 g=$work/good; mkdir -p "$g"
 "$bin/02-bigram" --quiet --steps 1 --samples 1 --out "$g/02" >/dev/null 2>&1 || echo "warning: the good 02-bigram run failed"
 "$bin/03-mlp" --quiet --steps 5 --samples 1 --data "$d/small.txt" --out "$g/03" >/dev/null 2>&1 || echo "warning: the good 03-mlp run failed"
-ck3=$g/03/model.safetensors; ck2=$g/02/model.safetensors
+tiny07=(--n-embd 16 --n-layer 1 --n-head 2 --block-size 8 --batch-size 4 --eval-iters 1)  # a 07-gpt of 5537 parameters
+"$bin/07-gpt" --quiet --steps 1 --eval-interval 1 --gen 10 "${tiny07[@]}" --out "$g/07" >/dev/null 2>&1 || echo "warning: the good 07-gpt run failed"
+ck3=$g/03/model.safetensors; ck2=$g/02/model.safetensors; ck7=$g/07/model.safetensors
 m=$work/ck; mkdir -p "$m"
 mutate() { python3 "$here/mutate.py" "$@"; }
 mutate "$ck3" "$m/block_size.safetensors" meta block_size 1000000
@@ -270,6 +272,12 @@ expect "06-wavenet: a truncated checkpoint" 2 "not a valid safetensors|header le
 dir=$(fresh ck-07)
 expect "07-gpt: a 03-mlp checkpoint" 2 "checkpoint" "$dir" -- "$bin/07-gpt" --mode sample --load "$ck3" --out "$dir"
 expect "07-gpt: garbage" 2 "not a valid safetensors" "$dir" -- "$bin/07-gpt" --mode sample --load "$m/garbage.safetensors" --out "$dir"
+mutate "$ck7" "$m/step_text.safetensors" meta step abc
+mutate "$ck7" "$m/embd_escape.safetensors" meta n_embd '16\x1b[2J'
+expect "07-gpt: a step that is not a number" 2 "has step = 'abc', not a step number" "$dir" -- \
+  "$bin/07-gpt" --quiet --steps 3 "${tiny07[@]}" --resume "$m/step_text.safetensors" --out "$dir"
+expect "07-gpt: a size with terminal escapes, shown quoted" 2 "has n_embd = '16\\\\x1B\\[2J'" "$dir" -- \
+  "$bin/07-gpt" --quiet --steps 3 "${tiny07[@]}" --resume "$m/embd_escape.safetensors" --out "$dir"
 
 # ---- a kill in the middle of a checkpoint write ------------------------------------------------------
 if wanted "03-mlp: killed while saving its checkpoint"; then
