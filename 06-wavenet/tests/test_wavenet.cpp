@@ -26,6 +26,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -57,12 +58,12 @@ const z2h::test::KernelGoldens& G() { return z2h::test::stage_goldens("06-wavene
 
 // The lecture's data for a block size, loaded once each. A missing names.txt fails loudly.
 const Data& names_data(int block_size = 8) {
-  static std::map<int, Data*> cache;
+  static std::map<int, std::unique_ptr<Data>> cache;
   auto& d = cache[block_size];
   if (!d) {
     const fs::path path = fs::path(Z2H_DEFAULT_DATA_DIR) / "names.txt";
     if (!fs::exists(path)) FAIL("data file " << path.string() << " not found: run `data/fetch names.txt` (or ./z2h test) first");
-    d = new Data(load_names(path.string(), block_size));
+    d = std::make_unique<Data>(load_names(path.string(), block_size));
   }
   return *d;
 }
