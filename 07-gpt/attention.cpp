@@ -187,6 +187,7 @@ Tensor qkv_projection(const Tensor& x, const Tensor& w, int64_t n_head) {
     for (int64_t r = 0; r < rows; ++r) std::copy_n(oh.data() + r * hs, hs, out.data() + r * C3 + col);
   }
   z2h::save_for_backward(out, QkvSaved{n_head});
+  z2h::save_for_backward(out, {x, w});
   return out;
 }
 
@@ -227,6 +228,7 @@ Tensor causal_attention(const Tensor& qkv, int64_t n_head, float scale, float dr
       scatter_cols(o.data(), T, C, h * hs, hs, out.data() + b * T * C, false);
     }
   z2h::save_for_backward(out, AttentionSaved{NH, scale, noisy, std::move(kept), keep_scale});
+  z2h::save_for_backward(out, {qkv});
   return out;
 }
 

@@ -41,6 +41,11 @@ Batch get_batch(const LongTensor& data, int64_t batch, int64_t block, Generator&
 
 // ================================================================================================
 // the modules
+//
+// Outside Head (whose forward the chapter quotes), the layers are called as `ln1.forward(x)`, not
+// `ln1(x)`: the call would also keep the result in the module's `out` (lecture 4's statistics)
+// until the next step, and this model never reads it — with gpt.py's sizes that is 0.9 GB of
+// activations no backward needs (PyTorch's nn.Module keeps nothing).
 // ================================================================================================
 namespace {
 // The causal mask: 1 above the diagonal, where `tril[:T, :T] == 0` (T, T).
@@ -111,22 +116,23 @@ Tensor MultiHeadAttention::forward(const Tensor& x, const Mode& m) {
                            keep_weights ? &wei : nullptr);
     if (!keep_weights) wei = Tensor();
   }
-  return z2h::dropout(proj(out), dropout, m.training, *m.gen);
+  return z2h::dropout(proj.forward(out), dropout, m.training, *m.gen);
 }
 
 FeedForward::FeedForward(const Config& cfg, Generator& g)
     : fc(cfg.n_embd, 4 * cfg.n_embd, true, g), proj(4 * cfg.n_embd, cfg.n_embd, true, g), dropout(cfg.dropout), gelu(cfg.gelu) {}
 
 Tensor FeedForward::forward(const Tensor& x, const Mode& m) {
-  const Tensor h = fc(x);
-  return z2h::dropout(proj(gelu ? z2h::gelu(h) : z2h::relu(h)), dropout, m.training, *m.gen);
+  Tensor h = fc.forward(x);
+  h = gelu ? z2h::gelu(h) : z2h::relu(h);  // (fc's output is freed here: relu's backward reads its own)
+  return z2h::dropout(proj.forward(h), dropout, m.training, *m.gen);
 }
 
 Block::Block(const Config& cfg, Generator& g) : sa(cfg, g), ffwd(cfg, g), ln1(cfg.n_embd), ln2(cfg.n_embd) {}
 
 Tensor Block::forward(const Tensor& x0, const Mode& m) {
-  Tensor x = x0 + sa.forward(ln1(x0), m);  // communication
-  return x + ffwd.forward(ln2(x), m);      // computation
+  Tensor x = x0 + sa.forward(ln1.forward(x0), m);  // communication
+  return x + ffwd.forward(ln2.forward(x), m);      // computation
 }
 
 // ================================================================================================
@@ -171,14 +177,14 @@ Gpt::Output Gpt::forward(const LongTensor& idx, const LongTensor* targets, const
                                 std::to_string(cfg.block_size));
   Tensor logits;
   if (cfg.n_embd == 0) {
-    logits = token_embedding_table(idx);                                // (B, T, V)
+    logits = token_embedding_table.forward(idx);                        // (B, T, V)
   } else {
-    Tensor tok_emb = token_embedding_table(idx);                        // (B, T, C)
-    Tensor pos_emb = (*position_embedding_table)(z2h::arange_long(T));  // (T, C)
+    Tensor tok_emb = token_embedding_table.forward(idx);                        // (B, T, C)
+    Tensor pos_emb = position_embedding_table->forward(z2h::arange_long(T));  // (T, C)
     Tensor x = tok_emb + pos_emb;                                       // (B, T, C)
     for (Block& b : blocks) x = b.forward(x, m);
-    x = (*ln_f)(x);
-    logits = (*lm_head)(x);                                             // (B, T, V)
+    x = ln_f->forward(x);
+    logits = lm_head->forward(x);                                       // (B, T, V)
   }
   Output out{logits, Tensor()};
   if (targets) {

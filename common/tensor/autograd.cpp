@@ -82,6 +82,7 @@ void Tensor::backward(const Tensor& grad_output) const {
     if (!node->grad.defined()) continue;  // nothing flowed here
     node->backward_fn(*node);
     if (!node->retains_grad) node->grad = Tensor();  // intermediates' grads are freed, as in PyTorch
+    node->release_saved();                           // and so is what the node saved for backward
   }
 }
 
@@ -89,19 +90,12 @@ void Tensor::backward(const Tensor& grad_output) const {
 // make_result: how every op allocates its output and (maybe) joins the graph.
 // ================================================================================================
 
-Tensor make_result(Shape s, const char* op, std::initializer_list<Tensor> inputs, BackwardFn fn) {
-  Tensor out = empty(s);
-  Node* n = out.node();
-  n->op = op;
-  if (!g_grad_enabled) return out;
-  for (const Tensor& t : inputs)
-    if (t.defined() && t.requires_grad()) {
-      n->requires_grad = true;
-      n->backward_fn = fn;
-      n->inputs.assign(inputs.begin(), inputs.end());
-      break;
-    }
-  return out;
+void join_graph(Node& n, std::vector<Tensor> inputs, BackwardFn fn) {
+  n.requires_grad = true;
+  n.backward_fn = fn;
+  n.inputs = std::move(inputs);
+  for (const Tensor& in : n.inputs)
+    if (in.defined()) ++in.node()->edges;
 }
 
 Tensor make_result(Shape s, const char* op, const std::vector<Tensor>& inputs, BackwardFn fn) {
@@ -110,13 +104,23 @@ Tensor make_result(Shape s, const char* op, const std::vector<Tensor>& inputs, B
   n->op = op;
   if (!g_grad_enabled) return out;
   for (const Tensor& t : inputs)
-    if (t.requires_grad()) {
-      n->requires_grad = true;
-      n->backward_fn = fn;
-      n->inputs = inputs;
+    if (t.defined() && t.requires_grad()) {
+      join_graph(*n, inputs, fn);
       break;
     }
   return out;
+}
+Tensor make_result(Shape s, const char* op, std::initializer_list<Tensor> inputs, BackwardFn fn) {
+  return make_result(s, op, std::vector<Tensor>(inputs), fn);
+}
+
+void save_for_backward(const Tensor& out, std::initializer_list<Tensor> tensors) {
+  Node& n = *out.node();
+  if (!n.backward_fn) return;  // not in the graph: nothing to keep
+  for (const Tensor& t : tensors) {
+    if (t.node() == &n) n.saved_output = true;  // (a handle would keep the node alive forever)
+    else n.saved_inputs.push_back(t);
+  }
 }
 
 }  // namespace z2h

@@ -97,7 +97,11 @@ void sub_backward(Node& o) {
 }  // namespace
 
 // ---- a * b ---------------------------------------------------------------------------------
-Tensor operator*(const Tensor& a, const Tensor& b) { return binary(a, b, "mul", mul_backward, kernels::BinaryOp::mul); }
+Tensor operator*(const Tensor& a, const Tensor& b) {
+  Tensor out = binary(a, b, "mul", mul_backward, kernels::BinaryOp::mul);
+  save_for_backward(out, {a, b});
+  return out;
+}
 namespace {
 // da += dout * b, db += dout * a (each summed to its shape)
 void mul_backward(Node& o) {
@@ -109,13 +113,17 @@ void mul_backward(Node& o) {
 }  // namespace
 
 // ---- a / b ---------------------------------------------------------------------------------
-Tensor operator/(const Tensor& a, const Tensor& b) { return binary(a, b, "div", div_backward, kernels::BinaryOp::div); }
+Tensor operator/(const Tensor& a, const Tensor& b) {
+  Tensor out = binary(a, b, "div", div_backward, kernels::BinaryOp::div);
+  save_for_backward(out, {a, b, out});
+  return out;
+}
 namespace {
 // da += dout / b, db += -dout * a / b²  (each summed to its shape)
 void div_backward(Node& o) {
   const Tensor &a = o.inputs[0], &b = o.inputs[1];
   const kernels::GradTarget da = grad_target(a), db = grad_target(b);  // in this order (see mul)
-  kernels::div_backward(o.grad.data(), o.data, o.shape, a.data(), a.shape(), b.data(), b.shape(), da, db);
+  kernels::div_backward(o.grad.data(), o.data(), o.shape, a.data(), a.shape(), b.data(), b.shape(), da, db);
 }
 }  // namespace
 
@@ -188,6 +196,7 @@ struct PowSaved {
 Tensor pow(const Tensor& x, float p) {
   Tensor out = make_result(x.shape(), "pow", {x}, pow_backward);
   save_for_backward(out, PowSaved{p});
+  save_for_backward(out, {x});
   kernels::pow(x.data(), p, out.data(), x.numel());
   return out;
 }
@@ -210,6 +219,7 @@ void pow_backward(Node& o) {
 Tensor sqrt(const Tensor& x) {
   Tensor out = make_result(x.shape(), "sqrt", {x}, sqrt_backward);
   xt::noalias(flat(out)) = xt::sqrt(flat(x));
+  save_for_backward(out, {out});
   return out;
 }
 namespace {
@@ -217,7 +227,7 @@ namespace {
 void sqrt_backward(Node& o) {
   const Tensor& x = o.inputs[0];
   if (!x.requires_grad()) return;
-  auto y = flat(o.data, x.numel());
+  auto y = flat(o.data(), x.numel());
   xt::noalias(flat(x.node()->grad_data(), x.numel())) += flat(o.grad) / (2.0f * y);
 }
 }  // namespace
@@ -226,6 +236,7 @@ void sqrt_backward(Node& o) {
 Tensor exp(const Tensor& x) {
   Tensor out = make_result(x.shape(), "exp", {x}, exp_backward);
   kernels::exp(x.data(), out.data(), x.numel());
+  save_for_backward(out, {out});
   return out;
 }
 namespace {
@@ -235,7 +246,7 @@ void exp_backward(Node& o) {
   if (!x.requires_grad()) return;
   bool first;  // the first contribution is written, not added to a zero-filled buffer
   float* dx = x.node()->grad_data(&first);
-  const float *g = o.grad.data(), *y = o.data;
+  const float *g = o.grad.data(), *y = o.data();
   const int64_t n = x.numel();
   if (first) for (int64_t i = 0; i < n; ++i) dx[i] = g[i] * y[i];
   else for (int64_t i = 0; i < n; ++i) dx[i] += g[i] * y[i];
@@ -246,6 +257,7 @@ void exp_backward(Node& o) {
 Tensor log(const Tensor& x) {
   Tensor out = make_result(x.shape(), "log", {x}, log_backward);
   kernels::log(x.data(), out.data(), x.numel());
+  save_for_backward(out, {x});
   return out;
 }
 namespace {
@@ -266,6 +278,7 @@ void log_backward(Node& o) {
 Tensor tanh(const Tensor& x) {
   Tensor out = make_result(x.shape(), "tanh", {x}, tanh_backward);
   kernels::tanh(x.data(), out.data(), x.numel());
+  save_for_backward(out, {out});
   return out;
 }
 namespace {
@@ -275,7 +288,7 @@ void tanh_backward(Node& o) {
   if (!x.requires_grad()) return;
   bool first;
   float* dx = x.node()->grad_data(&first);
-  kernels::tanh_backward(o.grad.data(), o.data, dx, x.numel(), first);
+  kernels::tanh_backward(o.grad.data(), o.data(), dx, x.numel(), first);
 }
 }  // namespace
 
@@ -286,15 +299,27 @@ Tensor relu(const Tensor& x) {
   const float* xv = x.data();
   float* y = out.data();
   for (int64_t i = 0, n = x.numel(); i < n; ++i) y[i] = xv[i] > 0.0f ? xv[i] : 0.0f;
+  save_for_backward(out, {out});
   return out;
 }
 namespace {
 void relu_backward(Node& o) {
   const Tensor& x = o.inputs[0];
   if (!x.requires_grad()) return;
+  const float* y = o.data();
+  const int64_t n = x.numel();
+  if (!x.node()->grad.defined() && !o.retains_grad) {
+    // The first contribution to dx: computed in dout's buffer, which then becomes dx's (dout is
+    // freed after this rule anyway) — one buffer of the input's size instead of two. The same
+    // float sums as adding into zeros.
+    float* g = o.grad.data();
+    for (int64_t i = 0; i < n; ++i) g[i] = 0.0f + (y[i] > 0.0f ? g[i] : 0.0f);
+    x.node()->grad = std::move(o.grad);
+    return;
+  }
   float* dx = x.node()->grad_data();
-  const float *g = o.grad.data(), *y = o.data;
-  for (int64_t i = 0, n = x.numel(); i < n; ++i) dx[i] += y[i] > 0.0f ? g[i] : 0.0f;
+  const float* g = o.grad.data();
+  for (int64_t i = 0; i < n; ++i) dx[i] += y[i] > 0.0f ? g[i] : 0.0f;
 }
 }  // namespace
 
@@ -306,6 +331,7 @@ Tensor gelu(const Tensor& x) {
   const float* xv = x.data();
   float* y = out.data();
   for (int64_t i = 0, n = x.numel(); i < n; ++i) y[i] = xv[i] * 0.5f * (1.0f + std::erf(xv[i] * kInvSqrt2));
+  save_for_backward(out, {x});
   return out;
 }
 namespace {
@@ -331,8 +357,10 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, float value) {
   if (s != x.shape())
     throw std::invalid_argument("masked_fill: mask of shape " + mask.shape().str() +
                                 " does not broadcast to the input's shape " + x.shape().str());
-  Tensor out = make_result(s, "masked_fill", {x, mask.detach()}, masked_fill_backward);
+  const Tensor m = mask.detach();
+  Tensor out = make_result(s, "masked_fill", {x, m}, masked_fill_backward);
   select_where(mask, x.data(), value, out.data(), s);
+  save_for_backward(out, {m});
   return out;
 }
 namespace {

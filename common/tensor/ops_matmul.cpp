@@ -58,6 +58,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   Shape s;
   MatmulPlan p = plan_of(a.shape(), b.shape(), &s);
   Tensor out = make_result(s, "matmul", {a, b}, matmul_backward);
+  save_for_backward(out, {a, b});
   for (int64_t i = 0; i < p.batch; ++i)
     kernels::gemm(false, false, p.M, p.N, p.K, a.data() + i * p.stride_a, b.data() + i * p.stride_b, false,
                   out.data() + i * p.M * p.N);
@@ -113,6 +114,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   if (bias.defined())
     for (int64_t r = 0; r < rows; ++r) std::copy_n(bias.data(), outf, y + r * outf);
   kernels::gemm(false, true, rows, outf, in, x.data(), weight.data(), bias.defined(), y);
+  save_for_backward(out, {x, weight});
   return out;
 }
 namespace {

@@ -49,6 +49,7 @@ Tensor softmax(const Tensor& x, int64_t dim) {
   Tensor out = make_result(x.shape(), "softmax", {x}, softmax_backward);
   const Rows r(x.shape());
   kernels::softmax(x.data(), out.data(), r.rows, r.cols);
+  save_for_backward(out, {out});
   return out;
 }
 namespace {
@@ -59,9 +60,9 @@ void softmax_backward(Node& o) {
   const Rows r(o.shape);
   bool first;
   float* dx = x.node()->grad_data(&first);
-  if (first) return kernels::softmax_backward(o.grad.data(), o.data, dx, r.rows, r.cols);
+  if (first) return kernels::softmax_backward(o.grad.data(), o.data(), dx, r.rows, r.cols);
   std::vector<float> t(static_cast<size_t>(r.rows * r.cols));
-  kernels::softmax_backward(o.grad.data(), o.data, t.data(), r.rows, r.cols);
+  kernels::softmax_backward(o.grad.data(), o.data(), t.data(), r.rows, r.cols);
   for (size_t i = 0; i < t.size(); ++i) dx[i] += t[i];
 }
 }  // namespace
@@ -73,6 +74,7 @@ Tensor log_softmax(const Tensor& x, int64_t dim) {
   Tensor out = make_result(x.shape(), "log_softmax", {x}, log_softmax_backward);
   const Rows r(x.shape());
   kernels::log_softmax(x.data(), out.data(), r.rows, r.cols);
+  save_for_backward(out, {out});
   return out;
 }
 namespace {
@@ -83,7 +85,7 @@ void log_softmax_backward(Node& o) {
   const Rows r(o.shape);
   bool first;
   float* dx = x.node()->grad_data(&first);
-  kernels::log_softmax_backward(o.grad.data(), o.data, dx, r.rows, r.cols, first);
+  kernels::log_softmax_backward(o.grad.data(), o.data(), dx, r.rows, r.cols, first);
 }
 }  // namespace
 
@@ -149,6 +151,7 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, flo
   Tensor stats = empty(Shape{2, R});  // means, then rstds
   kernels::layer_norm(x.data(), weight.data(), bias.data(), R, C, eps, out.data(), stats.data(), stats.data() + R);
   save_for_backward(out, NormSaved{stats});
+  save_for_backward(out, {x, weight});
   return out;
 }
 namespace {
@@ -212,6 +215,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, floa
   for (int64_t i = 0; i < R; ++i)
     for (int64_t j = 0; j < C; ++j) y[i * C + j] = gv[j] * ((xv[i * C + j] - mu[j]) / sd[j]) + bv[j];
   save_for_backward(out, NormSaved{st});
+  save_for_backward(out, {x, gamma});
   if (stats) {
     stats->mean = tensor(std::vector<float>(mu, mu + C), Shape{C});
     stats->var = tensor(std::move(var), Shape{C});

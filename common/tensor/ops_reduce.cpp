@@ -222,6 +222,7 @@ Tensor variance(const Tensor& x, const Dims& dims, bool keepdim, bool unbiased, 
     kernels::sum_to(x.data(), x.shape(), mf.data(), k);
     for (int64_t i = 0; i < k.numel(); ++i) mf.data()[i] /= static_cast<float>(n);
     save_for_backward(out, VarianceSaved{mf, static_cast<float>(2.0 / denom), take_sqrt});
+    save_for_backward(out, {x, out});
   }
   return out;
 }
@@ -237,7 +238,7 @@ void variance_backward(Node& o) {
   Tensor f = empty(k);  // per output element: the factor that multiplies (x - mean)
   for (int64_t i = 0; i < k.numel(); ++i) {
     float g = o.grad.data()[i];
-    if (s.is_std) g = o.data[i] == 0.0f ? 0.0f : g / (o.data[i] * 2.0f);
+    if (s.is_std) g = o.data()[i] == 0.0f ? 0.0f : g / (o.data()[i] * 2.0f);
     f.data()[i] = s.two_over_dof * g;
   }
   const float *xv = x.data(), *mv = s.mean.data(), *fv = f.data();

@@ -12,6 +12,8 @@
 #include <ostream>
 #include <stdexcept>
 
+#include <sys/mman.h>
+
 namespace z2h {
 
 // ================================================================================================
@@ -50,67 +52,118 @@ int wrap_dim(int64_t dim, int ndim) {
 }
 
 // ================================================================================================
-// Storage, with a per-thread cache of freed buffers by power-of-two size class.
+// Storage, with a per-thread cache of freed buffers, so that a training loop that makes the same
+// shapes every step does not ask the system for them every step. Size classes: four per power of two
+// (16, 20, 24, 28, 32, 40, ... floats), so a buffer is at most 25 % larger than its tensor. The cache
+// holds at most 32 buffers per class and 32 MB in all: beyond that a freed buffer goes back to the
+// system, so memory a backward frees stops counting (buffers of 16 MB and more are mapped from the
+// system directly, so that they do go back).
 // ================================================================================================
 namespace {
-constexpr int kClasses = 48;
+constexpr int kClasses = 4 * 48;
 constexpr size_t kMaxCachedPerClass = 32;
+constexpr size_t kMaxCachedBytes = size_t{32} << 20;
+constexpr size_t kMappedBytes = size_t{16} << 20;
+
+size_t class_size(int c) { return (4 + size_t(c & 3)) << ((c >> 2) + 2); }  // floats
+int size_class(size_t n) {  // the smallest class that holds n floats
+  int c = 0;
+  while (class_size(c) < n) ++c;
+  return c;
+}
+size_t class_bytes(int c) { return (class_size(c) * sizeof(float) + 63) / 64 * 64; }
+
+float* allocate(size_t bytes) {
+  void* p = nullptr;
+  if (bytes >= kMappedBytes) {
+    p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) p = nullptr;
+  } else {
+    p = std::aligned_alloc(64, bytes);
+  }
+  if (!p) throw std::bad_alloc();
+  return static_cast<float*>(p);
+}
+void deallocate(Storage* s) {
+  const size_t bytes = class_bytes(size_class(s->n));
+  if (bytes >= kMappedBytes) munmap(s->data, bytes);
+  else std::free(s->data);
+  delete s;
+}
+
 // Tensors that outlive the pool (statics destroyed after it at exit) free their buffers directly.
 thread_local bool pool_gone = false;
 struct StoragePool {
   std::vector<Storage*> free[kClasses];
+  size_t bytes = 0;  // cached
   ~StoragePool() {
     pool_gone = true;
     for (auto& list : free)
-      for (Storage* s : list) {
-        std::free(s->data);
-        delete s;
-      }
+      for (Storage* s : list) deallocate(s);
   }
 };
 thread_local StoragePool pool;
-
-int size_class(size_t n) {  // smallest c with 16 << c >= n
-  int c = 0;
-  while ((size_t{16} << c) < n) ++c;
-  return c;
-}
 }  // namespace
 
 Storage* Storage::make(size_t n) {
-  int c = size_class(n);
+  const int c = size_class(n);
   if (!pool_gone && c < kClasses && !pool.free[c].empty()) {
     Storage* s = pool.free[c].back();
     pool.free[c].pop_back();
+    pool.bytes -= class_bytes(c);
     s->n = n;
     s->refs = 0;
     return s;
   }
-  size_t bytes = (size_t{16} << c) * sizeof(float);  // a multiple of 64
-  void* p = std::aligned_alloc(64, bytes);
-  if (!p) throw std::bad_alloc();
   auto* s = new Storage;
   s->n = n;
-  s->data = static_cast<float*>(p);
+  s->data = allocate(class_bytes(c));
   return s;
 }
 
 void Storage::release(Storage* s) {
   if (--s->refs > 0) return;
-  int c = size_class(s->n);
-  if (!pool_gone && c < kClasses && pool.free[c].size() < kMaxCachedPerClass) {
+  const int c = size_class(s->n);
+  if (!pool_gone && c < kClasses && pool.free[c].size() < kMaxCachedPerClass &&
+      pool.bytes + class_bytes(c) <= kMaxCachedBytes) {
     pool.free[c].push_back(s);
+    pool.bytes += class_bytes(c);
     return;
   }
-  std::free(s->data);
-  delete s;
+  deallocate(s);
 }
 
 // ================================================================================================
 // Node and the Tensor handle
 // ================================================================================================
 Node::~Node() {
+  for (const Tensor& in : inputs)
+    if (in.defined()) --in.node()->edges;  // then `inputs` is destroyed: the handles let go
   if (storage) Storage::release(storage);
+}
+
+float* Node::data() const {
+  if (!storage) throw_freed(*this, "numbers");
+  return storage->data;
+}
+void throw_freed(const Node& n, const char* what) {
+  throw std::logic_error(std::string("internal error: a backward read the ") + what + " of a '" + n.op +
+                         "' tensor, which were freed: an op's backward may read only what the op saved with "
+                         "save_for_backward(), and only once (a graph is freed by its backward(), as "
+                         "PyTorch's retain_graph=False)");
+}
+
+void Node::free_numbers_if_unread() {
+  if (storage && refs == edges && !saved_output) {
+    Storage::release(storage);
+    storage = nullptr;
+  }
+}
+void Node::release_saved() {
+  saved_inputs.clear();
+  saved.reset();
+  saved_output = false;
+  free_numbers_if_unread();
 }
 
 float* Node::grad_data() {
@@ -131,8 +184,14 @@ Node* new_node(Shape s, Storage* storage) {
   n->shape = s;
   n->storage = storage;
   ++storage->refs;
-  n->data = storage->data;
   return n;
+}
+// A handle lets go of its node: the node is deleted with the last handle, and its numbers are
+// freed when only graph edges remain (see Node in autograd.hpp).
+void let_go(Node* n) {
+  if (!n) return;
+  if (--n->refs == 0) delete n;
+  else if (n->refs == n->edges) n->free_numbers_if_unread();
 }
 }  // namespace
 
@@ -146,7 +205,7 @@ Tensor& Tensor::operator=(const Tensor& o) noexcept {
   if (o.n_) ++o.n_->refs;
   Node* old = n_;
   n_ = o.n_;
-  if (old && --old->refs == 0) delete old;
+  let_go(old);
   return *this;
 }
 Tensor& Tensor::operator=(Tensor&& o) noexcept {
@@ -154,13 +213,11 @@ Tensor& Tensor::operator=(Tensor&& o) noexcept {
     Node* old = n_;
     n_ = o.n_;
     o.n_ = nullptr;
-    if (old && --old->refs == 0) delete old;
+    let_go(old);
   }
   return *this;
 }
-Tensor::~Tensor() {
-  if (n_ && --n_->refs == 0) delete n_;
-}
+Tensor::~Tensor() { let_go(n_); }
 
 namespace {
 Node& must(Node* n) {
@@ -171,7 +228,7 @@ Node& must(Node* n) {
 
 const Shape& Tensor::shape() const { return must(n_).shape; }
 int64_t Tensor::size(int64_t dim) const { return shape()[wrap_dim(dim, ndim())]; }
-float* Tensor::data() const { return must(n_).data; }
+float* Tensor::data() const { return must(n_).data(); }
 std::vector<float> Tensor::tolist() const { return {data(), data() + numel()}; }
 float Tensor::item() const {
   if (numel() != 1)
@@ -214,6 +271,7 @@ bool Tensor::is_leaf() const { return must(n_).backward_fn == nullptr; }
 const char* Tensor::op_name() const { return must(n_).op; }
 
 Tensor Tensor::detach() const {
+  data();  // (the numbers must be there)
   Node* n = new_node(shape(), n_->storage);
   return Tensor(n);
 }
@@ -286,14 +344,10 @@ void view_backward(Node& o);
 Tensor Tensor::view(Shape s) const {
   Node& src = must(n_);
   s = infer_shape(s, src.shape.numel(), src.shape);
+  src.data();  // (the numbers must be there)
   Tensor out(new_node(s, src.storage));
-  Node* n = out.node();
-  n->op = "view";
-  if (grad_enabled() && src.requires_grad) {
-    n->requires_grad = true;
-    n->inputs = {*this};
-    n->backward_fn = view_backward;
-  }
+  out.node()->op = "view";
+  if (grad_enabled() && src.requires_grad) join_graph(*out.node(), {*this}, view_backward);
   return out;
 }
 

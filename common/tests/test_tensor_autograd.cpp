@@ -2,6 +2,8 @@
 // views, retain_grad, errors.
 #include "common/tests/tensor_test_support.hpp"
 
+#include "common/tensor/autograd.hpp"
+
 using namespace z2h;
 
 TEST_CASE("a tensor used twice accumulates both gradients", "[autograd]") {
@@ -133,4 +135,61 @@ TEST_CASE("printing looks like torch", "[tensor]") {
   std::ostringstream os;
   os << tensor({1, 2, 3, 4}, {2, 2});
   CHECK(os.str() == "tensor([[1.0000, 2.0000],\n        [3.0000, 4.0000]])");
+}
+
+// ---- memory: what a graph keeps ------------------------------------------------------------------
+namespace {
+// An op whose backward reads its input's numbers without saving them: the mistake that must be loud.
+void reads_unsaved_input(Node& o) {
+  const float v = o.inputs[0].data()[0];
+  o.inputs[0].node()->grad_data()[0] += v * o.grad.data()[0];
+}
+}  // namespace
+
+TEST_CASE("a graph keeps the numbers its backward reads, and frees the rest during the forward", "[autograd][memory]") {
+  Tensor x = tensor({1, 2, 3}).requires_grad_();
+  Tensor a = x * 2.0f;  // the input of an add: no backward reads it
+  Tensor t = tanh(x + 1.0f);  // tanh's backward reads its output
+  Tensor y = sum((a + 1.0f) * t);
+  Node* an = a.node();
+  Node* tn = t.node();
+  CHECK(an->storage != nullptr);
+  a = Tensor();  // the user lets go: only a graph edge remains
+  t = Tensor();
+  CHECK(an->storage == nullptr);  // freed at once
+  CHECK(tn->storage != nullptr);  // kept (tanh and mul saved it)
+  CHECK(tn->inputs[0].node()->storage == nullptr);  // x + 1: tanh does not read its input
+  // reading freed numbers is an error, never garbage (sum's input: sum's backward does not read it)
+  CHECK_THROWS_AS(y.node()->inputs[0].data(), std::logic_error);
+  y.backward();  // and the backward needs none of them
+  for (int i = 0; i < 3; ++i) {
+    const double xi = i + 1.0, th = std::tanh(xi + 1.0);
+    CHECK(x.grad().data()[i] == Approx(2.0 * th + (2.0 * xi + 1.0) * (1.0 - th * th)).epsilon(1e-6));
+  }
+  // after backward the saved numbers are released too (PyTorch's retain_graph=False)
+  CHECK(tn->storage == nullptr);
+}
+
+TEST_CASE("a backward that reads numbers its op did not save fails loudly", "[autograd][memory]") {
+  Tensor x = tensor({3.0f}).requires_grad_();
+  Tensor in = x * 2.0f;
+  Tensor out = make_result(in.shape(), "reads_unsaved", {in}, reads_unsaved_input);
+  out.data()[0] = in.data()[0];
+  in = Tensor();
+  CHECK_THROWS_WITH(out.backward(), Catch::Matchers::Contains("freed") && Catch::Matchers::Contains("save_for_backward"));
+  // declared, the same op works
+  Tensor in2 = x * 2.0f;
+  Tensor out2 = make_result(in2.shape(), "reads_saved", {in2}, reads_unsaved_input);
+  save_for_backward(out2, {in2});
+  in2 = Tensor();
+  x.zero_grad();
+  out2.backward();
+  CHECK(x.grad().item() == 12.0f);  // d(in) = dout · in = 6, then d(x) = 2 · 6
+}
+
+TEST_CASE("a second backward through a graph whose saved numbers were freed is an error", "[autograd][memory]") {
+  Tensor x = tensor({0.5f, -1.0f}).requires_grad_();
+  Tensor y = sum(tanh(x));
+  y.backward();
+  CHECK_THROWS_AS(y.backward(), std::logic_error);
 }
