@@ -344,7 +344,7 @@ TEST_CASE("exact products have single-threaded OpenBLAS's bits on the kernel set
     int64_t M, N, K;
   };
   std::vector<Case> cases;
-  for (const auto [M, N, K] : {std::tuple<int64_t, int64_t, int64_t>{512, 64, 64}, {512, 65, 64}, {512, 256, 64},
+  for (const auto& [M, N, K] : {std::tuple<int64_t, int64_t, int64_t>{512, 64, 64}, {512, 65, 64}, {512, 256, 64},
                                {32, 27, 128}, {128, 128, 48}, {1024, 384, 1536}, {40, 1000, 300}}) {
     cases.push_back({false, true, M, N, K});   // x · Wᵀ (linear forward)
     cases.push_back({false, false, M, K, N});  // dout · W
