@@ -106,18 +106,7 @@ AddScore add_accuracy(Gpt& model, const Addition& data, const std::vector<int64_
 }
 
 Evaluation estimate_add_loss(Gpt& model, const Addition& data, int64_t batch, int64_t eval_iters, Generator& g) {
-  z2h::NoGradGuard no_grad;
-  const Mode m{false, &g};  // model.eval()
-  Evaluation e;
-  for (int split = 0; split < 2; ++split) {
-    Tensor losses = z2h::zeros({eval_iters});
-    for (int64_t k = 0; k < eval_iters; ++k) {
-      const Batch b = data.get_batch(split == 0, batch, g);
-      losses.data()[k] = model.forward(b.x, &b.y, m).loss.item();
-    }
-    (split == 0 ? e.train : e.val) = z2h::mean(losses).item();
-  }
-  return e;
+  return estimate_loss(model, eval_iters, g, [&](bool train) { return data.get_batch(train, batch, g); });
 }
 
 }  // namespace stage07

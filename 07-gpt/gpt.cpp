@@ -260,13 +260,19 @@ std::vector<Tensor> Gpt::parameters() const {
 int64_t Gpt::num_parameters() const { return nn::count_parameters(parameters()); }
 
 Evaluation estimate_loss(Gpt& model, const Split& data, int64_t batch, int64_t eval_iters, Generator& g) {
+  return estimate_loss(model, eval_iters, g, [&](bool train) {
+    return get_batch(train ? data.train : data.val, batch, model.cfg.block_size, g);
+  });
+}
+
+Evaluation estimate_loss(Gpt& model, int64_t eval_iters, Generator& g, const std::function<Batch(bool train)>& get) {
   z2h::NoGradGuard no_grad;
   const Mode m{false, &g};  // model.eval()
   Evaluation e;
   for (int split = 0; split < 2; ++split) {
     Tensor losses = z2h::zeros({eval_iters});
     for (int64_t k = 0; k < eval_iters; ++k) {
-      const Batch b = get_batch(split == 0 ? data.train : data.val, batch, model.cfg.block_size, g);
+      const Batch b = get(split == 0);
       losses.data()[k] = model.forward(b.x, &b.y, m).loss.item();
     }
     (split == 0 ? e.train : e.val) = z2h::mean(losses).item();  // losses.mean(), in torch's order

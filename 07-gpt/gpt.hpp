@@ -14,6 +14,7 @@
 // generate()'s multinomial — comes from one Generator, as Python's code draws them all from the
 // global torch generator after torch.manual_seed(1337).
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -140,6 +141,8 @@ struct Evaluation {
   float train = 0, val = 0;
 };
 Evaluation estimate_loss(Gpt& model, const Split& data, int64_t batch, int64_t eval_iters, Generator& g);
+// The same over any source of batches: get(true) draws a training batch, get(false) a validation one.
+Evaluation estimate_loss(Gpt& model, int64_t eval_iters, Generator& g, const std::function<Batch(bool train)>& get);
 
 // ---- the attention kernel (exercise 1) ---------------------------------------------------------
 // Masked scaled dot-product attention of all heads at once, one op with its own backward:
