@@ -38,13 +38,14 @@ enum class Init { Torch, Gpt };
 // (exercise 1; the same numbers, one fused kernel).
 enum class Attention { PerHead, Batched };
 
+// The model's shape and kind, the Colab's finished model by default (07-gpt's flags set each field).
 struct Config {
   int64_t vocab_size = 65;
   int64_t block_size = 32;  // the longest context
   int64_t n_embd = 64;      // 0: bigram.py's table instead of a transformer
   int64_t n_head = 4;
   int64_t n_layer = 4;
-  float dropout = 0.0f;
+  double dropout = 0.0;
   Scale scale = Scale::NEmbd;
   Init init = Init::Torch;
   Attention attention = Attention::Batched;

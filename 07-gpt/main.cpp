@@ -55,89 +55,92 @@ struct Hyper {
   std::string mode = "train";    // train | lecture | sample
   std::string config = "colab";  // colab | bigram | cpu | gpt | add
   int64_t batch_size = 16;       // how many independent sequences are processed in parallel
-  int64_t block_size = 32;       // the longest context for a prediction
+  Config model;                  // block_size, n_embd, n_head, n_layer, dropout, ... (gpt.hpp): the Colab's
   int64_t eval_interval = 100;
   double learning_rate = 1e-3;
   int64_t eval_iters = 200;
-  int64_t n_embd = 64;
-  int64_t n_head = 4;
-  int64_t n_layer = 4;
-  double dropout = 0.0;
-  std::string scale = "n_embd";     // n_embd (the Colab's C**-0.5) | head (gpt.py's head_size**-0.5)
-  std::string init = "torch";       // torch (PyTorch's default inits) | gpt (gpt.py's _init_weights)
-  std::string attention = "batched";  // batched (exercise 1's fused heads) | per-head (gpt.py's modules)
-  std::string activation = "relu";  // relu (the lecture) | gelu (exercise 4: GPT-2's)
-  int64_t gen = 2000;               // characters generated at the end
+  int64_t gen = 2000;            // characters generated at the end
   float temperature = 1.0f;
   int64_t top_k = 0;
-  std::string prompt;               // "" = the script's zeros((1, 1)), a newline
+  std::string prompt;            // "" = the script's zeros((1, 1)), a newline
   std::string load, resume;
-  int64_t digits = 2;               // --config add: a, b < 10^digits
-  int64_t grad_accum = 1;           // micro-batches per step (gradient accumulation)
+  int64_t digits = 2;            // --config add: a, b < 10^digits
+  int64_t grad_accum = 1;        // micro-batches per step (gradient accumulation)
 };
 
+// --config: each script's settings, as the fields that differ from the Colab's above (and
+// max_iters, --steps). The flags are declared with the chosen config's values as their defaults,
+// so a flag on the command line overrides one setting of it and --help shows the config's values.
 struct Preset {
-  int64_t batch, block, steps, eval_interval;
-  double lr;
-  int64_t eval_iters, n_embd, n_head, n_layer;
-  double dropout;
-  const char *scale, *init;
-  int64_t gen;
+  int64_t max_iters;
+  Hyper hp;
 };
 const std::map<std::string, Preset> kPresets = {
     // the Colab's "full finished code": the video's gpt.py at 0.21 M parameters
-    {"colab", {16, 32, 5000, 100, 1e-3, 200, 64, 4, 4, 0.0, "n_embd", "torch", 2000}},
+    {"colab", {5000, {}}},
     // bigram.py
-    {"bigram", {32, 8, 3000, 300, 1e-2, 200, 0, 0, 0, 0.0, "n_embd", "torch", 500}},
+    {"bigram", {3000, {.batch_size = 32, .model = {.block_size = 8, .n_embd = 0, .n_head = 0, .n_layer = 0}, .eval_interval = 300,
+                       .learning_rate = 1e-2, .gen = 500}}},
     // between the two: a CPU-sized transformer (4 layers, 4 heads, 128 wide, block 64)
-    {"cpu", {32, 64, 3000, 250, 2e-3, 100, 128, 4, 4, 0.0, "head", "gpt", 500}},
+    {"cpu", {3000, {.batch_size = 32,
+                    .model = {.block_size = 64, .n_embd = 128, .scale = Scale::HeadSize, .init = Init::Gpt},
+                    .eval_interval = 250, .learning_rate = 2e-3, .eval_iters = 100, .gen = 500}}},
     // gpt.py at HEAD: 10.79 M parameters
-    {"gpt", {64, 256, 5000, 500, 3e-4, 200, 384, 6, 6, 0.2, "head", "gpt", 500}},
+    {"gpt", {5000, {.batch_size = 64,
+                    .model = {.block_size = 256, .n_embd = 384, .n_head = 6, .n_layer = 6, .dropout = 0.2,
+                              .scale = Scale::HeadSize, .init = Init::Gpt},
+                    .eval_interval = 500, .learning_rate = 3e-4, .gen = 500}}},
     // exercise 2: a+b=c (the block is the problem's length, 3 * digits + 2)
-    {"add", {64, 0, 1500, 250, 1e-3, 20, 64, 4, 2, 0.0, "head", "gpt", 0}},
+    {"add", {1500, {.batch_size = 64, .model = {.n_layer = 2, .scale = Scale::HeadSize, .init = Init::Gpt},
+                    .eval_interval = 250, .eval_iters = 20, .gen = 0}}},
 };
 
-Config model_config(const Hyper& hp, int vocab_size) {
-  return {.vocab_size = vocab_size,
-          .block_size = hp.block_size,
-          .n_embd = hp.n_embd,
-          .n_head = hp.n_head,
-          .n_layer = hp.n_layer,
-          .dropout = static_cast<float>(hp.dropout),
-          .scale = hp.scale == "head" ? Scale::HeadSize : Scale::NEmbd,
-          .init = hp.init == "gpt" ? Init::Gpt : Init::Torch,
-          .attention = hp.attention == "per-head" ? Attention::PerHead : Attention::Batched,
-          .gelu = hp.activation == "gelu"};
+// The --config the command line names, read before the flags are declared (they take its values
+// as their defaults). An unknown name reads as the Colab's; the real parse then reports it.
+const Preset& preset_named_in(int argc, char** argv) {
+  CLI::App first;
+  first.allow_extras();
+  first.set_help_flag();
+  std::string name = "colab";
+  first.add_option("--config", name);
+  try {
+    first.parse(argc, argv);
+  } catch (const CLI::ParseError&) {
+  }
+  const auto it = kPresets.find(name);
+  return it == kPresets.end() ? kPresets.at("colab") : it->second;
 }
 
 // Every setting as a flag (and as summary.json's "config"), each named once: here.
 void declare(z2h::Settings& s, Hyper& hp, z2h::CommonOptions& opt) {
+  Config& model = hp.model;
   s.record("max_iters", opt.steps);
   s.record("seed", opt.seed);
   s.record("threads", opt.threads);
   s.option("--mode", hp.mode, "train | lecture (the Colab's cells) | sample (from --load)")
       ->check(CLI::IsMember({"train", "lecture", "sample"}));
   s.option("--config", hp.config,
-           "colab (the Colab's finished model) | bigram (bigram.py) | cpu | gpt (gpt.py) | add (exercise 2: a+b=c)")
+           "colab (the Colab's finished model) | bigram (bigram.py) | cpu | gpt (gpt.py) | add (exercise 2: a+b=c); "
+           "its settings are the other flags' defaults")
       ->check(CLI::IsMember({"colab", "bigram", "cpu", "gpt", "add"}));
   s.option("--digits", hp.digits, "--config add: a and b have up to this many digits (1 to 3)")->check(z2h::between(1, 3));
   s.option("--batch-size", hp.batch_size, "sequences per batch")->check(z2h::in_range(1, 1024));
-  s.option("--block-size", hp.block_size, "context length")->check(z2h::in_range(1, 1024));
+  s.option("--block-size", model.block_size, "context length")->check(z2h::in_range(1, 1024));
   s.option("--eval-interval", hp.eval_interval, "iterations between evaluations")->check(z2h::at_least(1));
   s.option("--eval-iters", hp.eval_iters, "batches per split in each evaluation")->check(z2h::at_least(1));
   s.option("--lr", hp.learning_rate, "AdamW learning rate", "learning_rate")->check(z2h::positive());
-  s.option("--n-embd", hp.n_embd, "embedding width (0: bigram.py's table)")->check(z2h::in_range(0, 1024));
-  s.option("--n-head", hp.n_head, "attention heads per block")->check(z2h::in_range(1, 64));
-  s.option("--n-layer", hp.n_layer, "blocks")->check(z2h::in_range(1, 64));
-  s.option("--dropout", hp.dropout, "dropout probability")->check(z2h::between(0, 0.99));
-  s.option("--scale", hp.scale, "attention scale: n_embd (C**-0.5, the Colab) | head (head_size**-0.5, gpt.py)")
-      ->check(CLI::IsMember({"n_embd", "head"}));
-  s.option("--init", hp.init, "torch (PyTorch's default inits) | gpt (gpt.py's _init_weights)")
-      ->check(CLI::IsMember({"torch", "gpt"}));
-  s.option("--attention", hp.attention, "batched (all heads in one kernel) | per-head (gpt.py's Head modules)")
-      ->check(CLI::IsMember({"batched", "per-head"}));
-  s.option("--activation", hp.activation, "feed-forward non-linearity: relu (the lecture) | gelu (exercise 4, GPT-2's)")
-      ->check(CLI::IsMember({"relu", "gelu"}));
+  s.option("--n-embd", model.n_embd, "embedding width (0: bigram.py's table)")->check(z2h::in_range(0, 1024));
+  s.option("--n-head", model.n_head, "attention heads per block")->check(z2h::in_range(1, 64));
+  s.option("--n-layer", model.n_layer, "blocks")->check(z2h::in_range(1, 64));
+  s.option("--dropout", model.dropout, "dropout probability")->check(z2h::between(0, 0.99));
+  s.choice("--scale", model.scale, {{"n_embd", Scale::NEmbd}, {"head", Scale::HeadSize}},
+           "attention scale: n_embd (C**-0.5, the Colab) | head (head_size**-0.5, gpt.py)");
+  s.choice("--init", model.init, {{"torch", Init::Torch}, {"gpt", Init::Gpt}},
+           "torch (PyTorch's default inits) | gpt (gpt.py's _init_weights)");
+  s.choice("--attention", model.attention, {{"batched", Attention::Batched}, {"per-head", Attention::PerHead}},
+           "batched (all heads in one kernel) | per-head (gpt.py's Head modules)");
+  s.choice("--activation", model.gelu, {{"relu", false}, {"gelu", true}},
+           "feed-forward non-linearity: relu (the lecture) | gelu (exercise 4, GPT-2's)");
   s.option("--gen", hp.gen, "characters to generate")->check(z2h::in_range(0, 10000000));
   s.option("--temperature", hp.temperature, "sampling temperature")->check(z2h::positive());
   s.option("--top-k", hp.top_k, "sample among the k likeliest characters (0: all)")->check(z2h::at_least(0));
@@ -147,6 +150,13 @@ void declare(z2h::Settings& s, Hyper& hp, z2h::CommonOptions& opt) {
   s.option("--grad-accum", hp.grad_accum,
            "micro-batches of --batch-size per step, their gradients averaged (gradient accumulation)")
       ->check(z2h::at_least(1));
+}
+
+// The model these settings describe, for a vocabulary of vocab_size tokens.
+Config model_config(const Hyper& hp, int64_t vocab_size) {
+  Config cfg = hp.model;
+  cfg.vocab_size = vocab_size;
+  return cfg;
 }
 
 // "step 0: train loss 4.4116, val loss 4.4022"
@@ -170,20 +180,18 @@ z2h::nn::NamedTensors training_state(const Gpt& model, const z2h::optim::AdamW& 
   return t;
 }
 
-z2h::Metadata model_metadata(const Hyper& hp, const std::string& vocab) {
-  return {{"stage", "07-gpt"},
-          {"vocab", vocab},
-          {"block_size", std::to_string(hp.block_size)},
-          {"n_embd", std::to_string(hp.n_embd)},
-          {"n_head", std::to_string(hp.n_head)},
-          {"n_layer", std::to_string(hp.n_layer)},
-          {"scale", hp.scale},
-          {"init", hp.init}};
+// The checkpoint's record of the model's shape: these settings as summary.json's "config" has them.
+z2h::Metadata model_metadata(const z2h::Settings& settings, const std::string& vocab) {
+  z2h::Metadata meta{{"stage", "07-gpt"}, {"vocab", vocab}};
+  const nlohmann::json config = settings.json();
+  for (const char* key : {"block_size", "n_embd", "n_head", "n_layer", "scale", "init"})
+    meta[key] = config[key].is_string() ? config[key].get<std::string>() : config[key].dump();
+  return meta;
 }
 
-void check_model_metadata(const std::string& path, const Hyper& hp, const std::string& vocab) {
+void check_model_metadata(const std::string& path, const z2h::Settings& settings, const std::string& vocab) {
   const z2h::Metadata meta = z2h::load_safetensors(path).metadata;
-  for (const auto& [key, want] : model_metadata(hp, vocab)) {
+  for (const auto& [key, want] : model_metadata(settings, vocab)) {
     if (key == "init") continue;  // the init does not change the shapes
     const auto it = meta.find(key);
     if (it == meta.end() || it->second != want)
@@ -252,7 +260,7 @@ Evaluation estimate_loss_of_steps(Gpt& model, const Split& data, const Hyper& hp
     float* l = losses.data();
     for (int64_t k = 0; k < hp.eval_iters; ++k)
       for (int64_t micro = 0; micro < K; ++micro) {
-        const Batch b = rank_batch(split == 0 ? data.train : data.val, hp.batch_size, hp.block_size, g);
+        const Batch b = rank_batch(split == 0 ? data.train : data.val, hp.batch_size, hp.model.block_size, g);
         l[k] += model.forward(b.x, &b.y, m).loss.item();
       }
     dist::allreduce_sum({l, static_cast<size_t>(hp.eval_iters)});
@@ -272,7 +280,7 @@ float accumulate_gradients(Gpt& model, const Hyper& hp, const LongTensor& train_
   float loss_sum = 0;
   for (int64_t k = 0; k < K; ++k) {
     for (Tensor& p : params) p.zero_grad();
-    const Batch b = rank_batch(train_data, hp.batch_size, hp.block_size, g);
+    const Batch b = rank_batch(train_data, hp.batch_size, hp.model.block_size, g);
     Tensor loss = model.forward(b.x, &b.y, m).loss;
     loss_sum += loss.item();
     if (K == 1) {
@@ -342,14 +350,14 @@ int run_train(const Hyper& hp, const z2h::CommonOptions& opt, const z2h::Setting
   const Split data = split_data(vocab.encode(text));
   on_every_rank([&] {  // a text too short for one block fails here, not in the ranks' first batch
     Generator probe;
-    get_batch(data.train, 1, hp.block_size, probe);
-    get_batch(data.val, 1, hp.block_size, probe);
+    get_batch(data.train, 1, hp.model.block_size, probe);
+    get_batch(data.val, 1, hp.model.block_size, probe);
   });
 
   // torch.manual_seed(1337): every draw below comes from g, in the script's order
   Generator g(opt.seed);
   Gpt model(model_config(hp, vocab.size()), g);
-  if (hp.n_embd > 0) {  // print(sum(...) / 1e6, 'M parameters'): Python's shortest repr of the double
+  if (hp.model.n_embd > 0) {  // print(sum(...) / 1e6, 'M parameters'): Python's shortest repr of the double
     char buf[32];
     const double m = static_cast<double>(model.num_parameters()) / 1e6;
     *std::to_chars(buf, buf + sizeof buf - 1, m).ptr = '\0';
@@ -365,7 +373,7 @@ int run_train(const Hyper& hp, const z2h::CommonOptions& opt, const z2h::Setting
     std::string step_text, rng_text;
     on_every_rank([&] {  // rank 0 reads the checkpoint; the others need no access to it
       if (rank != 0) return;
-      check_model_metadata(hp.resume, hp, vocab.chars());
+      check_model_metadata(hp.resume, settings, vocab.chars());
       const z2h::Metadata meta = z2h::load_checkpoint(hp.resume, training_state(model, optimizer));
       const auto step = meta.find("step"), rng = meta.find("generator");
       if (step == meta.end() || rng == meta.end())
@@ -402,7 +410,7 @@ int run_train(const Hyper& hp, const z2h::CommonOptions& opt, const z2h::Setting
   Generator rank_g(opt.seed + 1000 * static_cast<uint64_t>(start) + static_cast<uint64_t>(rank) + 1);
   const Mode train{true, ranks == 1 ? &g : &rank_g};
   dist::last_words("error: the job was stopped (a rank ended, or mpirun was interrupted) before its first checkpoint");
-  const bool is_bigram = hp.n_embd == 0;
+  const bool is_bigram = hp.model.n_embd == 0;
   const int64_t K = hp.grad_accum;
   report.start(opt.steps - start, {"step", "loss"}, "train", {.every = 0});
   double eval_s = 0;
@@ -422,7 +430,7 @@ int run_train(const Hyper& hp, const z2h::CommonOptions& opt, const z2h::Setting
       if (std::count(h.begin(), h.end(), h[0]) != ranks)
         throw std::logic_error("the ranks' weights differ at step " + std::to_string(it));
       if (rank == 0) {
-        z2h::Metadata meta = model_metadata(hp, vocab.chars());
+        z2h::Metadata meta = model_metadata(settings, vocab.chars());
         meta["step"] = std::to_string(it);
         meta["generator"] = Generator::encode_state(before_eval);
         z2h::save_checkpoint(out / "model.safetensors", training_state(model, optimizer), meta);
@@ -454,7 +462,7 @@ int run_train(const Hyper& hp, const z2h::CommonOptions& opt, const z2h::Setting
   std::cout << sample << "\n";
   const int64_t steps = opt.steps - start;
   const int64_t global_batch = hp.batch_size * K * ranks;
-  const double tokens_per_s = wall > 0 ? static_cast<double>(steps * global_batch * hp.block_size) / wall : 0.0;
+  const double tokens_per_s = wall > 0 ? static_cast<double>(steps * global_batch * hp.model.block_size) / wall : 0.0;
   char more[96] = "";  // one process without accumulation: nothing, as the lecture's run prints
   if (ranks > 1)
     std::snprintf(more, sizeof more, ", %d ranks (all-reduce %.1f s), global batch %lld", ranks, dist::allreduce_seconds(),
@@ -470,7 +478,7 @@ int run_train(const Hyper& hp, const z2h::CommonOptions& opt, const z2h::Setting
     plot_losses(out / "loss.png", losses, evals, "07-gpt --config " + hp.config + ": loss");
   if (!is_bigram) {
     // the last layer's attention on the first 32 generated characters, head by head
-    const int64_t T = std::min<int64_t>(hp.block_size, std::min<int64_t>(idx.numel(), 32));
+    const int64_t T = std::min<int64_t>(hp.model.block_size, std::min<int64_t>(idx.numel(), 32));
     const LongTensor line = idx.slice(1, 0, T);
     {
       z2h::NoGradGuard ng;
@@ -503,7 +511,7 @@ int run_add(Hyper& hp, const z2h::CommonOptions& opt, const z2h::Settings& setti
   z2h::RunReport report(opt, settings, out);
   Generator g(opt.seed);
   const Addition data(hp.digits, g);  // the problems' randperm is the first draw, then the model's init
-  hp.block_size = data.length() - 1;  // the whole problem but its last token
+  hp.model.block_size = data.length() - 1;  // the whole problem but its last token
   Config cfg = model_config(hp, kAddVocabSize);
   cfg.ignore_index = -1;  // y = -1 on the prompt: the loss counts c's digits only
   Gpt model(cfg, g);
@@ -567,11 +575,11 @@ int run_add(Hyper& hp, const z2h::CommonOptions& opt, const z2h::Settings& setti
 // ================================================================================================
 // mode sample: load a checkpoint and generate
 // ================================================================================================
-int run_sample(const Hyper& hp, const z2h::CommonOptions& opt) {
+int run_sample(const Hyper& hp, const z2h::CommonOptions& opt, const z2h::Settings& settings) {
   const std::string text = z2h::read_text(z2h::data_file(opt, "tinyshakespeare.txt"));
   const z2h::Vocab vocab = z2h::Vocab::from_text(text);
   if (hp.load.empty()) throw z2h::UserError("--mode sample needs --load CHECKPOINT (a model.safetensors a run wrote)");
-  check_model_metadata(hp.load, hp, vocab.chars());
+  check_model_metadata(hp.load, settings, vocab.chars());
   Generator g(opt.seed);
   Gpt model(model_config(hp, vocab.size()), g);
   z2h::load_checkpoint(hp.load, model.named_parameters());
@@ -605,49 +613,33 @@ int run_lecture(const z2h::CommonOptions& opt) {
 int main(int argc, char** argv) {
   const dist::Session mpi(argc, argv);  // under mpirun: MPI_Init, and this process's rank
   CLI::App app{"07-gpt: a character-level transformer on Tiny Shakespeare (lecture 7)"};
-  z2h::CommonOptions opt{.stage = "07-gpt", .seed = 1337, .steps = 5000};
-  Hyper hp;
+  const Preset& preset = preset_named_in(argc, argv);  // --config's settings are the flags' defaults
+  z2h::CommonOptions opt{.stage = "07-gpt", .seed = 1337, .steps = preset.max_iters};
+  Hyper hp = preset.hp;
   z2h::add_common_options(app, opt);
-  app.get_option("--steps")->description("training iterations (max_iters; the config's unless given)");
+  app.get_option("--steps")->description("training iterations (max_iters; the --config's by default)");
   z2h::Settings settings(app);
   declare(settings, hp, opt);
   bool sample_only = false;
   app.add_flag("--sample-only", sample_only, "the same as --mode sample");
   return z2h::run_main(argc, argv, app, opt, [&] {
     if (sample_only) hp.mode = "sample";
-    const Preset& p = kPresets.at(hp.config);
-    auto unless_given = [&](auto& field, auto value) {
-      if (!settings.given(field)) field = value;
-    };
-    if (app.count("--steps") == 0) opt.steps = p.steps;
-    unless_given(hp.batch_size, p.batch);
-    unless_given(hp.block_size, p.block);
-    unless_given(hp.eval_interval, p.eval_interval);
-    unless_given(hp.eval_iters, p.eval_iters);
-    unless_given(hp.learning_rate, p.lr);
-    unless_given(hp.n_embd, p.n_embd);
-    unless_given(hp.n_head, p.n_head);
-    unless_given(hp.n_layer, p.n_layer);
-    unless_given(hp.dropout, p.dropout);
-    unless_given(hp.scale, std::string(p.scale));
-    unless_given(hp.init, std::string(p.init));
-    unless_given(hp.gen, p.gen);
-    if (hp.n_embd > 0 && hp.n_embd % hp.n_head != 0)
-      throw z2h::UserError(settings.flag_of(hp.n_embd) + " " + std::to_string(hp.n_embd) + " is not a multiple of " +
-                           settings.flag_of(hp.n_head) + " " + std::to_string(hp.n_head));
+    if (hp.model.n_embd > 0 && hp.model.n_embd % hp.model.n_head != 0)
+      throw z2h::UserError(settings.flag_of(hp.model.n_embd) + " " + std::to_string(hp.model.n_embd) + " is not a multiple of " +
+                           settings.flag_of(hp.model.n_head) + " " + std::to_string(hp.model.n_head));
     if (dist::size() > 1 && (hp.config == "add" || hp.mode != "train"))
       throw z2h::UserError("only the training of --config colab, bigram, cpu or gpt runs on several processes: start this one without mpirun");
     if (hp.config == "add") {
-      if (hp.mode != "train" || !hp.resume.empty() || settings.given(hp.block_size))
+      if (hp.mode != "train" || !hp.resume.empty() || settings.given(hp.model.block_size))
         throw z2h::UserError("--config add trains from scratch on problems of 3 * digits + 2 tokens: drop " +
                              settings.flag_of(hp.mode) + ", " + settings.flag_of(hp.resume) + " and " +
-                             settings.flag_of(hp.block_size));
+                             settings.flag_of(hp.model.block_size));
       if (settings.given(hp.grad_accum)) throw z2h::UserError(settings.flag_of(hp.grad_accum) + " is for the text models, not --config add");
       return run_add(hp, opt, settings);
     }
     if (settings.given(hp.digits)) throw z2h::UserError(settings.flag_of(hp.digits) + " is for --config add");
     if (hp.mode == "lecture") return run_lecture(opt);
-    if (hp.mode == "sample") return run_sample(hp, opt);
+    if (hp.mode == "sample") return run_sample(hp, opt, settings);
     return run_ranks([&] { return run_train(hp, opt, settings); });
   });
 }
