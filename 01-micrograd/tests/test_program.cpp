@@ -11,20 +11,15 @@
 
 namespace fs = std::filesystem;
 using z2h::test::Run;
+using z2h::test::run;
 using z2h::test::TempDir;
 using z2h::test::slurp;
-
-namespace {
-
-Run run_program(const std::string& args, const TempDir& tmp) { return z2h::test::run_program(Z2H_STAGE_EXE, args, tmp); }
-
-}  // namespace
 
 TEST_CASE("the default run prints the lecture's numbers and writes every picture, metrics.csv, summary.json",
           "[program]") {
   TempDir tmp;
   const fs::path dir = tmp.path;
-  Run r = run_program("--quiet --out '" + (dir / "out").string() + "'", tmp);
+  Run r = run("--quiet --out '" + (dir / "out").string() + "'", tmp);
   INFO(r.err);
   REQUIRE(r.rc == 0);
   CHECK(r.err.empty());
@@ -61,7 +56,7 @@ TEST_CASE("the default run prints the lecture's numbers and writes every picture
 TEST_CASE("one demo can be run alone, with its own flags", "[program]") {
   TempDir tmp;
   const fs::path dir = tmp.path;
-  Run r = run_program("moons --quiet --seed 42 --steps 3 --hidden 4 --out '" + (dir / "out").string() + "'", tmp);
+  Run r = run("moons --quiet --seed 42 --steps 3 --hidden 4 --out '" + (dir / "out").string() + "'", tmp);
   INFO(r.err);
   REQUIRE(r.rc == 0);
   CHECK(r.out.find("step 2 loss") != std::string::npos);
@@ -76,13 +71,13 @@ TEST_CASE("bad input gets one line 'error: ...' on stderr and exit status 2", "[
   const fs::path dir = tmp.path;
   for (const char* args : {"--steps -1", "--seed 4294967296", "--seed abc", "--no-such-flag", "not-a-demo",
                            "--hidden 0", "--lr 0", "--noise -1", "--n-samples 1"}) {
-    Run r = run_program(std::string(args) + " --out '" + (dir / "out").string() + "'", tmp);
+    Run r = run(std::string(args) + " --out '" + (dir / "out").string() + "'", tmp);
     INFO(args << " -> " << r.err);
     CHECK(r.rc == 2);
     CHECK(r.err.rfind("error: ", 0) == 0);
     CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
   }
-  Run blocked = run_program("derivative --out /dev/null/x", tmp);
+  Run blocked = run("derivative --out /dev/null/x", tmp);
   CHECK(blocked.rc == 2);
   CHECK(blocked.err.rfind("error: ", 0) == 0);
 }
@@ -90,7 +85,7 @@ TEST_CASE("bad input gets one line 'error: ...' on stderr and exit status 2", "[
 TEST_CASE("--help lists the demos and exits 0", "[program]") {
   TempDir tmp;
   const fs::path dir = tmp.path;
-  Run r = run_program("--help", tmp);
+  Run r = run("--help", tmp);
   CHECK(r.rc == 0);
   CHECK(r.out.find("moons") != std::string::npos);
   CHECK(r.out.find("--seed") != std::string::npos);

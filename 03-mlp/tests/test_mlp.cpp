@@ -115,9 +115,8 @@ void check_init_digest(const mlp::Model& m, const json& init) {
 
 // ---- running the program (common/tests/program_support.hpp) ------------------------------------
 using z2h::test::Run;
+using z2h::test::run;
 using z2h::test::TempDir;
-
-Run run_program(const std::string& args, const TempDir& tmp) { return z2h::test::run_program(Z2H_STAGE_EXE, args, tmp); }
 
 std::vector<std::string> lines_of(const std::string& s) {
   std::vector<std::string> v;
@@ -353,7 +352,7 @@ TEST_CASE("a short run writes metrics.csv (one row per step), summary.json, plot
   TempDir tmp;
   const fs::path dir = tmp.path / "out";
   fs::create_directories(dir);
-  Run r = run_program("--steps 300 --quiet --test --out " + dir.string(), tmp);
+  Run r = run("--steps 300 --quiet --test --out " + dir.string(), tmp);
   INFO(r.out << r.err);
   REQUIRE(r.rc == 0);
   CHECK(r.out.find("      0/    300: ") != std::string::npos);  // the lecture's progress line
@@ -385,10 +384,10 @@ TEST_CASE("sample-only mode reproduces the samples of the run that saved the che
   TempDir tmp;
   const fs::path dir = tmp.path / "out";
   fs::create_directories(dir);
-  Run r = run_program("--steps 200 --quiet --seed 1234 --out " + dir.string(), tmp);
+  Run r = run("--steps 200 --quiet --seed 1234 --out " + dir.string(), tmp);
   REQUIRE(r.rc == 0);
   json s = json::parse(std::ifstream(dir / "summary.json"));
-  Run again = run_program("--sample-only --out " + dir.string(), tmp);
+  Run again = run("--sample-only --out " + dir.string(), tmp);
   INFO(again.out << again.err);
   REQUIRE(again.rc == 0);
   CHECK(lines_of(again.out) == s["samples"].get<std::vector<std::string>>());
@@ -398,7 +397,7 @@ TEST_CASE("the program with --overfit-batch trains the lecture's 3481 parameters
   TempDir tmp;
   const fs::path dir = tmp.path / "out";
   fs::create_directories(dir);
-  Run r = run_program("--overfit-batch --quiet --out " + dir.string(), tmp);
+  Run r = run("--overfit-batch --quiet --out " + dir.string(), tmp);
   INFO(r.out << r.err);
   REQUIRE(r.rc == 0);
   const auto gold = golden("overfit_batch.json");
@@ -435,7 +434,7 @@ TEST_CASE("bad flags and files give one line 'error: ...' and exit status 2", "[
                                  "--hidden 5000", "--batch-size 100000", "--block-size 33", "--samples 1000000",
                                  "--bogus", "--data /nonexistent/names.txt",
                                  "--sample-only --load /nonexistent.safetensors"}) {
-    Run r = run_program(args + " --quiet --out " + dir.string(), tmp);
+    Run r = run(args + " --quiet --out " + dir.string(), tmp);
     INFO(args << " -> " << r.err);
     CHECK(r.rc == 2);
     CHECK(r.out.empty());

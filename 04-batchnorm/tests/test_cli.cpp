@@ -22,36 +22,11 @@
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-namespace {
-
+using z2h::test::expect_usage_error;
 using z2h::test::Run;
+using z2h::test::run;
 using z2h::test::slurp;
 using z2h::test::TempDir;
-
-// Runs the program with `args` (a shell-quoted string), capturing stdout, stderr and the exit code.
-Run run(const std::string& args, const TempDir& tmp) { return z2h::test::run_program(Z2H_STAGE_EXE, args, tmp); }
-
-// A bad invocation: exit code 2 and exactly one line on stderr, `error: ...`, and no output files.
-void expect_usage_error(const std::string& args, const std::string& mentions) {
-  TempDir tmp;
-  const Run r = run(args + " --out " + (tmp.path / "out").string(), tmp);
-  INFO("04-batchnorm " << args << "\nstderr: " << r.err);
-  CHECK(r.rc == 2);
-  CHECK(r.err.rfind("error: ", 0) == 0);
-  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
-  CHECK(r.err.find(mentions) != std::string::npos);
-  CHECK(!fs::exists(tmp.path / "out" / "summary.json"));
-}
-
-// The program's first line: stage, seed, threads and the OpenBLAS kernel set in use (common/app/run_info.hpp).
-std::string header(uint64_t seed) {
-  return "04-batchnorm \u00b7 seed " + std::to_string(seed) + " \u00b7 1 thread \u00b7 OpenBLAS " + z2h::blas::core_name() +
-         " kernels\n";
-}
-
-int lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
-
-}  // namespace
 
 TEST_CASE("the program's --help lists the stage's flags and exits 0", "[cli]") {
   TempDir tmp;
@@ -91,10 +66,10 @@ TEST_CASE("a short training run writes metrics.csv, summary.json, the checkpoint
   const Run r = run("--steps 25 --quiet --out " + out.string(), tmp);
   INFO(r.err);
   REQUIRE(r.rc == 0);
-  CHECK(r.out.rfind(header(2147483647) + "12097\n      0/     25: 3.3239\n", 0) == 0);  // the notebook's first two lines
+  CHECK(r.out.rfind(z2h::test::header_line("04-batchnorm", 2147483647) + "12097\n      0/     25: 3.3239\n", 0) == 0);  // the notebook's first two lines
   const std::string csv = slurp(out / "metrics.csv");
   CHECK(csv.rfind("step,loss,lr\n0,3.3238625526428223,0.1\n", 0) == 0);
-  CHECK(lines(csv) == 26);  // header + one row per step
+  CHECK(z2h::test::count_lines(csv) == 26);  // header + one row per step
   const json s = json::parse(slurp(out / "summary.json"));
   for (const char* key : {"stage", "seed", "config", "params", "steps", "loss", "samples", "wall_s", "steps_per_s", "threads"})
     CHECK(s.contains(key));
@@ -115,7 +90,7 @@ TEST_CASE("a short training run writes metrics.csv, summary.json, the checkpoint
     const json s2 = json::parse(slurp(again / "summary.json"));
     CHECK(s2["loss"]["val"] == s["loss"]["val"]);
     CHECK(s2["samples"] == s["samples"]);
-    CHECK(lines(slurp(again / "metrics.csv")) == 1);  // the header only
+    CHECK(z2h::test::count_lines(slurp(again / "metrics.csv")) == 1);  // the header only
   }
   SECTION("and a checkpoint of another model is refused") {
     const Run r3 = run("--variant tanh --steps 0 --load " + (out / "model.safetensors").string() + " --out " +
@@ -131,7 +106,7 @@ TEST_CASE("the program's --mode deep prints the statistics tables and draws the 
   const Run r = run("--mode deep --steps 20 --samples 2 --quiet --out " + out.string(), tmp);
   INFO(r.err);
   REQUIRE(r.rc == 0);
-  CHECK(r.out.rfind(header(2147483647) + "47024\n      0/ 200000: 3.2870\n", 0) == 0);
+  CHECK(r.out.rfind(z2h::test::header_line("04-batchnorm", 2147483647) + "47024\n      0/ 200000: 3.2870\n", 0) == 0);
   CHECK(r.out.find("layer 2 (      Tanh): mean ") != std::string::npos);
   CHECK(r.out.find("weight  (30, 100) | mean ") != std::string::npos);
   for (const char* f : {"activations.png", "gradients.png", "weight_gradients.png", "update_ratios.png", "loss.png",
@@ -139,14 +114,14 @@ TEST_CASE("the program's --mode deep prints the statistics tables and draws the 
     CHECK(fs::exists(out / f));
   const std::string csv = slurp(out / "metrics.csv");
   CHECK(csv.rfind("step,loss,lr,ud_C,ud_0.weight,", 0) == 0);
-  CHECK(lines(csv) == 21);
+  CHECK(z2h::test::count_lines(csv) == 21);
 }
 
 TEST_CASE("the program's --mode bonus, e01 and e02 run and write their summaries", "[cli]") {
   TempDir tmp;
   Run r = run("--mode bonus --out " + (tmp.path / "b").string(), tmp);
   CHECK(r.rc == 0);
-  CHECK(r.out.rfind(header(2147483647) + "a std: 0.9875972270965576\nb std: 1.0006722211837769\n", 0) == 0);
+  CHECK(r.out.rfind(z2h::test::header_line("04-batchnorm", 2147483647) + "a std: 0.9875972270965576\nb std: 1.0006722211837769\n", 0) == 0);
   r = run("--mode e01 --steps 30 --quiet --out " + (tmp.path / "e1").string(), tmp);
   CHECK(r.rc == 0);
   CHECK(r.out.find("W2  0 ") != std::string::npos);

@@ -20,37 +20,11 @@
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-namespace {
-
+using z2h::test::expect_usage_error;
 using z2h::test::Run;
+using z2h::test::run;
 using z2h::test::slurp;
 using z2h::test::TempDir;
-
-// Runs the program with `args` (a shell-quoted string), capturing stdout, stderr and the exit code.
-Run run(const std::string& args, const TempDir& tmp) { return z2h::test::run_program(Z2H_STAGE_EXE, args, tmp); }
-
-// A bad invocation: exit code 2 and exactly one line on stderr, `error: ...`, and no output files.
-void expect_usage_error(const std::string& args, const std::string& mentions) {
-  TempDir tmp;
-  const Run r = run(args + " --out " + (tmp.path / "out").string(), tmp);
-  INFO("05-backprop-ninja " << args << "\nstderr: " << r.err);
-  CHECK(r.rc == 2);
-  CHECK(r.err.rfind("error: ", 0) == 0);
-  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
-  CHECK(r.err.find(mentions) != std::string::npos);
-  CHECK(!fs::exists(tmp.path / "out" / "summary.json"));
-  CHECK(!fs::exists(tmp.path / "out" / "metrics.csv"));
-}
-
-int lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
-
-// The program's first line: stage, seed, threads and the OpenBLAS kernel set in use (common/app/run_info.hpp).
-std::string header(uint64_t seed) {
-  return "05-backprop-ninja \u00b7 seed " + std::to_string(seed) + " \u00b7 1 thread \u00b7 OpenBLAS " + z2h::blas::core_name() +
-         " kernels\n";
-}
-
-}  // namespace
 
 TEST_CASE("the program's --help lists the stage's flags and exits 0", "[cli]") {
   TempDir tmp;
@@ -77,13 +51,13 @@ TEST_CASE("a short run prints the notebook's cells and writes metrics.csv, summa
   const Run r = run("--steps 30 --quiet --check-every 10 --samples 3 --out " + out.string(), tmp);
   INFO(r.err);
   REQUIRE(r.rc == 0);
-  CHECK(r.out.rfind(header(2147483647) + "4137\nloss ", 0) == 0);
+  CHECK(r.out.rfind(z2h::test::header_line("05-backprop-ninja", 2147483647) + "4137\nloss ", 0) == 0);
   CHECK(r.out.find("logprobs        | exact: True  | approximate: True  | maxdiff: 0.0\n") != std::string::npos);
   CHECK(r.out.find("\n12297\n      0/     30: ") != std::string::npos);
   CHECK(r.out.find("autograd check at step 20, maxdiff: C ") != std::string::npos);
   const std::string csv = slurp(out / "metrics.csv");
   CHECK(csv.rfind("step,loss,lr\n0,", 0) == 0);
-  CHECK(lines(csv) == 31);  // header + one row per step
+  CHECK(z2h::test::count_lines(csv) == 31);  // header + one row per step
   const json s = json::parse(slurp(out / "summary.json"));
   for (const char* key : {"stage", "seed", "config", "params", "steps", "loss", "cmp", "samples", "wall_s",
                           "steps_per_s", "threads", "autograd_checks"})
@@ -112,7 +86,7 @@ TEST_CASE("with --steps 0 the program runs exercises 1-3, evaluates the untraine
   const Run r = run("--steps 0 --quiet --samples 1 --out " + out.string(), tmp);
   INFO(r.err);
   REQUIRE(r.rc == 0);
-  CHECK(lines(slurp(out / "metrics.csv")) == 1);
+  CHECK(z2h::test::count_lines(slurp(out / "metrics.csv")) == 1);
   const json s = json::parse(slurp(out / "summary.json"));
   CHECK(s["steps"] == 0);
   CHECK(fs::exists(out / "dlogits.png"));

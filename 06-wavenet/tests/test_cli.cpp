@@ -21,36 +21,11 @@
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-namespace {
-
+using z2h::test::expect_usage_error;
 using z2h::test::Run;
+using z2h::test::run;
 using z2h::test::slurp;
 using z2h::test::TempDir;
-
-// Runs the program with `args` (a shell-quoted string), capturing stdout, stderr and the exit code.
-Run run(const std::string& args, const TempDir& tmp) { return z2h::test::run_program(Z2H_STAGE_EXE, args, tmp); }
-
-// A bad invocation: exit code 2 and exactly one line on stderr, `error: ...`, and no output files.
-void expect_usage_error(const std::string& args, const std::string& mentions) {
-  TempDir tmp;
-  const Run r = run(args + " --out " + (tmp.path / "out").string(), tmp);
-  INFO("06-wavenet " << args << "\nstderr: " << r.err);
-  CHECK(r.rc == 2);
-  CHECK(r.err.rfind("error: ", 0) == 0);
-  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
-  CHECK(r.err.find(mentions) != std::string::npos);
-  CHECK(!fs::exists(tmp.path / "out" / "summary.json"));
-}
-
-int lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
-
-// The program's first line: stage, seed, threads and the OpenBLAS kernel set in use (common/app/run_info.hpp).
-std::string header(uint64_t seed) {
-  return "06-wavenet \u00b7 seed " + std::to_string(seed) + " \u00b7 1 thread \u00b7 OpenBLAS " + z2h::blas::core_name() +
-         " kernels\n";
-}
-
-}  // namespace
 
 TEST_CASE("the program's --help lists the stage's flags and exits 0", "[cli]") {
   TempDir tmp;
@@ -89,7 +64,7 @@ TEST_CASE("a short training run prints the notebook's first lines and writes met
   INFO(r.err);
   REQUIRE(r.rc == 0);
   // cells 5, 6, 9 and the first line of cell 10
-  CHECK(r.out.rfind(header(42) + "[182625, 8] [22655, 8] [22866, 8]\n........ --> y\n.......y --> u\n", 0) == 0);
+  CHECK(r.out.rfind(z2h::test::header_line("06-wavenet", 42) + "[182625, 8] [22655, 8] [22866, 8]\n........ --> y\n.......y --> u\n", 0) == 0);
   CHECK(r.out.find("..yuheng --> .\n........ --> d\n") != std::string::npos);
   CHECK(r.out.find("\n76579\n      0/     25: 3.3167\n") != std::string::npos);
   CHECK(r.out.find("model(Xtr[[7]]).shape: [1, 27]\n") != std::string::npos);
@@ -98,7 +73,7 @@ TEST_CASE("a short training run prints the notebook's first lines and writes met
     CHECK(csv.rfind("step,loss,lr\n0,3.3167154788970947,0.1\n", 0) == 0);  // the notebook's step-0 loss, every digit
   else
     CHECK(csv.rfind("step,loss,lr\n0,3.31671", 0) == 0);  // readable kernels: to float rounding
-  CHECK(lines(csv) == 26);  // header + one row per step
+  CHECK(z2h::test::count_lines(csv) == 26);  // header + one row per step
   const json s = json::parse(slurp(out / "summary.json"));
   for (const char* key : {"stage", "seed", "config", "params", "steps", "loss", "samples", "wall_s", "steps_per_s", "threads"})
     CHECK(s.contains(key));
@@ -120,7 +95,7 @@ TEST_CASE("a short training run prints the notebook's first lines and writes met
     const json s2 = json::parse(slurp(again / "summary.json"));
     CHECK(s2["loss"]["val"] == s["loss"]["val"]);  // the running statistics are in the checkpoint too
     CHECK(s2["samples"].size() == 20);
-    CHECK(lines(slurp(again / "metrics.csv")) == 1);  // the header only
+    CHECK(z2h::test::count_lines(slurp(again / "metrics.csv")) == 1);  // the header only
   }
   SECTION("and a checkpoint of another model is refused") {
     const Run r3 = run("--variant bnfix --steps 0 --load " + (out / "model.safetensors").string() + " --out " +
@@ -135,7 +110,7 @@ TEST_CASE("the program's --variant runs print their parameter count and the perf
   const Run r = run("--variant original --steps 3 --samples 1 --quiet --out " + (tmp.path / "o").string(), tmp);
   INFO(r.err);
   REQUIRE(r.rc == 0);
-  CHECK(r.out.rfind(header(42) + "[182625, 3] [22655, 3] [22866, 3]\n", 0) == 0);
+  CHECK(r.out.rfind(z2h::test::header_line("06-wavenet", 42) + "[182625, 3] [22655, 3] [22866, 3]\n", 0) == 0);
   CHECK(r.out.find("\n12097\n") != std::string::npos);
   CHECK(r.out.find("performance log, \"original (3 character context + 200 hidden neurons, 12K params)\": train 2.058, "
                    "val 2.105\n") != std::string::npos);

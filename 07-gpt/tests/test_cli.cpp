@@ -16,27 +16,22 @@
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-namespace {
+using z2h::test::expect_usage_error;
 using z2h::test::Run;
+using z2h::test::run;
 using z2h::test::slurp;
 using z2h::test::TempDir;
 
-// Runs the program with `args` (a shell-quoted string), capturing stdout, stderr and the exit code.
-Run run(const std::string& args, const TempDir& tmp) { return z2h::test::run_program(Z2H_STAGE_EXE, args, tmp); }
-}  // namespace
-
 TEST_CASE("cli: bad input is one error line, exit 2, and no files", "[cli]") {
-  for (const std::string args : {"--steps -1", "--batch-size 0", "--config huge", "--n-embd 30 --n-head 4",
-                                 "--dropout 1.5", "--temperature 0", "--mode sample", "--no-such-flag",
-                                 "--data /no/such/file.txt"}) {
-    TempDir tmp;
-    INFO(args);
-    const Run r = run(args + " --quiet --out " + (tmp.path / "out").string(), tmp);
-    CHECK(r.rc == 2);
-    CHECK(r.err.rfind("error: ", 0) == 0);
-    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
-    CHECK(!fs::exists(tmp.path / "out" / "summary.json"));
-  }
+  expect_usage_error("--steps -1 --quiet", "--steps");
+  expect_usage_error("--batch-size 0 --quiet", "--batch-size");
+  expect_usage_error("--config huge --quiet", "--config");
+  expect_usage_error("--n-embd 30 --n-head 4 --quiet", "is not a multiple of --n-head 4");
+  expect_usage_error("--dropout 1.5 --quiet", "--dropout");
+  expect_usage_error("--temperature 0 --quiet", "--temperature");
+  expect_usage_error("--mode sample --quiet", "needs --load");
+  expect_usage_error("--no-such-flag --quiet", "--no-such-flag");
+  expect_usage_error("--data /no/such/file.txt --quiet", "check --data");
 }
 
 TEST_CASE("cli: a short run writes metrics.csv, summary.json, plots and a checkpoint that --sample-only reads", "[cli]") {

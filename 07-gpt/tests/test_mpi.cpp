@@ -21,6 +21,7 @@ using json = nlohmann::json;
 
 namespace {
 using z2h::test::Run;
+using z2h::test::run;
 using z2h::test::slurp;
 using z2h::test::TempDir;
 
@@ -28,8 +29,6 @@ using z2h::test::TempDir;
 // the gradients), evaluating (and saving a checkpoint) at steps 0, 3 and 5.
 const std::string kModel = "--n-embd 16 --n-head 2 --n-layer 1 --block-size 8 --dropout 0 --eval-interval 3 "
                            "--eval-iters 4 --gen 40 --quiet ";
-
-Run plain(const std::string& args, const TempDir& tmp) { return z2h::test::run_program(Z2H_STAGE_EXE, args, tmp); }
 
 // mpirun -np N 07-gpt args. Open MPI refuses root without the two variables, and more ranks than
 // cores without --oversubscribe; each rank runs one OpenBLAS thread.
@@ -85,7 +84,7 @@ TEST_CASE("mpi: 2 ranks of batch 4 hold the same weights, and are bit for bit 1 
   const fs::path two = tmp.path / "two", accum = tmp.path / "accum";
   const Run c = mpi(2, kModel + "--steps 6 --batch-size 4 --out " + two.string(), tmp);
   REQUIRE(c.rc == 0);
-  const Run b = plain(kModel + "--steps 6 --batch-size 4 --grad-accum 2 --out " + accum.string(), tmp);
+  const Run b = run(kModel + "--steps 6 --batch-size 4 --grad-accum 2 --out " + accum.string(), tmp);
   REQUIRE(b.rc == 0);
   const json sc = summary(two), sb = summary(accum);
   CHECK(sc["ranks"] == 2);
@@ -107,10 +106,10 @@ TEST_CASE("mpi: 2 ranks of batch 4 hold the same weights, and are bit for bit 1 
 TEST_CASE("mpi: 2 ranks of batch 4 train like 1 rank of batch 8 to float tolerance, and unlike 1 rank of batch 4", "[mpi]") {
   TempDir tmp;
   const fs::path one = tmp.path / "one", two = tmp.path / "two", two_accum = tmp.path / "two_accum", half = tmp.path / "half";
-  REQUIRE(plain(kModel + "--steps 6 --batch-size 8 --out " + one.string(), tmp).rc == 0);
+  REQUIRE(run(kModel + "--steps 6 --batch-size 8 --out " + one.string(), tmp).rc == 0);
   REQUIRE(mpi(2, kModel + "--steps 6 --batch-size 4 --out " + two.string(), tmp).rc == 0);
   REQUIRE(mpi(2, kModel + "--steps 6 --batch-size 2 --grad-accum 2 --out " + two_accum.string(), tmp).rc == 0);
-  REQUIRE(plain(kModel + "--steps 6 --batch-size 4 --out " + half.string(), tmp).rc == 0);
+  REQUIRE(run(kModel + "--steps 6 --batch-size 4 --out " + half.string(), tmp).rc == 0);
   // The same rows in each step, summed in another order: the losses and the weights after 5 AdamW
   // steps (the checkpoint of step 5) agree to a few float32 roundings...
   const double tol = 1e-5;
@@ -127,7 +126,7 @@ TEST_CASE("mpi: a checkpoint resumes on any number of ranks, continuing the run 
   TempDir tmp;
   const fs::path two = tmp.path / "two", accum = tmp.path / "accum", one = tmp.path / "one";
   // 1 rank, 2 accumulated batches of 4, stopped after 4 steps (its checkpoint is from step 3)...
-  REQUIRE(plain(kModel + "--steps 4 --batch-size 4 --grad-accum 2 --out " + accum.string(), tmp).rc == 0);
+  REQUIRE(run(kModel + "--steps 4 --batch-size 4 --grad-accum 2 --out " + accum.string(), tmp).rc == 0);
   // ...resumed on 2 ranks of batch 4 is the uninterrupted 2-rank run, bit for bit
   REQUIRE(mpi(2, kModel + "--steps 6 --batch-size 4 --out " + two.string(), tmp).rc == 0);
   const fs::path resumed = tmp.path / "resumed";
@@ -140,7 +139,7 @@ TEST_CASE("mpi: a checkpoint resumes on any number of ranks, continuing the run 
   CHECK(std::vector<double>(whole.end() - 3, whole.end()) == rest);
   CHECK(summary(resumed)["weights_fnv1a"] == summary(two)["weights_fnv1a"]);
   // and the 2-rank run's checkpoint (step 5) resumes on one process of batch 8
-  const Run o = plain(kModel + "--steps 7 --batch-size 8 --resume " + (two / "model.safetensors").string() + " --out " +
+  const Run o = run(kModel + "--steps 7 --batch-size 8 --resume " + (two / "model.safetensors").string() + " --out " +
                           one.string(), tmp);
   REQUIRE(o.rc == 0);
   CHECK(losses(one).size() == 2);

@@ -3,8 +3,13 @@
 // scratch directory per test, and the program's exit code, stdout and stderr.
 //
 //   TempDir tmp;
-//   const Run r = run_program(Z2H_STAGE_EXE, "--steps 3 --out " + (tmp.path / "out").string(), tmp);
+//   const Run r = run("--steps 3 --out " + (tmp.path / "out").string(), tmp);   // the stage's program
 //   CHECK(r.rc == 0);
+//   expect_usage_error("--steps -1", "--steps");   // exit 2, one `error:` line naming --steps, no files
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +18,8 @@
 
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "common/tensor/blas.hpp"
 
 namespace z2h::test {
 
@@ -60,5 +67,34 @@ inline Run run_program(const std::string& exe, const std::string& args, const Te
   r.err = slurp(err);
   return r;
 }
+
+// How many lines a program printed.
+inline int count_lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
+
+// A stage program's first line: stage, seed, threads and the OpenBLAS kernel set in use
+// (common/app/run_info.hpp), for a run with --threads 1.
+inline std::string header_line(const std::string& stage, uint64_t seed) {
+  return stage + " \u00b7 seed " + std::to_string(seed) + " \u00b7 1 thread \u00b7 OpenBLAS " + z2h::blas::core_name() +
+         " kernels\n";
+}
+
+#ifdef Z2H_STAGE_EXE  // a stage's test target: CMake names the program the tests run
+// Runs the stage's program with `args`.
+inline Run run(const std::string& args, const TempDir& tmp) { return run_program(Z2H_STAGE_EXE, args, tmp); }
+
+// A bad invocation: exit code 2, exactly one line on stderr, `error: ...` mentioning `mentions`,
+// and no output files.
+inline void expect_usage_error(const std::string& args, const std::string& mentions) {
+  TempDir tmp;
+  const Run r = run(args + " --out " + (tmp.path / "out").string(), tmp);
+  INFO(std::filesystem::path(Z2H_STAGE_EXE).filename().string() << " " << args << "\nstderr: " << r.err);
+  CHECK(r.rc == 2);
+  CHECK(r.err.rfind("error: ", 0) == 0);
+  CHECK(count_lines(r.err) == 1);
+  CHECK(r.err.find(mentions) != std::string::npos);
+  CHECK(!std::filesystem::exists(tmp.path / "out" / "summary.json"));
+  CHECK(!std::filesystem::exists(tmp.path / "out" / "metrics.csv"));
+}
+#endif
 
 }  // namespace z2h::test
