@@ -236,6 +236,22 @@ def make_model(cfg, vocab_size):
 
 
 # ---- training: the script's loop ------------------------------------------------------------------
+@torch.no_grad()
+def estimate_loss(model, eval_iters, get_batch):
+    """The script's estimate_loss(), over any source of batches: get_batch(split) -> X, Y."""
+    out = {}
+    model.eval()
+    for split in ['train', 'val']:
+        losses = torch.zeros(eval_iters)
+        for k in range(eval_iters):
+            X, Y = get_batch(split)
+            _, loss = model(X, Y)
+            losses[k] = loss.item()
+        out[split] = losses.mean()
+    model.train()
+    return out
+
+
 def train(cfg):
     torch.manual_seed(cfg.seed)
     d = Data(load_text())
@@ -245,25 +261,12 @@ def train(cfg):
         print(params / 1e6, 'M parameters')
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
 
-    @torch.no_grad()
-    def estimate_loss():
-        out = {}
-        model.eval()
-        for split in ['train', 'val']:
-            losses = torch.zeros(cfg.eval_iters)
-            for k in range(cfg.eval_iters):
-                X, Y = d.get_batch(split, cfg.batch, cfg.block)
-                _, loss = model(X, Y)
-                losses[k] = loss.item()
-            out[split] = losses.mean()
-        model.train()
-        return out
 
     step_losses, evals = [], {}
     t0 = time.time()
     for it in range(cfg.steps):
         if it % cfg.eval_interval == 0 or (cfg.n_layer > 0 and it == cfg.steps - 1):
-            losses = estimate_loss()
+            losses = estimate_loss(model, cfg.eval_iters, lambda split: d.get_batch(split, cfg.batch, cfg.block))
             evals[str(it)] = {'train': losses['train'].item(), 'val': losses['val'].item()}
             line = f"step {it}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}"
             evals[str(it)]['line'] = line
@@ -367,25 +370,12 @@ def train_add(cfg):
         print(params / 1e6, 'M parameters')
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
 
-    @torch.no_grad()
-    def estimate_loss():
-        out = {}
-        model.eval()
-        for split in ['train', 'val']:
-            losses = torch.zeros(cfg.eval_iters)
-            for k in range(cfg.eval_iters):
-                X, Y = data.get_batch(split, cfg.batch)
-                _, loss = model(X, Y)
-                losses[k] = loss.item()
-            out[split] = losses.mean()
-        model.train()
-        return out
 
     step_losses, evals = [], {}
     t0 = time.time()
     for it in range(cfg.steps):
         if it % cfg.eval_interval == 0 or it == cfg.steps - 1:
-            losses = estimate_loss()
+            losses = estimate_loss(model, cfg.eval_iters, lambda split: data.get_batch(split, cfg.batch))
             line = f"step {it}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}"
             evals[str(it)] = {'train': losses['train'].item(), 'val': losses['val'].item(), 'line': line}
             if not cfg.quiet:
