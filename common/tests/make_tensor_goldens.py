@@ -2,7 +2,7 @@
 """Goldens for common/'s tensor layer, computed by PyTorch 1.13.1 (Debian's python3-torch).
 
 Regenerate (from the repository root; the Debian python, which has torch):
-    /usr/bin/python3 common/tests/make_tensor_goldens.py
+    OPENBLAS_CORETYPE=Haswell OPENBLAS_NUM_THREADS=1 /usr/bin/python3 common/tests/make_tensor_goldens.py
 
 Writes common/tests/goldens/:
   tensor_ops.json     one case per op and shape: inputs, upstream weights w, the output, and the
@@ -11,9 +11,15 @@ Writes common/tests/goldens/:
   tensor_optim.json   SGD (the lectures' update) and torch.optim.AdamW over 10 steps
   tensor_from_torch.safetensors   tensors saved by PyTorch for the C++ loader to read back
 
+The committed files were written on OpenBLAS's Haswell kernel set (OPENBLAS_CORETYPE=Haswell
+OPENBLAS_NUM_THREADS=1; SkylakeX writes the same bytes, Prescott differs in the last bits of a few
+products and sums): the tests that read them compare within stated tolerances, never bit for bit.
+The lectures' module classes are imported from 04-batchnorm/reference.py and 06-wavenet/reference.py.
+
 Inputs are deterministic (torch.Generator seeded per case). Floats are written with 9 significant
 digits, enough to round-trip float32 exactly.
 """
+import importlib.util
 import json
 import math
 import os
@@ -25,7 +31,7 @@ import torch.nn.functional as F
 torch.set_num_threads(1)
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "goldens")
-COMMAND = "/usr/bin/python3 common/tests/make_tensor_goldens.py"
+COMMAND = "OPENBLAS_CORETYPE=Haswell OPENBLAS_NUM_THREADS=1 /usr/bin/python3 common/tests/make_tensor_goldens.py"
 
 
 def num(v):
@@ -190,101 +196,19 @@ def make_ops():
     case("dropout p=0.2 (global seed 1337)", "dropout", lambda x: F.dropout(x, 0.2, True), [xd], args={"p": 0.2, "seed": 1337})
 
 
-# ---- lecture 4/6 classes, verbatim but for the generator argument (lecture 4 passes g) ----------
-class Linear:
-    def __init__(self, fan_in, fan_out, bias=True, generator=None):
-        self.weight = torch.randn((fan_in, fan_out), generator=generator) / fan_in**0.5
-        self.bias = torch.zeros(fan_out) if bias else None
-
-    def __call__(self, x):
-        self.out = x @ self.weight
-        if self.bias is not None:
-            self.out += self.bias
-        return self.out
-
-    def parameters(self):
-        return [self.weight] + ([] if self.bias is None else [self.bias])
+# ---- the lectures' module classes, as the stages' reference scripts write them once ---------------
+def load_reference(stage):
+    """A stage's reference.py as a module (importing it runs nothing but definitions)."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', stage, 'reference.py')
+    spec = importlib.util.spec_from_file_location(stage.replace('-', '_'), path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-class BatchNorm1d:
-    def __init__(self, dim, eps=1e-5, momentum=0.1):
-        self.eps = eps
-        self.momentum = momentum
-        self.training = True
-        self.gamma = torch.ones(dim)
-        self.beta = torch.zeros(dim)
-        self.running_mean = torch.zeros(dim)
-        self.running_var = torch.ones(dim)
-
-    def __call__(self, x):
-        if self.training:
-            dim = 0 if x.ndim == 2 else (0, 1)
-            xmean = x.mean(dim, keepdim=True)
-            xvar = x.var(dim, keepdim=True)
-        else:
-            xmean = self.running_mean
-            xvar = self.running_var
-        xhat = (x - xmean) / torch.sqrt(xvar + self.eps)
-        self.out = self.gamma * xhat + self.beta
-        if self.training:
-            with torch.no_grad():
-                self.running_mean = (1 - self.momentum) * self.running_mean + self.momentum * xmean
-                self.running_var = (1 - self.momentum) * self.running_var + self.momentum * xvar
-        return self.out
-
-    def parameters(self):
-        return [self.gamma, self.beta]
-
-
-class Tanh:
-    def __call__(self, x):
-        self.out = torch.tanh(x)
-        return self.out
-
-    def parameters(self):
-        return []
-
-
-class Embedding:
-    def __init__(self, num_embeddings, embedding_dim):
-        self.weight = torch.randn((num_embeddings, embedding_dim))
-
-    def __call__(self, IX):
-        self.out = self.weight[IX]
-        return self.out
-
-    def parameters(self):
-        return [self.weight]
-
-
-class FlattenConsecutive:
-    def __init__(self, n):
-        self.n = n
-
-    def __call__(self, x):
-        B, T, C = x.shape
-        x = x.view(B, T // self.n, C * self.n)
-        if x.shape[1] == 1:
-            x = x.squeeze(1)
-        self.out = x
-        return self.out
-
-    def parameters(self):
-        return []
-
-
-class Sequential:
-    def __init__(self, layers):
-        self.layers = layers
-
-    def __call__(self, x):
-        for layer in self.layers:
-            x = layer(x)
-        self.out = x
-        return self.out
-
-    def parameters(self):
-        return [p for layer in self.layers for p in layer.parameters()]
+lecture4 = load_reference('04-batchnorm')  # Linear(fan_in, fan_out, g, bias) draws from the generator g
+lecture6 = load_reference('06-wavenet')    # Embedding, FlattenConsecutive, Linear, BatchNorm1d (3-D: dims (0, 1)),
+                                           # Tanh, Sequential: draws from the global generator
 
 
 def make_nn():
@@ -292,12 +216,12 @@ def make_nn():
     # lecture 4 init: C then Linear layers from one generator
     g = torch.Generator().manual_seed(2147483647)
     C = torch.randn((27, 10), generator=g)
-    l1 = Linear(30, 200, generator=g)
-    l2 = Linear(200, 27, bias=False, generator=g)
+    l1 = lecture4.Linear(30, 200, g)
+    l2 = lecture4.Linear(200, 27, g, bias=False)
     nn_cases["lecture_init"] = {"C": enc(C), "W1": enc(l1.weight), "W2": enc(l2.weight)}
     # lecture 6 Embedding (global generator), torch.nn.Linear / nn.Embedding defaults (lecture 7)
     torch.manual_seed(42)
-    e = Embedding(27, 24)
+    e = lecture6.Embedding(27, 24)
     torch.manual_seed(1337)
     tl = torch.nn.Linear(32, 16)
     tl2 = torch.nn.Linear(16, 4, bias=False)
@@ -307,7 +231,7 @@ def make_nn():
                                  "torch_embedding_w": enc(te.weight)}
     # BatchNorm1d: two training batches, then eval; 2-D and 3-D
     for name, shape in [("batchnorm_2d", (8, 5)), ("batchnorm_3d", (4, 3, 5))]:
-        bn = BatchNorm1d(5)
+        bn = lecture6.BatchNorm1d(5)
         bn.gamma = positive(5).requires_grad_()
         bn.beta = randn(5).requires_grad_()
         x1 = randn(*shape, scale=2.0, shift=1.0).requires_grad_()
@@ -327,11 +251,12 @@ def make_nn():
                           "running_var": enc(rv2), "out3_eval": enc(out3)}
     # a lecture-6 model in miniature: global seed 42, init, one batch, loss and every gradient
     torch.manual_seed(42)
-    model = Sequential([
-        Embedding(27, 4),
-        FlattenConsecutive(2), Linear(8, 6, bias=False), BatchNorm1d(6), Tanh(),
-        FlattenConsecutive(2), Linear(12, 6, bias=False), BatchNorm1d(6), Tanh(),
-        Linear(6, 27),
+    L = lecture6
+    model = L.Sequential([
+        L.Embedding(27, 4),
+        L.FlattenConsecutive(2), L.Linear(8, 6, bias=False), L.BatchNorm1d(6), L.Tanh(),
+        L.FlattenConsecutive(2), L.Linear(12, 6, bias=False), L.BatchNorm1d(6), L.Tanh(),
+        L.Linear(6, 27),
     ])
     with torch.no_grad():
         model.layers[-1].weight *= 0.1
