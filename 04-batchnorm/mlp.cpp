@@ -116,21 +116,6 @@ Tensor forward(Mlp& m, const LongTensor& X, bool training) {
   return z2h::matmul(m.h, m.W2) + m.b2;                     // (B, vocab_size)
 }
 
-static Split to_split(const z2h::Contexts& c) {
-  const int64_t n = static_cast<int64_t>(c.size());
-  return {LongTensor(c.X, Shape{n, c.block_size}), LongTensor(c.Y, Shape{n})};
-}
-
-Data load_names(const std::string& path, int block_size) {
-  const auto words = z2h::read_lines(path);
-  Data d{z2h::Vocab::from_words(words, '.'), {}, {}, {}};
-  const auto split = z2h::split_words(words);  // random.seed(42); random.shuffle(words); 80/10/10
-  d.train = to_split(z2h::build_contexts(split.train, block_size, d.vocab));
-  d.val = to_split(z2h::build_contexts(split.dev, block_size, d.vocab));
-  d.test = to_split(z2h::build_contexts(split.test, block_size, d.vocab));
-  return d;
-}
-
 float train_step(Mlp& m, const Split& train, z2h::Generator& g, int batch_size, z2h::optim::SGD& sgd) {
   LongTensor ix = z2h::randint(0, train.size(), Shape{batch_size}, g);  // minibatch construct
   Tensor logits = forward(m, train.X[ix], /*training=*/true);

@@ -17,7 +17,7 @@
 #include "common/nn/nn.hpp"
 #include "common/nn/optim.hpp"
 #include "common/tensor/tensor.hpp"
-#include "common/data/text_data.hpp"
+#include "common/data/names_dataset.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -60,19 +60,10 @@ Mlp make_mlp(const MlpConfig& cfg, z2h::Generator& g);
 // split_loss and sampling).
 z2h::Tensor forward(Mlp& m, const z2h::LongTensor& X, bool training);
 
-// The training data as tensors: X (n, block_size), Y (n).
-struct Split {
-  z2h::LongTensor X, Y;
-  int64_t size() const { return Y.numel(); }
-};
-
-// names.txt -> the vocabulary and the notebook's 80/10/10 split (random.seed(42); random.shuffle),
-// each as (context, next character) examples: 182625 / 22655 / 22866 with block_size 3.
-struct Data {
-  z2h::Vocab vocab{"."};
-  Split train, val, test;
-};
-Data load_names(const std::string& path, int block_size);
+// The training data as tensors, and names.txt split 80/10/10 into them (common/data/names_dataset.hpp).
+using Split = z2h::NamesSplit;
+using Data = z2h::NamesData;
+using z2h::load_names;
 
 // One step of the notebook's loop: a minibatch from randint(0, n, (batch,), g), forward,
 // cross-entropy, backward, and sgd.step(): p.data += -lr * p.grad with the step's lr.

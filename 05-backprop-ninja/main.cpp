@@ -84,31 +84,6 @@ void declare(z2h::Settings& s, Hyper& hp, z2h::CommonOptions& opt) {
 }
 
 // ================================================================================================
-// data: the makemore split (cells 3-5)
-// ================================================================================================
-struct Split {
-  LongTensor X, Y;  // (N, block_size), (N)
-};
-struct Data {
-  z2h::Vocab vocab{"."};
-  Split train, val;
-};
-
-Data load_data(const z2h::CommonOptions& opt, const Hyper& hp) {
-  const auto words = z2h::read_lines(z2h::data_file(opt, "names.txt"));
-  Data d{z2h::Vocab::from_words(words, '.'), {}, {}};
-  const auto split = z2h::split_words(words);  // random.seed(42); random.shuffle(words); 80/10/10
-  auto to_split = [&](const std::vector<std::string>& w) {
-    const z2h::Contexts c = z2h::build_contexts(w, hp.net.block_size, d.vocab);
-    const int64_t n = static_cast<int64_t>(c.size());
-    return Split{LongTensor(c.X, Shape{n, hp.net.block_size}), LongTensor(c.Y, Shape{n})};
-  };
-  d.train = to_split(split.train);
-  d.val = to_split(split.dev);
-  return d;
-}
-
-// ================================================================================================
 // printing like the notebook
 // ================================================================================================
 std::string fixed4(const float* v, int64_t n) {  // [0.0719, 0.0881, ...]
@@ -146,7 +121,7 @@ void plot_log10_loss(const fs::path& png, const std::vector<float>& losses) {
 // ================================================================================================
 // exercises 1-3 (cells 8-21)
 // ================================================================================================
-nlohmann::json run_exercises_1_to_3(const Hyper& hp, const z2h::CommonOptions& opt, const Data& data, const fs::path& out) {
+nlohmann::json run_exercises_1_to_3(const Hyper& hp, const z2h::CommonOptions& opt, const z2h::NamesData& data, const fs::path& out) {
   z2h::Generator g(opt.seed);
   const Params p = init_params(g, hp.n_hidden_ex1, hp.net.n_embd, hp.net.block_size, static_cast<int>(data.vocab.size()));
   std::cout << p.numel() << "\n";  // number of parameters in total
@@ -210,7 +185,8 @@ int run(const Hyper& hp, const z2h::CommonOptions& opt, const z2h::Settings& set
   const fs::path out = z2h::prepare_out_dir(opt.out);
   z2h::RunReport report(opt, settings, out);
   std::cout << z2h::run_header("05-backprop-ninja", opt.seed, opt.threads) << "\n";
-  const Data data = load_data(opt, hp);
+  // the makemore split (cells 3-5): names.txt's 80/10/10 split as tensors (common/data/names_dataset.hpp)
+  const z2h::NamesData data = z2h::load_names(z2h::data_file(opt, "names.txt"), hp.net.block_size);
   nlohmann::json ex123 = run_exercises_1_to_3(hp, opt, data, out);
 
   z2h::Generator g(opt.seed);

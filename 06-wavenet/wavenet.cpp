@@ -123,21 +123,6 @@ int64_t num_parameters(const nn::Sequential& model) { return nn::count_parameter
 // ================================================================================================
 // data (cells 2-5)
 // ================================================================================================
-static Split to_split(const z2h::Contexts& c) {
-  const int64_t n = static_cast<int64_t>(c.size());
-  return {LongTensor(c.X, Shape{n, c.block_size}), LongTensor(c.Y, Shape{n})};
-}
-
-Data load_names(const std::string& path, int block_size) {
-  const auto words = z2h::read_lines(path);
-  Data d{z2h::Vocab::from_words(words, '.'), {}, {}, {}};
-  const auto split = z2h::split_words(words);  // random.seed(42); random.shuffle(words); 80/10/10
-  d.train = to_split(z2h::build_contexts(split.train, block_size, d.vocab));
-  d.val = to_split(z2h::build_contexts(split.dev, block_size, d.vocab));
-  d.test = to_split(z2h::build_contexts(split.test, block_size, d.vocab));
-  return d;
-}
-
 std::string context_string(const Split& s, const z2h::Vocab& vocab, int64_t i) {
   std::string out;
   const int64_t T = s.X.size(1);

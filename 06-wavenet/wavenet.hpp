@@ -79,15 +79,10 @@ z2h::nn::Sequential make_model(const ModelConfig& cfg);
 int64_t num_parameters(const z2h::nn::Sequential& model);
 
 // ---- data ----------------------------------------------------------------------------------------
-struct Split {
-  z2h::LongTensor X;  // (n, block_size)
-  z2h::LongTensor Y;  // (n)
-};
-struct Data {
-  z2h::Vocab vocab;
-  Split train, val, test;
-};
-Data load_names(const std::string& path, int block_size);
+// names.txt split 80/10/10, each split's examples as tensors X (n, block_size), Y (n) (common/data)
+using Split = z2h::NamesSplit;
+using Data = z2h::NamesData;
+using z2h::load_names;
 
 // ---- training, evaluation, sampling ---------------------------------------------------------------
 // One step of cell 10: ix = randint(0, n, (batch,)) from the global generator, forward, cross-entropy,

@@ -48,4 +48,19 @@ Contexts build_contexts(const std::vector<std::string>& words, int block_size, c
   return c;
 }
 
+static NamesSplit to_tensors(const Contexts& c) {
+  const int64_t n = static_cast<int64_t>(c.size());
+  return {LongTensor(c.X, Shape{n, c.block_size}), LongTensor(c.Y, Shape{n})};
+}
+
+NamesData load_names(const std::string& path, int block_size) {
+  const std::vector<std::string> words = read_lines(path);
+  NamesData d{Vocab::from_words(words, '.'), {}, {}, {}};
+  const WordSplit split = split_words(words);  // random.seed(42); random.shuffle(words); 80/10/10
+  d.train = to_tensors(build_contexts(split.train, block_size, d.vocab));
+  d.val = to_tensors(build_contexts(split.dev, block_size, d.vocab));
+  d.test = to_tensors(build_contexts(split.test, block_size, d.vocab));
+  return d;
+}
+
 }  // namespace z2h

@@ -6,10 +6,12 @@
 //   auto vocab = z2h::Vocab::from_words(words, '.');          // '.'=0, a-z = 1..26
 //   auto split = z2h::split_words(words);                      // random.seed(42); random.shuffle(words)
 //   auto tr = z2h::build_contexts(split.train, 3, vocab);      // 182625 examples
+//   auto data = z2h::load_names(path, 3);                      // all of it, as tensors (lectures 4-6)
 //
 // With block_size 3, "emma" gives five examples (the lecture's printout):
 //   ... ---> e     ..e ---> m     .em ---> m     emm ---> a     mma ---> .
 #include "common/data/text_data.hpp"
+#include "common/tensor/tensor.hpp"
 
 #include <cstdint>
 #include <string>
@@ -39,5 +41,20 @@ struct Contexts {
 // Throws UserError (naming the word) if a word has a character outside the vocabulary, or
 // std::invalid_argument if block_size < 1.
 Contexts build_contexts(const std::vector<std::string>& words, int block_size, const Vocab& vocab);
+
+// One split's examples as the lectures' tensors.
+struct NamesSplit {
+  LongTensor X;  // (n, block_size) contexts
+  LongTensor Y;  // (n) the characters that follow
+  int64_t size() const { return Y.numel(); }
+};
+
+// names.txt -> its vocabulary and the notebook's 80/10/10 split (split_words), each split's examples
+// as tensors: 182625 / 22655 / 22866 examples (one per character and name end, for any block_size).
+struct NamesData {
+  Vocab vocab{"."};
+  NamesSplit train, val, test;
+};
+NamesData load_names(const std::string& path, int block_size);
 
 }  // namespace z2h
