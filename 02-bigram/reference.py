@@ -17,10 +17,7 @@ Run it with Debian's /usr/bin/python3 (python3-torch 1.13.1, the lecture's PyTor
 its multinomial(p, 1, replacement=True) is the CDF search that gives the lecture's names).
 """
 import argparse
-import ctypes
-import json
 import os
-import random
 import sys
 import time
 
@@ -32,44 +29,15 @@ os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')
 import torch  # noqa: E402 (after the environment is set)
 import torch.nn.functional as F
 
-STAGE = '02-bigram'
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'common', 'tests'))
+import reference_support as support  # noqa: E402 (load_words, make_vocab, split_words, ...)
+
 LECTURE_SEED = 2147483647
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_DATA = os.path.join(HERE, '..', 'data', 'names.txt')
 
-def openblas_core():
-    """The kernel set OpenBLAS picked for this CPU (OPENBLAS_CORETYPE overrides it), e.g. 'Haswell'.
 
-    Every product goes through OpenBLAS's sgemm, whose summation order is the kernel's, so long
-    runs come out differently under each. The goldens therefore go into a folder named after the
-    kernel that made them, and the C++ tests compare bit for bit against their own kernel's."""
-    lib = ctypes.CDLL('libopenblas.so.0')
-    lib.openblas_get_corename.restype = ctypes.c_char_p
-    return lib.openblas_get_corename().decode().strip()
-
-
-def goldens_command(directory):
-    """The command line that makes these goldens again, with the environment it ran in."""
-    env = ['OPENBLAS_NUM_THREADS=1']
-    if 'OPENBLAS_CORETYPE' in os.environ:
-        env.append('OPENBLAS_CORETYPE=' + os.environ['OPENBLAS_CORETYPE'])
-    return ' '.join(env + ['/usr/bin/python3 %s/reference.py --goldens' % STAGE, directory])
-
-
-# ---- data ------------------------------------------------------------------------------------
-def load_words(path):
-    with open(path) as f:
-        return f.read().splitlines()
-
-
-def make_vocab(words):
-    chars = sorted(list(set(''.join(words))))
-    stoi = {s: i + 1 for i, s in enumerate(chars)}
-    stoi['.'] = 0
-    itos = {i: s for s, i in stoi.items()}
-    return stoi, itos
-
-
+# ---- data (names.txt, the vocabulary and the 80/10/10 split: support's) -------------------------
 def bigrams(words, stoi):
     """xs, ys as Python lists: every (character, next character) of every '.'-padded word."""
     xs, ys = [], []
@@ -92,16 +60,6 @@ def trigrams(words, stoi):
     return xs, ys
 
 
-def split_words(words, seed=42):
-    """The makemore split: random.seed(42); random.shuffle(words); 80/10/10."""
-    words = list(words)
-    random.seed(seed)
-    random.shuffle(words)
-    n1 = int(0.8 * len(words))
-    n2 = int(0.9 * len(words))
-    return words[:n1], words[n1:n2], words[n2:]
-
-
 # ---- the counting model ----------------------------------------------------------------------
 def count(xs, ys, rows):
     N = torch.zeros((rows, 27), dtype=torch.int32)
@@ -122,14 +80,14 @@ def probabilities(N, smoothing):
     return P
 
 
-def sample_counts(P, n, g, itos, context=1):
-    """The lecture's loop: start at '.', draw the next character from row ix until '.' again."""
+def sample(n, g, itos, probs, context=1):
+    """The lecture's loop: start at '.', draw the next character from probs(ix) until '.' again."""
     names = []
     for _ in range(n):
         out = []
         ix = 0  # bigram: the row is the previous character; trigram: 27*prev2 + prev1
         while True:
-            p = P[ix]
+            p = probs(ix)
             nxt = torch.multinomial(p, num_samples=1, replacement=True, generator=g).item()
             out.append(itos[nxt])
             if nxt == 0:
@@ -137,6 +95,10 @@ def sample_counts(P, n, g, itos, context=1):
             ix = nxt if context == 1 else (27 * (ix % 27) + nxt)
         names.append(''.join(out))
     return names
+
+
+def sample_counts(P, n, g, itos, context=1):
+    return sample(n, g, itos, lambda ix: P[ix], context)
 
 
 def nll_double(N, smoothing, xs, ys):
@@ -198,22 +160,12 @@ def nll_eval(W, xs, ys):
 
 
 def sample_net(W, n, g, itos, context=1):
-    names = []
-    for _ in range(n):
-        out = []
-        ix = 0
-        while True:
-            xenc = F.one_hot(torch.tensor([ix]), num_classes=W.shape[0]).float()
-            logits = xenc @ W  # predict log-counts
-            counts = logits.exp()  # counts, equivalent to N
-            p = counts / counts.sum(1, keepdims=True)  # probabilities for next character
-            nxt = torch.multinomial(p, num_samples=1, replacement=True, generator=g).item()
-            out.append(itos[nxt])
-            if nxt == 0:
-                break
-            ix = nxt if context == 1 else (27 * (ix % 27) + nxt)
-        names.append(''.join(out))
-    return names
+    def probs(ix):
+        xenc = F.one_hot(torch.tensor([ix]), num_classes=W.shape[0]).float()
+        logits = xenc @ W  # predict log-counts
+        counts = logits.exp()  # counts, equivalent to N
+        return counts / counts.sum(1, keepdims=True)  # probabilities for next character
+    return sample(n, g, itos, probs, context)
 
 
 def fmt_probs(p):
@@ -226,8 +178,8 @@ def run(args, out):
     torch.set_num_threads(args.threads)
     say = print if not args.quiet_print else (lambda *a, **k: None)
     R = {'seed': args.seed, 'samples': args.samples, 'steps': args.steps}
-    words = load_words(args.data)
-    stoi, itos = make_vocab(words)
+    words = support.load_words(args.data)
+    stoi, itos = support.make_vocab(words)
     say(f'words: {len(words)} (shortest {min(len(w) for w in words)}, longest {max(len(w) for w in words)})')
 
     # counting
@@ -288,7 +240,7 @@ def run(args, out):
     if 'e01' in ex:
         R['e01'] = exercise_trigram(args, words, stoi, itos, say)
     if 'e02' in ex or 'e03' in ex:
-        tr, dev, te = split_words(words)
+        tr, dev, te = support.split_words(words)
         if 'e02' in ex:
             R['e02'] = exercise_split(args, tr, dev, te, stoi, say)
         if 'e03' in ex:
@@ -373,16 +325,13 @@ def write_goldens(args):
     """The files in 02-bigram/tests/goldens/<kernel>/, each with the command that made it."""
     if os.environ.get('OPENBLAS_NUM_THREADS') != '1':
         sys.exit('error: make the goldens single-threaded: OPENBLAS_NUM_THREADS=1 ' + ' '.join(sys.argv))
-    core = openblas_core()
-    outdir = os.path.join(args.goldens, core)  # one folder per kernel set: tests/goldens/Haswell/...
+    meta = support.stamp(support.command('02-bigram/reference.py'))
+    meta['cpu_capability'] = torch.backends.cpu.get_cpu_capability() if hasattr(torch.backends, 'cpu') else 'AVX2'
+    outdir = os.path.join(args.goldens, meta['openblas_core'])  # one folder per kernel set: tests/goldens/Haswell/...
     os.makedirs(outdir, exist_ok=True)
-    meta = {'command': goldens_command(args.goldens), 'openblas_core': core, 'torch': torch.__version__,
-            'cpu_capability': torch.backends.cpu.get_cpu_capability() if hasattr(torch.backends, 'cpu') else 'AVX2'}
 
     def dump(name, obj):
-        with open(os.path.join(outdir, name), 'w') as f:
-            json.dump({**meta, **obj}, f, indent=1)
-            f.write('\n')
+        support.write_json(os.path.join(outdir, name), {**meta, **obj})
 
     def with_(**kw):
         a = argparse.Namespace(**vars(args))
@@ -409,8 +358,8 @@ def write_goldens(args):
 def bench(args):
     """The lecture's 100 full-batch steps (one-hot, manual softmax, reg), timed; prints steps/s."""
     torch.set_num_threads(args.threads)
-    words = load_words(args.data)
-    stoi, _ = make_vocab(words)
+    words = support.load_words(args.data)
+    stoi, _ = support.make_vocab(words)
     xs, ys = bigrams(words, stoi)
     X, Y = torch.tensor(xs), torch.tensor(ys)
     g = torch.Generator().manual_seed(args.seed)
@@ -421,9 +370,8 @@ def bench(args):
     print(f'pytorch {torch.__version__}: {args.steps} steps in {dt:.3f} s = {args.steps / dt:.3f} steps/s '
           f'(threads {torch.get_num_threads()}, loss at step {args.steps - 1}: {losses[-1]!r})')
     if args.json:
-        with open(args.json, 'w') as f:
-            json.dump({'steps': args.steps, 'train_s': dt, 'train_cpu_s': cpu, 'steps_per_s': args.steps / dt,
-                       'losses': losses}, f)
+        support.write_json(args.json, {'steps': args.steps, 'train_s': dt, 'train_cpu_s': cpu,
+                                       'steps_per_s': args.steps / dt, 'losses': losses}, indent=None, end='')
 
 
 def main():
@@ -454,8 +402,7 @@ def main():
     else:
         R = run(args, None)
         if args.json:
-            with open(args.json, 'w') as f:
-                json.dump(R, f, indent=1)
+            support.write_json(args.json, R, end='')
 
 
 if __name__ == '__main__':

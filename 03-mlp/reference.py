@@ -25,77 +25,16 @@ parameters, continuing after them, as lecture 4 does: `torch.randint(0, N, (32,)
 Run it with Debian's /usr/bin/python3 (python3-torch 1.13.1, the lecture's PyTorch generation).
 """
 import argparse
-import ctypes
-import json
 import os
-import random
 import sys
 import time
 
 import torch
 import torch.nn.functional as F
 
-
-def openblas_core():
-    """The kernel set OpenBLAS picked for this CPU (OPENBLAS_CORETYPE overrides it), e.g. 'Haswell'.
-
-    Every product goes through OpenBLAS's sgemm, whose summation order is the kernel's; the long,
-    chaotic runs of this lecture come out differently under each. The goldens therefore go into a
-    folder named after the kernel that made them, and the C++ tests compare bit for bit against the
-    folder of their own kernel."""
-    lib = ctypes.CDLL('libopenblas.so.0')
-    lib.openblas_get_corename.restype = ctypes.c_char_p
-    return lib.openblas_get_corename().decode().strip()
-
-
-def goldens_command(directory):
-    """The command line that makes these goldens again, with the environment it ran in."""
-    env = ['OPENBLAS_NUM_THREADS=1']
-    if 'OPENBLAS_CORETYPE' in os.environ:
-        env.append('OPENBLAS_CORETYPE=' + os.environ['OPENBLAS_CORETYPE'])
-    return ' '.join(env + ['/usr/bin/python3 03-mlp/reference.py --goldens', directory])
-
-
-# ---- data ----------------------------------------------------------------------------------------
-def load_words(path):
-    with open(path) as f:
-        return f.read().splitlines()
-
-
-def build_dataset(words, block_size, stoi):
-    """Every (context of block_size previous characters, next character) pair of every word."""
-    X, Y = [], []
-    for w in words:
-        context = [0] * block_size
-        for ch in w + '.':
-            ix = stoi[ch]
-            X.append(context)
-            Y.append(ix)
-            context = context[1:] + [ix]  # crop and append
-    return torch.tensor(X), torch.tensor(Y)
-
-
-def make_vocab(words):
-    chars = sorted(list(set(''.join(words))))
-    stoi = {s: i + 1 for i, s in enumerate(chars)}
-    stoi['.'] = 0
-    return stoi
-
-
-def make_splits(words, block_size):
-    stoi = make_vocab(words)
-    itos = {i: s for s, i in stoi.items()}
-    words = list(words)
-    random.seed(42)
-    random.shuffle(words)
-    n1 = int(0.8 * len(words))
-    n2 = int(0.9 * len(words))
-    splits = {
-        'train': build_dataset(words[:n1], block_size, stoi),
-        'val': build_dataset(words[n1:n2], block_size, stoi),
-        'test': build_dataset(words[n2:], block_size, stoi),
-    }
-    return splits, itos
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'common', 'tests'))
+import reference_support as support  # noqa: E402 (names.txt, the vocabulary, the split, goldens' JSON)
+from safetensors_check import load as load_safetensors  # noqa: E402 (a checkpoint of the C++ program)
 
 
 # ---- model ---------------------------------------------------------------------------------------
@@ -168,39 +107,9 @@ def split_loss(params, X, Y, cfg):
     return F.cross_entropy(forward(params, X, cfg.block_size, cfg.emb), Y).item()
 
 
-@torch.no_grad()
 def sample(params, cfg, itos, n, seed):
-    g = torch.Generator().manual_seed(seed)
-    names = []
-    for _ in range(n):
-        out = []
-        context = [0] * cfg.block_size
-        while True:
-            logits = forward(params, torch.tensor([context]), cfg.block_size, cfg.emb)
-            probs = F.softmax(logits, dim=1)
-            ix = torch.multinomial(probs, num_samples=1, generator=g).item()
-            context = context[1:] + [ix]
-            out.append(ix)
-            if ix == 0:
-                break
-        names.append(''.join(itos[i] for i in out))
-    return names
-
-
-def load_safetensors(path):
-    """Reads a checkpoint written by the C++ program (safetensors: 8-byte header length, JSON
-    header, raw little-endian float32). safetensors.torch.load_file(path) does the same where the
-    safetensors package is installed; this keeps reference.py to Debian's python3-torch."""
-    import struct
-    with open(path, 'rb') as f:
-        b = f.read()
-    n = struct.unpack('<Q', b[:8])[0]
-    header = json.loads(b[8:8 + n])
-    meta = header.pop('__metadata__', {})
-    data = b[8 + n:]
-    params = {k: torch.frombuffer(bytearray(data[v['data_offsets'][0]:v['data_offsets'][1]]),
-                                  dtype=torch.float32).view(v['shape']) for k, v in header.items()}
-    return params, meta
+    return support.sample_names(lambda X: forward(params, X, cfg.block_size, cfg.emb), itos, n, cfg.block_size,
+                                torch.Generator().manual_seed(seed))
 
 
 # ---- overfitting one batch ---------------------------------------------------------------------------
@@ -210,7 +119,7 @@ def overfit_batch(words, stoi, cfg, steps, n_words=5):
     Generator().manual_seed(2147483647), plain SGD at lr 0.1 for 1000 steps. 32 examples and 3481
     parameters: the net memorises them, except where one context is followed by several characters
     ('...' starts all five names). Returns the parameters, X, Y and the loss of every step."""
-    X, Y = build_dataset(words[:n_words], cfg.block_size, stoi)
+    X, Y = support.build_dataset(words[:n_words], cfg.block_size, stoi)
     g = torch.Generator().manual_seed(cfg.seed)
     params = init_params(cfg, g)
     losses = []
@@ -256,11 +165,10 @@ def run_for_goldens(cfg, splits, itos, steps, samples=0):
 
 
 def write_goldens(base_dir, words, base):
-    core = openblas_core()
-    directory = os.path.join(base_dir, core)  # one folder per kernel set: tests/goldens/Haswell/...
+    meta = support.stamp(support.command('03-mlp/reference.py'))
+    meta['threads'] = torch.get_num_threads()
+    directory = os.path.join(base_dir, meta['openblas_core'])  # one folder per kernel set: tests/goldens/Haswell/...
     os.makedirs(directory, exist_ok=True)
-    meta = {'command': goldens_command(base_dir), 'openblas_core': core, 'torch': torch.__version__,
-            'threads': torch.get_num_threads()}
 
     def cfg_with(**kw):
         c = argparse.Namespace(**vars(base))
@@ -270,11 +178,9 @@ def write_goldens(base_dir, words, base):
         return c
 
     def dump(name, obj):
-        with open(os.path.join(directory, name), 'w') as f:
-            json.dump({**meta, **obj}, f, indent=1)
-            f.write('\n')
+        support.write_json(os.path.join(directory, name), {**meta, **obj})
 
-    splits, itos = make_splits(words, base.block_size)
+    splits, itos = support.make_splits(words, base.block_size)
     sizes = {s: list(splits[s][0].shape) for s in splits}
     config_keys = ('seed', 'block_size', 'emb', 'hidden', 'batch_size', 'lr', 'lr_final',
                    'decay_step', 'init', 'direct')
@@ -312,7 +218,7 @@ def write_goldens(base_dir, words, base):
                      'block5_emb16_hidden64_batch50': dict(block_size=5, emb=16, hidden=64,
                                                            batch_size=50)}.items():
         c = cfg_with(**kw)
-        sp = splits if c.block_size == base.block_size else make_splits(words, c.block_size)[0]
+        sp = splits if c.block_size == base.block_size else support.make_splits(words, c.block_size)[0]
         r = run_for_goldens(c, sp, itos, 20)
         variants[name] = {'config': {k: getattr(c, k) for k in config_keys},
                           'split_sizes': {s: list(sp[s][0].shape) for s in sp},
@@ -339,7 +245,7 @@ def write_goldens(base_dir, words, base):
     # 5. overfitting one batch: the notebook's first training (words[:5], C 27x2, hidden 100,
     #    lr 0.1, 1000 full-batch steps): init digest, every loss, and logits.max(1) at the end
     cfg = cfg_with(emb=2, hidden=100)
-    params, X, Y, losses = overfit_batch(words, make_vocab(words), cfg, 1000)
+    params, X, Y, losses = overfit_batch(words, support.make_vocab(words)[0], cfg, 1000)
     with torch.no_grad():
         best = forward(params, X, cfg.block_size, cfg.emb).max(1)
     g = torch.Generator().manual_seed(cfg.seed)
@@ -382,7 +288,7 @@ def main():
     cfg = ap.parse_args()
     torch.set_num_threads(cfg.threads)
 
-    words = load_words(cfg.data)
+    words = support.load_words(cfg.data)
     if cfg.goldens:
         if os.environ.get('OPENBLAS_NUM_THREADS') != '1':  # torch.set_num_threads does not reach it
             sys.exit('error: make the goldens single-threaded: OPENBLAS_NUM_THREADS=1 ' + ' '.join(sys.argv))
@@ -396,7 +302,7 @@ def main():
             cfg.hidden = 100
         if '--steps' not in sys.argv:
             cfg.steps = 1000
-        stoi = make_vocab(words)
+        stoi, _ = support.make_vocab(words)
         params, X, Y, losses = overfit_batch(words, stoi, cfg, cfg.steps)
         print('X', tuple(X.shape), 'Y', tuple(Y.shape), 'params', sum(p.nelement() for p in params.values()))
         for i in range(0, cfg.steps, 100):
@@ -411,14 +317,14 @@ def main():
     if cfg.load:
         params, meta = load_safetensors(cfg.load)
         cfg.block_size, cfg.emb = int(meta['block_size']), int(meta['emb'])
-        splits, itos = make_splits(words, cfg.block_size)
+        splits, itos = support.make_splits(words, cfg.block_size)
         for s in ('train', 'val'):
             print(s, split_loss(params, *splits[s], cfg))
         for n in sample(params, cfg, itos, cfg.samples, int(meta['seed']) + 10):
             print(n)
         return
 
-    splits, itos = make_splits(words, cfg.block_size)
+    splits, itos = support.make_splits(words, cfg.block_size)
     for s in ('train', 'val', 'test'):
         print(s, tuple(splits[s][0].shape))
     g = torch.Generator().manual_seed(cfg.seed)
@@ -437,14 +343,12 @@ def main():
     sps = cfg.steps / wall if wall > 0 else 0.0
     print(f'train time {wall:.2f} s, {sps:.0f} steps/s, {torch.get_num_threads()} thread(s)')
     if cfg.json:
-        with open(cfg.json, 'w') as f:
-            json.dump({'command': ' '.join(sys.argv), 'torch': torch.__version__,
-                       'config': {k: v for k, v in vars(cfg).items() if k not in ('json', 'goldens')},
-                       'printed': [f'{i:7d}/{cfg.steps:7d}: {losses[i]:.4f}'
-                                   for i in range(0, cfg.steps, 10000)],
-                       'loss': final, 'samples': names, 'wall_s': wall, 'steps_per_s': sps,
-                       'threads': torch.get_num_threads()}, f, indent=1)
-            f.write('\n')
+        support.write_json(cfg.json, {'command': ' '.join(sys.argv), 'torch': torch.__version__,
+                                      'config': {k: v for k, v in vars(cfg).items() if k not in ('json', 'goldens')},
+                                      'printed': [f'{i:7d}/{cfg.steps:7d}: {losses[i]:.4f}'
+                                                  for i in range(0, cfg.steps, 10000)],
+                                      'loss': final, 'samples': names, 'wall_s': wall, 'steps_per_s': sps,
+                                      'threads': torch.get_num_threads()})
 
 
 if __name__ == '__main__':

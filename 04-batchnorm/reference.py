@@ -30,68 +30,19 @@ keeps only the last one, and a "loss log" of the others), reconstructed as the v
 Run it with Debian's /usr/bin/python3 (python3-torch 1.13.1, the lecture's PyTorch generation).
 """
 import argparse
-import ctypes
 import json
-import math
 import os
-import random
 import sys
 import time
 
 import torch
 import torch.nn.functional as F
 
-STAGE = '04-batchnorm'
-
-def openblas_core():
-    """The kernel set OpenBLAS picked for this CPU (OPENBLAS_CORETYPE overrides it), e.g. 'Haswell'.
-
-    Every product goes through OpenBLAS's sgemm, whose summation order is the kernel's, so long
-    runs come out differently under each. The goldens therefore go into a folder named after the
-    kernel that made them, and the C++ tests compare bit for bit against their own kernel's."""
-    lib = ctypes.CDLL('libopenblas.so.0')
-    lib.openblas_get_corename.restype = ctypes.c_char_p
-    return lib.openblas_get_corename().decode().strip()
-
-
-def goldens_command(directory):
-    """The command line that makes these goldens again, with the environment it ran in."""
-    env = ['OPENBLAS_NUM_THREADS=1']
-    if 'OPENBLAS_CORETYPE' in os.environ:
-        env.append('OPENBLAS_CORETYPE=' + os.environ['OPENBLAS_CORETYPE'])
-    return ' '.join(env + ['/usr/bin/python3 %s/reference.py --goldens' % STAGE, directory])
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'common', 'tests'))
+import reference_support as support  # noqa: E402 (names.txt and its split, goldens' command and JSON)
 
 VARIANTS = ['original', 'softmax', 'tanh', 'kaiming', 'batchnorm']
 LECTURE_SEED = 2147483647
-
-
-# ---- data ----------------------------------------------------------------------------------------
-def make_splits(path, block_size=3):
-    """names.txt -> the notebook's 80/10/10 split (random.seed(42) shuffle) of (context, next) pairs."""
-    words = open(path).read().splitlines()
-    chars = sorted(list(set(''.join(words))))
-    stoi = {s: i + 1 for i, s in enumerate(chars)}
-    stoi['.'] = 0
-    itos = {i: s for s, i in stoi.items()}
-
-    def build_dataset(words):
-        X, Y = [], []
-        for w in words:
-            context = [0] * block_size
-            for ch in w + '.':
-                ix = stoi[ch]
-                X.append(context)
-                Y.append(ix)
-                context = context[1:] + [ix]  # crop and append
-        return torch.tensor(X), torch.tensor(Y)
-
-    random.seed(42)
-    random.shuffle(words)
-    n1 = int(0.8 * len(words))
-    n2 = int(0.9 * len(words))
-    splits = {'train': build_dataset(words[:n1]), 'val': build_dataset(words[n1:n2]),
-              'test': build_dataset(words[n2:])}
-    return splits, itos
 
 
 # ---- the MLP of the lecture's first half (cells 6-10) --------------------------------------------
@@ -182,23 +133,9 @@ def split_loss_mlp(model, splits, split):
     return F.cross_entropy(model.forward(x, training=False), y).item()
 
 
-@torch.no_grad()
 def sample_mlp(model, itos, n=20, seed=LECTURE_SEED + 10, block_size=3):
-    g = torch.Generator().manual_seed(seed)
-    names = []
-    for _ in range(n):
-        out = []
-        context = [0] * block_size
-        while True:
-            logits = model.forward(torch.tensor([context]), training=False)
-            probs = F.softmax(logits, dim=1)
-            ix = torch.multinomial(probs, num_samples=1, generator=g).item()
-            context = context[1:] + [ix]
-            out.append(ix)
-            if ix == 0:
-                break
-        names.append(''.join(itos[i] for i in out))
-    return names
+    return support.sample_names(lambda X: model.forward(X, training=False), itos, n, block_size,
+                                torch.Generator().manual_seed(seed))
 
 
 # ---- the "PyTorch-ified" modules (cell 13) -------------------------------------------------------
@@ -343,23 +280,9 @@ def run_deep(splits, itos, seed, steps, quiet=False):
     return stats
 
 
-@torch.no_grad()
 def sample_deep(C, layers, itos, n=20, seed=LECTURE_SEED + 10, block_size=3):
-    g = torch.Generator().manual_seed(seed)
-    names = []
-    for _ in range(n):
-        out = []
-        context = [0] * block_size
-        while True:
-            logits = deep_forward(C, layers, torch.tensor([context]))
-            probs = F.softmax(logits, dim=1)
-            ix = torch.multinomial(probs, num_samples=1, generator=g).item()
-            context = context[1:] + [ix]
-            out.append(ix)
-            if ix == 0:
-                break
-        names.append(''.join(itos[i] for i in out))
-    return names
+    return support.sample_names(lambda X: deep_forward(C, layers, X), itos, n, block_size,
+                                torch.Generator().manual_seed(seed))
 
 
 # ---- bonus cells ---------------------------------------------------------------------------------
@@ -524,7 +447,7 @@ def module_goldens():
     bn.training = False
     with torch.no_grad():
         out_eval = tanh(bn(lin(x)))
-    fl = lambda t: [float(v) for v in t.detach().reshape(-1).tolist()]  # noqa: E731
+    fl = support.tolist
     return {
         'x': fl(x), 'weight': fl(lin.weight), 'bias': fl(lin.bias), 'gamma': fl(bn.gamma), 'beta': fl(bn.beta),
         'dout': fl(dout),
@@ -558,20 +481,15 @@ def run_train(splits, itos, variant, seed, steps, quiet=False, step0_plots=None)
 
 
 def write_json(path, obj, command):
-    obj = dict(obj)
-    obj['command'] = command
-    obj['openblas_core'] = openblas_core()
-    with open(path + '.tmp', 'w') as f:
-        json.dump(obj, f, indent=1)
-        f.write('\n')
-    os.replace(path + '.tmp', path)
+    """obj, then the command that wrote it and the OpenBLAS kernel set it ran on."""
+    support.write_json(path, {**obj, 'command': command, 'openblas_core': support.openblas_core()})
     print('wrote', path, file=sys.stderr)
 
 
 def write_goldens(splits, itos, base_dir):
-    outdir = os.path.join(base_dir, openblas_core())  # one folder per kernel set: tests/goldens/Haswell/...
+    outdir = os.path.join(base_dir, support.openblas_core())  # one folder per kernel set: goldens/Haswell/...
     os.makedirs(outdir, exist_ok=True)
-    cmd = goldens_command(base_dir)
+    cmd = support.command('04-batchnorm/reference.py')
     # 1. the default run's first 2000 steps, losses at full precision; the split losses and samples
     res = run_train(splits, itos, 'batchnorm', LECTURE_SEED, 2000, quiet=True)
     res.pop('wall_s')
@@ -617,7 +535,7 @@ def main():
     if args.mode == 'bonus':
         run_bonus()
         return
-    splits, itos = make_splits(args.data)
+    splits, itos = support.make_splits(args.data)
     if args.goldens:
         if os.environ.get('OPENBLAS_NUM_THREADS') != '1':  # torch.set_num_threads does not reach it
             sys.exit('error: make the goldens single-threaded: OPENBLAS_NUM_THREADS=1 ' + ' '.join(sys.argv))

@@ -26,53 +26,19 @@ demb.view(-1, n_embd)) (the same additions in the same order, so the same bits, 
 Run it with Debian's /usr/bin/python3 (python3-torch 1.13.1, the lecture's PyTorch generation).
 """
 import argparse
-import ctypes
-import json
 import os
-import random
-import struct
 import sys
 import time
 
 import torch
 import torch.nn.functional as F
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'common', 'tests'))
+import reference_support as support  # noqa: E402 (names.txt and its split, goldens' command and JSON)
+from safetensors_check import save as write_safetensors  # noqa: E402 (the format by hand: no package in Debian)
+
 LECTURE_SEED = 2147483647
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def openblas_core():
-    """The OpenBLAS kernel set torch's products run on (Prescott, Haswell, SkylakeX, ...)."""
-    lib = ctypes.CDLL('libopenblas.so.0')
-    lib.openblas_get_corename.restype = ctypes.c_char_p
-    return lib.openblas_get_corename().decode().strip()
-
-
-# ---- data (cells 3-5) ------------------------------------------------------------------------------
-def make_splits(path, block_size=3):
-    words = open(path).read().splitlines()
-    chars = sorted(list(set(''.join(words))))
-    stoi = {s: i + 1 for i, s in enumerate(chars)}
-    stoi['.'] = 0
-    itos = {i: s for s, i in stoi.items()}
-
-    def build_dataset(words):
-        X, Y = [], []
-        for w in words:
-            context = [0] * block_size
-            for ch in w + '.':
-                ix = stoi[ch]
-                X.append(context)
-                Y.append(ix)
-                context = context[1:] + [ix]  # crop and append
-        return torch.tensor(X), torch.tensor(Y)
-
-    random.seed(42)
-    random.shuffle(words)
-    n1 = int(0.8 * len(words))
-    n2 = int(0.9 * len(words))
-    return {'train': build_dataset(words[:n1]), 'val': build_dataset(words[n1:n2]),
-            'test': build_dataset(words[n2:])}, itos
 
 
 # ---- cell 7 ------------------------------------------------------------------------------------------
@@ -363,67 +329,27 @@ def exercise_4(splits, itos, seed=LECTURE_SEED, steps=200000, n_hidden=200, scat
            'train': split_loss('train'), 'val': split_loss('val')}
 
     # sample from the model
-    g = torch.Generator().manual_seed(seed + 10)
-    names = []
-    with torch.no_grad():
-        for _ in range(samples):
-            out = []
-            context = [0] * block_size  # initialize with all ...
-            while True:
-                # forward pass:
-                emb = C[torch.tensor([context])]  # (1,block_size,d)
-                embcat = emb.view(emb.shape[0], -1)  # concat into (N, block_size * n_embd)
-                hpreact = embcat @ W1 + b1
-                hpreact = bngain * (hpreact - bnmean) * (bnvar + 1e-5) ** -0.5 + bnbias
-                h = torch.tanh(hpreact)  # (N, n_hidden)
-                logits = h @ W2 + b2  # (N, vocab_size)
-                # Sample
-                probs = F.softmax(logits, dim=1)
-                ix = torch.multinomial(probs, num_samples=1, generator=g).item()
-                context = context[1:] + [ix]
-                out.append(ix)
-                if ix == 0:
-                    break
-            names.append(''.join(itos[i] for i in out))
-            say(names[-1])
-    res['samples'] = names
+    def logits_of(context):
+        # forward pass:
+        emb = C[context]  # (1,block_size,d)
+        embcat = emb.view(emb.shape[0], -1)  # concat into (N, block_size * n_embd)
+        hpreact = embcat @ W1 + b1
+        hpreact = bngain * (hpreact - bnmean) * (bnvar + 1e-5) ** -0.5 + bnbias
+        h = torch.tanh(hpreact)  # (N, n_hidden)
+        return h @ W2 + b2  # (N, vocab_size)
+
+    res['samples'] = support.sample_names(logits_of, itos, samples, block_size,
+                                          torch.Generator().manual_seed(seed + 10))
+    for name in res['samples']:
+        say(name)
     return res
 
 
 # ---- goldens -------------------------------------------------------------------------------------------
-def write_safetensors(path, tensors, metadata):
-    """The safetensors format by hand (8-byte header length, JSON header, raw float32), arrays sorted
-    by name as the reference library writes them; common/io/safetensors.hpp reads it."""
-    header, blobs, offset = {'__metadata__': metadata}, [], 0
-    for name in sorted(tensors):
-        t = tensors[name].detach().contiguous().to(torch.float32)
-        raw = t.numpy().tobytes()
-        header[name] = {'dtype': 'F32', 'shape': list(t.shape), 'data_offsets': [offset, offset + len(raw)]}
-        blobs.append(raw)
-        offset += len(raw)
-    h = json.dumps(header, separators=(',', ':')).encode()
-    h += b' ' * ((8 - len(h) % 8) % 8)
-    with open(path, 'wb') as f:
-        f.write(struct.pack('<Q', len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-
-
-def write_json(path, obj):
-    with open(path, 'w') as f:
-        json.dump(obj, f, indent=1)
-        f.write('\n')
-
-
 def write_goldens(splits, itos, out_dir):
     """Exercise 1-3 gradients and numbers; exercise 4's first 1000 losses; a run at another seed."""
-    core = openblas_core()
-    command = ' '.join(['OPENBLAS_NUM_THREADS=' + os.environ.get('OPENBLAS_NUM_THREADS', '')] +
-                       (['OPENBLAS_CORETYPE=' + os.environ['OPENBLAS_CORETYPE']] if 'OPENBLAS_CORETYPE' in os.environ else []) +
-                       ['/usr/bin/python3'] + [os.path.relpath(sys.argv[0])] + sys.argv[1:])
-    stamp = {'command': command, 'openblas_core': core, 'torch': torch.__version__}
-    out_dir = os.path.join(out_dir, core)  # one folder per kernel set: tests/goldens/Haswell/...
+    stamp = support.stamp(support.command('05-backprop-ninja/reference.py'))
+    out_dir = os.path.join(out_dir, stamp['openblas_core'])  # one folder per kernel set: tests/goldens/Haswell/...
     os.makedirs(out_dir, exist_ok=True)
 
     r = exercises_1_to_3(splits, quiet=True)
@@ -435,7 +361,7 @@ def write_goldens(splits, itos, out_dir):
     numbers = {k: v for k, v in r.items() if k not in ('manual', 'autograd', 'dlogits_fast', 'dhprebn_fast')}
     # the loss at init at other seeds (exercise 1's net, n_hidden 64; and exercise 4's, n_hidden 200)
     numbers['loss_at_seeds'] = {str(s): exercises_1_to_3(splits, seed=s, quiet=True)['loss'] for s in (1, 42, 1337)}
-    write_json(os.path.join(out_dir, 'ex1.json'), dict(stamp, **numbers))
+    support.write_json(os.path.join(out_dir, 'ex1.json'), dict(stamp, **numbers))
 
     # exercise 4: the default run's first 1000 steps (the notebook's loop), then calibration,
     # train/val and samples after those 1000 steps; and seed 42, n_hidden 64, 2000 steps
@@ -445,7 +371,7 @@ def write_goldens(splits, itos, out_dir):
             'seed42_h64_2000': {'seed': 42, 'n_hidden': 64, 'steps': 2000, 'scatter': 'index_add'}}
     for key, res in (('default_1000', a), ('seed42_h64_2000', b)):
         runs[key].update({k: res[k] for k in ('params', 'losses', 'train', 'val', 'samples')})
-    write_json(os.path.join(out_dir, 'train.json'), dict(stamp, runs=runs))
+    support.write_json(os.path.join(out_dir, 'train.json'), dict(stamp, runs=runs))
     print(f'wrote {out_dir}/ex1.safetensors, ex1.json, train.json')
 
 
@@ -466,7 +392,7 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
-    splits, itos = make_splits(args.data)
+    splits, itos = support.make_splits(args.data)
     if args.goldens:
         write_goldens(splits, itos, args.goldens)
         return
@@ -478,10 +404,11 @@ def main():
         if args.quiet:
             print('train', res['train'], 'val', res['val'], f"{res['steps_per_s']:.1f} steps/s")
         if args.json:
-            write_json(args.json, {'command': ' '.join(sys.argv), 'openblas_core': openblas_core(),
-                                   'steps': res['steps'], 'wall_s': res['wall_s'], 'steps_per_s': res['steps_per_s'],
-                                   'params': res['params'], 'loss': {'train': res['train'], 'val': res['val']},
-                                   'losses': res['losses'], 'samples': res['samples']})
+            support.write_json(args.json, {'command': ' '.join(sys.argv), 'openblas_core': support.openblas_core(),
+                                           'steps': res['steps'], 'wall_s': res['wall_s'],
+                                           'steps_per_s': res['steps_per_s'], 'params': res['params'],
+                                           'loss': {'train': res['train'], 'val': res['val']},
+                                           'losses': res['losses'], 'samples': res['samples']})
 
 
 if __name__ == '__main__':

@@ -27,15 +27,15 @@ notebook's order: the layers' weights, 200000 randint minibatches, then the mult
 Run it with Debian's /usr/bin/python3 (python3-torch 1.13.1, the lecture's PyTorch generation).
 """
 import argparse
-import ctypes
-import json
 import os
-import random
 import sys
 import time
 
 import torch
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'common', 'tests'))
+import reference_support as support  # noqa: E402 (names.txt and its split, goldens' command and JSON)
 
 VARIANTS = {  # name: (block_size, n_embd, n_hidden, hierarchical, fixed batchnorm)
     'original': (3, 10, 200, False, True),
@@ -44,40 +44,6 @@ VARIANTS = {  # name: (block_size, n_embd, n_hidden, hierarchical, fixed batchno
     'bnfix': (8, 10, 68, True, True),
     'scaled': (8, 24, 128, True, True),
 }
-
-
-def openblas_core():
-    """The OpenBLAS kernel set in use (Prescott, Haswell, SkylakeX, ...): it decides sgemm's bits."""
-    lib = ctypes.CDLL('libopenblas.so.0')
-    lib.openblas_get_corename.restype = ctypes.c_char_p
-    return lib.openblas_get_corename().decode()
-
-
-# ---- data (cells 2-6) ----------------------------------------------------------------------------
-def load_data(path, block_size):
-    words = open(path, 'r').read().splitlines()
-    chars = sorted(list(set(''.join(words))))
-    stoi = {s: i + 1 for i, s in enumerate(chars)}
-    stoi['.'] = 0
-    itos = {i: s for s, i in stoi.items()}
-    random.seed(42)
-    random.shuffle(words)
-
-    def build_dataset(words):
-        X, Y = [], []
-        for w in words:
-            context = [0] * block_size
-            for ch in w + '.':
-                ix = stoi[ch]
-                X.append(context)
-                Y.append(ix)
-                context = context[1:] + [ix]  # crop and append
-        return torch.tensor(X), torch.tensor(Y)
-
-    n1 = int(0.8 * len(words))
-    n2 = int(0.9 * len(words))
-    return {'train': build_dataset(words[:n1]), 'val': build_dataset(words[n1:n2]),
-            'test': build_dataset(words[n2:])}, itos
 
 
 # ---- the notebook's modules (cell 7) ---------------------------------------------------------------
@@ -239,22 +205,8 @@ def split_loss(model, data, split):
     return F.cross_entropy(model(x), y).item()
 
 
-@torch.no_grad()
 def sample(model, itos, block_size, n=20):
-    names = []
-    for _ in range(n):
-        out = []
-        context = [0] * block_size
-        while True:
-            logits = model(torch.tensor([context]))
-            probs = F.softmax(logits, dim=1)
-            ix = torch.multinomial(probs, num_samples=1).item()
-            context = context[1:] + [ix]
-            out.append(ix)
-            if ix == 0:
-                break
-        names.append(''.join(itos[i] for i in out))
-    return names
+    return support.sample_names(model, itos, n, block_size)  # draws from the global generator
 
 
 def run(variant, seed, steps, data, itos, quiet=False, samples=20, lr_decay_step=150000):
@@ -285,10 +237,6 @@ def run(variant, seed, steps, data, itos, quiet=False, samples=20, lr_decay_step
 
 
 # ---- goldens ---------------------------------------------------------------------------------------
-def tolist(t):
-    return t.detach().reshape(-1).tolist()
-
-
 def module_goldens():
     """Each module's forward and backward on small inputs, d(sum(out * w))/d(input and parameters).
     The inputs are stored in the file, so the C++ side needs no random numbers to use them."""
@@ -302,13 +250,13 @@ def module_goldens():
         out = module(x)
         w = torch.randn(out.shape)
         (out * w).sum().backward()
-        case = {'x': tolist(x), 'x_shape': list(x.shape), 'out': tolist(out), 'out_shape': list(out.shape),
-                'w': tolist(w)}
+        case = {'x': support.tolist(x), 'x_shape': list(x.shape),
+                'out': support.tolist(out), 'out_shape': list(out.shape), 'w': support.tolist(w)}
         if x.dtype == torch.float32:
-            case['dx'] = tolist(x.grad)
+            case['dx'] = support.tolist(x.grad)
         for i, p in enumerate(params):
-            case[f'p{i}'] = tolist(p)
-            case[f'dp{i}'] = tolist(p.grad)
+            case[f'p{i}'] = support.tolist(p)
+            case[f'dp{i}'] = support.tolist(p.grad)
         cases[name] = case
 
     lin = Linear(6, 5)
@@ -333,10 +281,10 @@ def module_goldens():
             x_eval = torch.randn(*shape)
             bn.training = False
             y = bn(x_eval)
-        cases[name].update({'x2': tolist(x2), 'running_mean': tolist(bn.running_mean),
+        cases[name].update({'x2': support.tolist(x2), 'running_mean': support.tolist(bn.running_mean),
                             'running_mean_shape': list(bn.running_mean.shape),
-                            'running_var': tolist(bn.running_var), 'x_eval': tolist(x_eval),
-                            'out_eval': tolist(y)})
+                            'running_var': support.tolist(bn.running_var), 'x_eval': support.tolist(x_eval),
+                            'out_eval': support.tolist(y)})
 
     backward_case('tanh', Tanh(), torch.randn(4, 6) * 2, [])
     backward_case('flatten_consecutive_2', FlattenConsecutive(2), torch.randn(3, 8, 4), [])
@@ -350,16 +298,12 @@ def module_goldens():
 
 
 def write_goldens(outdir, data, itos):
-    core = openblas_core()
-    command = ' '.join(['OPENBLAS_NUM_THREADS=1'] + ([f'OPENBLAS_CORETYPE={os.environ["OPENBLAS_CORETYPE"]}']
-                                                     if 'OPENBLAS_CORETYPE' in os.environ else []) +
-                       ['/usr/bin/python3', '06-wavenet/reference.py'] + sys.argv[1:])
+    meta = support.stamp(support.command('06-wavenet/reference.py'))
+    core = meta['openblas_core']
     os.makedirs(os.path.join(outdir, core), exist_ok=True)  # the runs: one folder per kernel set
 
     def dump(name, obj):
-        obj = {'command': command, 'openblas_core': core, 'torch': torch.__version__, **obj}
-        with open(os.path.join(outdir, name), 'w') as f:
-            json.dump(obj, f, separators=(',', ':'))
+        support.write_json(os.path.join(outdir, name), {**meta, **obj}, indent=None, separators=(',', ':'), end='')
         print('wrote', os.path.join(outdir, name), file=sys.stderr)
 
     if core == 'Prescott' or not os.path.exists(os.path.join(outdir, 'modules.json')):
@@ -371,7 +315,7 @@ def write_goldens(outdir, data, itos):
     runs = []
     for variant, seed, steps in [('scaled', 1337, 3000), ('hierarchical', 7, 2500), ('original', 2024, 2000),
                                  ('bnfix', 42, 1500), ('context8', 5, 1200)]:
-        d, it = load_data(args.data, VARIANTS[variant][0])
+        d, it = support.make_splits(args.data, VARIANTS[variant][0])
         r = run(variant, seed, steps, d, it, quiet=True)
         runs.append({k: r[k] for k in ('variant', 'seed', 'steps', 'params', 'loss', 'samples')} |
                     {'losses': r['losses'][::100] + [r['losses'][-1]]})
@@ -407,7 +351,7 @@ if __name__ == '__main__':
     ap.add_argument('--cells', action='store_true', help="print the video's batch-of-4 shape cell")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    data, itos = load_data(args.data, VARIANTS[args.variant][0])
+    data, itos = support.make_splits(args.data, VARIANTS[args.variant][0])
     if args.goldens:
         write_goldens(args.goldens, data, itos)
     elif args.cells:
@@ -417,7 +361,6 @@ if __name__ == '__main__':
         r = run(args.variant, args.seed, args.steps, data, itos, args.quiet, args.samples, args.lr_decay_step)
         if args.json:
             r.pop('model')
-            r['openblas_core'] = openblas_core()
+            r['openblas_core'] = support.openblas_core()
             r['threads'] = args.threads
-            with open(args.json, 'w') as f:
-                json.dump(r, f)
+            support.write_json(args.json, r, indent=None, end='')

@@ -30,7 +30,6 @@ The model is gpt.py's, written once; two switches give the Colab's version (the 
 Run it with Debian's /usr/bin/python3 (python3-torch 1.13.1).
 """
 import argparse
-import ctypes
 import json
 import os
 import sys
@@ -39,6 +38,9 @@ import time
 import torch
 import torch.nn as nn
 from torch.nn import functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'common', 'tests'))
+import reference_support as support  # noqa: E402 (the OpenBLAS kernel set, the command line, JSON files)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(os.environ.get('Z2H_DATA_DIR', os.path.join(HERE, '..', 'data')), 'tinyshakespeare.txt')
@@ -57,18 +59,8 @@ CONFIGS = {
 }
 
 
-def openblas_core():
-    try:
-        lib = ctypes.CDLL('libopenblas.so.0')
-        lib.openblas_get_corename.restype = ctypes.c_char_p
-        return lib.openblas_get_corename().decode()
-    except OSError:
-        return 'unknown'
-
-
 def command():
-    env = ' '.join(f'{k}={os.environ[k]}' for k in ('OPENBLAS_NUM_THREADS', 'OPENBLAS_CORETYPE') if k in os.environ)
-    return (env + ' ' if env else '') + '/usr/bin/python3 07-gpt/reference.py ' + ' '.join(sys.argv[1:])
+    return support.command('07-gpt/reference.py')
 
 
 # ---- data ----------------------------------------------------------------------------------------
@@ -252,38 +244,45 @@ def estimate_loss(model, eval_iters, get_batch):
     return out
 
 
-def train(cfg):
-    torch.manual_seed(cfg.seed)
-    d = Data(load_text())
-    model = make_model(cfg, len(d.chars))
+def train_loop(model, cfg, get_batch, eval_last, say):
+    """gpt.py's loop: AdamW at cfg.lr for cfg.steps minibatches of get_batch('train'); every
+    cfg.eval_interval steps (and at the last one where eval_last) both splits' estimate_loss, each
+    line given to say(). Returns the parameter count, every step's loss, the evals and the time."""
     params = sum(p.numel() for p in model.parameters())
     if not cfg.quiet:
         print(params / 1e6, 'M parameters')
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
 
-
     step_losses, evals = [], {}
     t0 = time.time()
     for it in range(cfg.steps):
-        if it % cfg.eval_interval == 0 or (cfg.n_layer > 0 and it == cfg.steps - 1):
-            losses = estimate_loss(model, cfg.eval_iters, lambda split: d.get_batch(split, cfg.batch, cfg.block))
-            evals[str(it)] = {'train': losses['train'].item(), 'val': losses['val'].item()}
+        if it % cfg.eval_interval == 0 or (eval_last and it == cfg.steps - 1):
+            losses = estimate_loss(model, cfg.eval_iters, get_batch)
             line = f"step {it}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}"
-            evals[str(it)]['line'] = line
-            print(line, flush=True)
-        xb, yb = d.get_batch('train', cfg.batch, cfg.block)
+            evals[str(it)] = {'train': losses['train'].item(), 'val': losses['val'].item(), 'line': line}
+            say(line)
+        xb, yb = get_batch('train')
         _, loss = model(xb, yb)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         step_losses.append(loss.item())
-    wall = time.time() - t0
+    return params, step_losses, evals, time.time() - t0
+
+
+def train(cfg):
+    torch.manual_seed(cfg.seed)
+    d = Data(load_text())
+    model = make_model(cfg, len(d.chars))
+    params, step_losses, evals, wall = train_loop(
+        model, cfg, lambda split: d.get_batch(split, cfg.batch, cfg.block), cfg.n_layer > 0,
+        lambda line: print(line, flush=True))
     context = torch.zeros((1, 1), dtype=torch.long)
     with torch.no_grad():
         sample = d.decode(model.generate(context, max_new_tokens=cfg.gen)[0].tolist())
     if not cfg.quiet:
         print(sample)
-    result = {'command': command(), 'openblas_core': openblas_core(), 'torch': torch.__version__,
+    result = {'command': command(), 'openblas_core': support.openblas_core(), 'torch': torch.__version__,
               'threads': torch.get_num_threads(), 'config': {k: getattr(cfg, k) for k in CONFIGS['colab']},
               'seed': cfg.seed, 'params': params, 'losses': step_losses, 'evals': evals, 'sample': sample,
               'wall_s': wall, 'steps_per_s': cfg.steps / wall if wall > 0 else None,
@@ -365,28 +364,9 @@ def train_add(cfg):
     cfg.block = data.length - 1
     cfg.ignore_index = -1
     model = GPTLanguageModel(cfg, len(ADD_VOCAB))
-    params = sum(p.numel() for p in model.parameters())
-    if not cfg.quiet:
-        print(params / 1e6, 'M parameters')
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
-
-
-    step_losses, evals = [], {}
-    t0 = time.time()
-    for it in range(cfg.steps):
-        if it % cfg.eval_interval == 0 or it == cfg.steps - 1:
-            losses = estimate_loss(model, cfg.eval_iters, lambda split: data.get_batch(split, cfg.batch))
-            line = f"step {it}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}"
-            evals[str(it)] = {'train': losses['train'].item(), 'val': losses['val'].item(), 'line': line}
-            if not cfg.quiet:
-                print(line, flush=True)
-        xb, yb = data.get_batch('train', cfg.batch)
-        _, loss = model(xb, yb)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        step_losses.append(loss.item())
-    wall = time.time() - t0
+    params, step_losses, evals, wall = train_loop(
+        model, cfg, lambda split: data.get_batch(split, cfg.batch), True,
+        lambda line: None if cfg.quiet else print(line, flush=True))
     correct, total, answers = add_accuracy(model, data, data.val)
     shown = [add_problem_text(data, int(data.val[i]), answers[i].tolist()) for i in range(min(8, total))]
     if not cfg.quiet:
@@ -395,7 +375,7 @@ def train_add(cfg):
             a_b = int(data.val[i])
             right = a_b // 10 ** cfg.digits + a_b % 10 ** cfg.digits
             print(line if line.endswith('=' + str(right)) else f'{line}   (wrong: the sum is {right})')
-    return {'command': command(), 'openblas_core': openblas_core(), 'torch': torch.__version__,
+    return {'command': command(), 'openblas_core': support.openblas_core(), 'torch': torch.__version__,
             'threads': torch.get_num_threads(), 'config': {k: getattr(cfg, k) for k in ADD_CONFIG},
             'seed': cfg.seed, 'params': params, 'val_problems': data.val[:8].tolist(), 'losses': step_losses,
             'evals': evals, 'correct': correct, 'total': total, 'shown': shown, 'wall_s': wall}
@@ -508,13 +488,12 @@ def grads(seed, scale, init, dropout, n_embd=16, n_head=2, n_layer=2, block=8, b
 
 def goldens(out_dir, only=None):
     """The kernel-independent goldens into out_dir, the runs through OpenBLAS into out_dir/<kernel>/."""
-    core = openblas_core()
+    meta = support.stamp(command())
+    core = meta['openblas_core']
     os.makedirs(os.path.join(out_dir, core), exist_ok=True)
-    meta = {'command': command(), 'openblas_core': core, 'torch': torch.__version__}
 
     def write(name, obj):
-        with open(os.path.join(out_dir, name), 'w') as f:
-            json.dump({**meta, **obj}, f)
+        support.write_json(os.path.join(out_dir, name), {**meta, **obj}, indent=None, end='')
         print('wrote', os.path.join(out_dir, name))
 
     if only in (None, 'add'):
@@ -583,15 +562,13 @@ def main():
         cfg.update(seed=a.seed, quiet=a.quiet, gen=a.gen if a.gen is not None else (2000 if a.config == 'colab' else 500))
         r = train(argparse.Namespace(**cfg))
         if a.json:
-            with open(a.json, 'w') as f:
-                json.dump(r, f)
+            support.write_json(a.json, r, indent=None, end='')
     elif a.cmd == 'add':
         r = train_add(argparse.Namespace(**{k: getattr(a, k) for k in ADD_CONFIG}, seed=a.seed, quiet=a.quiet))
         if a.json:
-            with open(a.json, 'w') as f:
-                json.dump(r, f)
+            support.write_json(a.json, r, indent=None, end='')
     elif a.cmd == 'lecture':
-        json.dump({'command': command(), 'openblas_core': openblas_core(), **lecture()}, sys.stdout, indent=1)
+        json.dump({'command': command(), 'openblas_core': support.openblas_core(), **lecture()}, sys.stdout, indent=1)
     elif a.cmd == 'grads':
         json.dump(grads(a.seed, a.scale, a.init, a.dropout), sys.stdout)
 

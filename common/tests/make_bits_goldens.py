@@ -16,31 +16,22 @@ the order given by "draws"; the C++ test draws the same numbers with common/'s g
 bit-exact) and checks the float64 sum of each input first. Floats are written with 9 significant
 digits, which round-trips float32 exactly: the test compares bits.
 """
-import json
 import os
+import sys
 
 import torch
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from reference_support import digest, flat as enc, num, write_json  # noqa: E402
 
 torch.set_num_threads(1)
 HERE = os.path.dirname(os.path.abspath(__file__))
 COMMAND = "/usr/bin/python3 common/tests/make_bits_goldens.py"
 
 
-def num(v):
-    return float("%.9g" % float(v))
-
-
-def enc(t):
-    return [num(v) for v in t.detach().reshape(-1).tolist()]
-
-
 def randn(shape, g, scale):
     return torch.randn(shape, generator=g) * scale
-
-
-def digest(t):
-    return t.detach().double().sum().item()
 
 
 def elementwise():
@@ -142,9 +133,7 @@ def main():
            "elementwise": elementwise(), "sums": sums(), "bias_grads": bias_grads(),
            "softmax": softmax(), "cross_entropy": cross_entropy()}
     path = os.path.join(HERE, "goldens", "tensor_bits.json")
-    with open(path, "w") as f:
-        json.dump(out, f, separators=(",", ":"))
-        f.write("\n")
+    write_json(path, out, indent=None, separators=(",", ":"))
     print("wrote", path)
 
 

@@ -18,27 +18,18 @@ Every input is drawn with torch.randn from a torch.Generator seeded per case, in
 each input first. Floats are written with 9 significant digits (round-trips float32): the test
 compares bits. None of these kernels touches BLAS, so the goldens hold under every OpenBLAS kernel.
 """
-import json
 import os
+import sys
 
 import torch
 import torch.nn.functional as F
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from reference_support import digest, flat as enc, write_json  # noqa: E402
+
 torch.set_num_threads(1)
 HERE = os.path.dirname(os.path.abspath(__file__))
 COMMAND = "/usr/bin/python3 common/tests/make_bits_nn_goldens.py"
-
-
-def num(v):
-    return float("%.9g" % float(v))
-
-
-def enc(t):
-    return [num(v) for v in t.detach().reshape(-1).tolist()]
-
-
-def digest(t):
-    return t.detach().double().sum().item()
 
 
 def layer_norm():
@@ -100,8 +91,7 @@ def main():
     out = {"command": COMMAND, "torch": torch.__version__, "layer_norm": layer_norm(),
            "softmax_backward": softmax_backward(), "adamw": adamw()}
     path = os.path.join(HERE, "goldens", "tensor_bits_nn.json")
-    with open(path, "w") as f:
-        json.dump(out, f)
+    write_json(path, out, indent=None, end="")
     print("wrote", path)
 
 

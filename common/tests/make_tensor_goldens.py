@@ -20,13 +20,15 @@ Inputs are deterministic (torch.Generator seeded per case). Floats are written w
 digits, enough to round-trip float32 exactly.
 """
 import importlib.util
-import json
-import math
 import os
-import struct
+import sys
 
 import torch
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import reference_support as support  # noqa: E402 (num: floats as JSON numbers; write_json)
+from safetensors_check import save as write_safetensors  # noqa: E402 (the format by hand: no package in Debian)
 
 torch.set_num_threads(1)
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -34,16 +36,11 @@ OUT = os.path.join(HERE, "goldens")
 COMMAND = "OPENBLAS_CORETYPE=Haswell OPENBLAS_NUM_THREADS=1 /usr/bin/python3 common/tests/make_tensor_goldens.py"
 
 
-def num(v):
-    v = float(v)
-    if math.isnan(v) or math.isinf(v):
-        return str(v)  # "nan", "inf", "-inf" (strings: JSON has no such numbers)
-    return float("%.9g" % v)
+num = support.num  # 9 significant digits; "nan", "inf", "-inf" as strings (JSON has no such numbers)
 
 
 def enc(t):
-    t = t.detach()
-    return {"shape": list(t.shape), "data": [num(v) for v in t.reshape(-1).tolist()]}
+    return {"shape": list(t.shape), "data": support.flat(t)}
 
 
 def enc_long(t):
@@ -319,31 +316,9 @@ def make_optim():
     return res
 
 
-def write_safetensors(path, tensors, metadata):
-    """The safetensors format by hand (the python package is not in Debian): 8-byte little-endian
-    header length, JSON header (names sorted, padded with spaces to 8 bytes), raw little-endian data."""
-    header = {"__metadata__": metadata}
-    blobs, offset = [], 0
-    for name in sorted(tensors):
-        t = tensors[name].detach().contiguous().to(torch.float32)
-        raw = t.numpy().astype("<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
-        blobs.append(raw)
-        offset += len(raw)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-    print(f"wrote {path} ({os.path.getsize(path)} bytes)")
-
-
 def dump(name, obj):
     path = os.path.join(OUT, name)
-    with open(path, "w") as f:
-        json.dump(obj, f, separators=(",", ":"))
+    support.write_json(path, obj, indent=None, separators=(",", ":"), end="")
     print(f"wrote {path} ({os.path.getsize(path)} bytes)")
 
 
@@ -353,10 +328,11 @@ def main():
     dump("tensor_ops.json", {"command": COMMAND, "torch": torch.__version__, "cases": CASES})
     dump("tensor_nn.json", {"command": COMMAND, "torch": torch.__version__, **make_nn()})
     dump("tensor_optim.json", {"command": COMMAND, "torch": torch.__version__, **make_optim()})
-    write_safetensors(os.path.join(OUT, "tensor_from_torch.safetensors"),
-                      {"weight": torch.arange(6.0).view(2, 3) * 0.5, "bias": torch.tensor([-1.0, 2.5]),
-                       "emb": torch.randn((27, 10), generator=torch.Generator().manual_seed(2147483647))},
+    path = os.path.join(OUT, "tensor_from_torch.safetensors")
+    write_safetensors(path, {"weight": torch.arange(6.0).view(2, 3) * 0.5, "bias": torch.tensor([-1.0, 2.5]),
+                             "emb": torch.randn((27, 10), generator=torch.Generator().manual_seed(2147483647))},
                       {"format": "pt", "command": COMMAND})
+    print(f"wrote {path} ({os.path.getsize(path)} bytes)")
 
 
 if __name__ == "__main__":
