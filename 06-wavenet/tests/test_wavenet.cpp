@@ -23,6 +23,7 @@
 #include "common/tensor/ops.hpp"
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -177,6 +178,59 @@ TEST_CASE("BatchNorm1d: forward, backward, running statistics and eval mode matc
       CHECK(bn.running_mean.numel() == Shape(c["running_mean_shape"].get<std::vector<int64_t>>()).numel());
       bn.eval();
       check_tensor(bn(from_json(c["x_eval"], c["x_shape"])), c["out_eval"], kExact, 1e-4, "eval-mode out");
+    }
+  }
+}
+
+// The fused training op (batch_norm1d_train) against the notebook's lines op by op: the same bits
+// forward (out, running statistics) and backward (dx, dgamma, dbeta, and what flows on into the
+// Linear below), on the default model's three shapes and on odd ones, with random inputs of
+// several scales and a gradient that has accumulated before (a second use of x).
+TEST_CASE("BatchNorm1d's fused training op gives the op-by-op graph's numbers to the bit", "[modules]") {
+  z2h::Generator gen(1234);
+  const std::vector<std::vector<int64_t>> shapes = {{32, 4, 128}, {32, 2, 128}, {32, 128}, {5, 3, 7}, {9, 33}, {2, 40}};
+  auto bits = [](const Tensor& t) {
+    std::vector<uint32_t> b(static_cast<size_t>(t.numel()));
+    std::memcpy(b.data(), t.data(), b.size() * sizeof(float));
+    return b;
+  };
+  for (const auto& sv : shapes) {
+    for (const float scale : {1.0f, 30.0f, 1e-3f}) {
+      for (const bool twice : {false, true}) {
+        const Shape shape(sv);
+        const int64_t C = sv.back(), K = 16;
+        INFO("x " << shape.str() << " scale " << scale << (twice ? " (x also used elsewhere)" : ""));
+        Shape in_shape = shape;
+        in_shape[in_shape.ndim() - 1] = K;
+        const Tensor a0 = z2h::randn(in_shape, gen) * scale;
+        const Tensor w0 = z2h::randn({K, C}, gen);
+        const Tensor g0 = z2h::randn({C}, gen) * 0.5f + 1.0f, b0 = z2h::randn({C}, gen) * 0.2f;
+        const Tensor dout = z2h::randn(shape, gen);
+        struct Result {
+          Tensor out, dA, dW, dgamma, dbeta, rm, rv;
+        };
+        auto run = [&](bool fused) {
+          BatchNorm1d bn(C);
+          bn.fused = fused;
+          bn.gamma.copy_(g0);
+          bn.beta.copy_(b0);
+          Tensor A = a0.detach().requires_grad_(), W = w0.detach().requires_grad_();
+          Tensor x = z2h::matmul(A, W);  // as in the model: BatchNorm after a Linear
+          Tensor out = bn(x);
+          Tensor loss = z2h::sum(out * dout);
+          if (twice) loss = loss + z2h::sum(z2h::tanh(x));
+          loss.backward();
+          return Result{out, A.grad(), W.grad(), bn.gamma.grad(), bn.beta.grad(), bn.running_mean, bn.running_var};
+        };
+        const Result f = run(true), u = run(false);
+        CHECK(bits(f.out) == bits(u.out));
+        CHECK(bits(f.rm) == bits(u.rm));
+        CHECK(bits(f.rv) == bits(u.rv));
+        CHECK(bits(f.dA) == bits(u.dA));
+        CHECK(bits(f.dW) == bits(u.dW));
+        CHECK(bits(f.dgamma) == bits(u.dgamma));
+        CHECK(bits(f.dbeta) == bits(u.dbeta));
+      }
     }
   }
 }
