@@ -195,6 +195,8 @@ Shape stats_shape(const Shape& s) {
 
 }  // namespace
 
+void divide(const float* a, const float* b, float* q, int64_t n) { Divisors(b, n).divide(a, q, n); }
+
 Tensor batch_norm1d_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps, Tensor& mean,
                           Tensor& var) {
   const int64_t C = x.size(-1), R = x.numel() / C;

@@ -85,6 +85,10 @@ struct BatchNorm1d : z2h::nn::Module {
 z2h::Tensor batch_norm1d_train(const z2h::Tensor& x, const z2h::Tensor& gamma, const z2h::Tensor& beta, float eps,
                                z2h::Tensor& mean, z2h::Tensor& var);
 
+// q[i] = a[i] / b[i] for i < n, to the bit: batch_norm1d_train's division (with FMAs, not the
+// divider, where that is exact; wavenet.cpp), for the tests.
+void divide(const float* a, const float* b, float* q, int64_t n);
+
 // ---- the model (cell 9) ----------------------------------------------------------------------
 
 // Sequential([Embedding, (FlattenConsecutive, Linear(bias=False), BatchNorm1d, Tanh) x levels,
