@@ -253,26 +253,24 @@ namespace {
 // Each Σ sums over the rows in ATen's order (kernels::sum_to) and is added to a zero-filled
 // gradient (0 + Σ), as autograd accumulates it.
 // One row of the element-wise part: dgam = dy·xhat (gamma's, to be summed), dt3 = dxhat / t2,
-// neg = -dt3 (xmean's, to be summed), dt2e = -(dxhat·(xhat / t2)) (t2's, to be summed).
+// dt2e = -(dxhat·(xhat / t2)) (t2's, to be summed).
 void backward_row(const float* __restrict dy, const float* __restrict xh, const float* __restrict gamma,
-                  const Divisors& t2, float* __restrict dgam, float* __restrict dt3, float* __restrict neg,
-                  float* __restrict dt2e, float* __restrict dxhat, float* __restrict q, int64_t C) {
+                  const Divisors& t2, float* __restrict dgam, float* __restrict dt3, float* __restrict dt2e,
+                  float* __restrict dxhat, float* __restrict q, int64_t C) {
   for (int64_t c = 0; c < C; ++c) {
     dgam[c] = dy[c] * xh[c];
     dxhat[c] = dy[c] * gamma[c];
   }
   t2.divide(dxhat, dt3, C);  // dxhat / t2
   t2.divide(xh, q, C);       // xhat / t2
-  for (int64_t c = 0; c < C; ++c) {
-    neg[c] = -dt3[c];
-    dt2e[c] = -(dxhat[c] * q[c]);
-  }
+  for (int64_t c = 0; c < C; ++c) dt2e[c] = -(dxhat[c] * q[c]);
 }
 // One row of dx: sub's dt3 (assigned, or added to what is there), then var's and mean's terms.
-void input_grad_row(const float* __restrict dt3, const float* __restrict x, const float* __restrict mean,
-                    const float* __restrict f, const float* __restrict g, float* __restrict dx, int64_t C, bool first) {
+// first: dx holds dt3 already (dt3 == dx).
+void input_grad_row(const float* dt3, const float* __restrict x, const float* __restrict mean,
+                    const float* __restrict f, const float* __restrict g, float* dx, int64_t C, bool first) {
   if (first) {
-    for (int64_t c = 0; c < C; ++c) dx[c] = (dt3[c] + f[c] * (x[c] - mean[c])) + g[c];
+    for (int64_t c = 0; c < C; ++c) dx[c] = (dx[c] + f[c] * (x[c] - mean[c])) + g[c];
   } else {
     for (int64_t c = 0; c < C; ++c) dx[c] = ((dx[c] + dt3[c]) + f[c] * (x[c] - mean[c])) + g[c];
   }
@@ -292,35 +290,40 @@ void batch_norm1d_train_backward(z2h::Node& o) {
     float* g = beta.node()->grad_data();
     for (int64_t c = 0; c < C; ++c) g[c] += colsum[static_cast<size_t>(c)];
   }
+  // dt3 goes straight into x's gradient when it is the first contribution there (sub's rule
+  // assigns it), else into a buffer of its own.
+  bool first = false;
+  float* dx = x.requires_grad() ? x.node()->grad_data(&first) : nullptr;
   thread_local std::vector<float> buf;
-  buf.resize(static_cast<size_t>(4 * n));
-  float *dgam = buf.data(), *dt3 = dgam + n, *neg = dt3 + n, *dt2e = neg + n;
+  buf.resize(static_cast<size_t>((first ? 2 : 3) * n));
+  float *dgam = buf.data(), *dt2e = dgam + n, *dt3 = first ? dx : dt2e + n;
   const float* gv = gamma.data();
   const float* sd = s.std.data();
   const Divisors by_t2(sd, C);
   std::vector<float> dxhat(c_), q(c_);
   for (int64_t r = 0; r < R; ++r) {
     const int64_t i = r * C;
-    backward_row(dy + i, xh + i, gv, by_t2, dgam + i, dt3 + i, neg + i, dt2e + i, dxhat.data(), q.data(), C);
+    backward_row(dy + i, xh + i, gv, by_t2, dgam + i, dt3 + i, dt2e + i, dxhat.data(), q.data(), C);
   }
   if (gamma.requires_grad()) {
     z2h::kernels::sum_to(dgam, ys, colsum.data(), gamma.shape());
     float* g = gamma.node()->grad_data();
     for (int64_t c = 0; c < C; ++c) g[c] += colsum[static_cast<size_t>(c)];
   }
-  if (!x.requires_grad()) return;
+  if (!dx) return;
   const Shape k = stats_shape(ys);
   std::vector<float> dstd(c_), dmean(c_), f(c_), g(c_);
   z2h::kernels::sum_to(dt2e, ys, dstd.data(), k);
-  z2h::kernels::sum_to(neg, ys, dmean.data(), k);
+  // sub's rule sums -dt3 into xmean's grad; the sum of the negated numbers is the negated sum to the
+  // bit (rounding to nearest is symmetric, and a float sum that starts at +0 is never -0), so
+  // 0 + Σ(-dt3) = 0 + -(Σ dt3): one buffer and one pass less.
+  z2h::kernels::sum_to(dt3, ys, dmean.data(), k);
   for (size_t c = 0; c < c_; ++c) {
     const float dt2 = 0.0f + dstd[c];
     const float dt1 = 0.0f + dt2 / (2.0f * sd[c]);  // sqrt's rule into t1's zero-filled grad
     f[c] = s.two_over_dof * dt1;                    // dxvar = dt1 (add's rule: a copy)
-    g[c] = (0.0f + dmean[c]) / s.count;
+    g[c] = (0.0f + -dmean[c]) / s.count;
   }
-  bool first;
-  float* dx = x.node()->grad_data(&first);
   const float* xv = x.data();
   const float* mv = s.mean.data();
   for (int64_t r = 0; r < R; ++r) {
