@@ -122,11 +122,11 @@ void batch_norm1d_train_backward(z2h::Node& o);
 // The divisions (three per element: xhat = t3 / t2 forward, dxhat / t2 and xhat / t2 backward) are
 // most of this op's time: a vector division takes as long as a dozen multiplications. With FMA the
 // correctly rounded quotient — the bits of a / b — comes from the reciprocal r = RN(1 / b), one per
-// channel: q0 = RN(a·r), the exact remainder e = a - q0·b (one FMA), q = RN(q0 + e·r) (Markstein's
-// theorem; Handbook of Floating-Point Arithmetic, 2nd ed., §4.7). It holds while nothing under- or
-// overflows, so it is used only where every |a| of the row and every b lies well inside the normal
-// range (and a is not 0, whose sign the sequence would lose); elsewhere the row divides. The tests
-// compare both ways on every float significand (tests/test_wavenet.cpp).
+// channel: q0 = RN(a·r), the exact remainder e = a - q0·b (one FMA), q = RN(q0 + e·r) — Markstein's
+// theorem (the Handbook of Floating-Point Arithmetic, on division with an FMA). It holds while
+// nothing under- or overflows, so it is used only where every |a| of the row and every b lies well
+// inside the normal range (and a is not 0, whose sign the sequence would lose); elsewhere the row
+// divides. The tests compare it with a / b on every float significand (tests/test_wavenet.cpp).
 struct Divisors {
   const float* b;      // (C) the divisors
   std::vector<float> r;  // (C) RN(1 / b)

@@ -12,7 +12,8 @@
 //                       Linear             (B, 27)        logits of the next character
 //
 // The layers are common/nn/nn.hpp's (Embedding, FlattenConsecutive, Linear, Tanh, Sequential). The
-// BatchNorm1d is the notebook's own class, op by op (below).
+// BatchNorm1d is the notebook's own class, op by op (below); in training those lines run as one op,
+// batch_norm1d_train, that computes the same numbers in fewer passes.
 #include <string>
 #include <vector>
 
