@@ -12,7 +12,8 @@
 //                       Linear             (B, 27)        logits of the next character
 //
 // The layers are common/nn/nn.hpp's (Embedding, FlattenConsecutive, Linear, Tanh, Sequential). The
-// BatchNorm1d is the notebook's own class, op by op (below).
+// BatchNorm1d is the notebook's own class, op by op (below); in training those lines run as one op,
+// batch_norm1d_train, that computes the same numbers in fewer passes.
 #include <string>
 #include <vector>
 
@@ -64,10 +65,30 @@ struct BatchNorm1d : z2h::nn::Module {
   z2h::nn::NamedTensors named_buffers() const override;
   std::string name() const override { return "BatchNorm1d"; }
   bool fixed;
+  // Training normalises through batch_norm1d_train (below): the same numbers in fewer passes. False:
+  // the lines above, op by op (the tests compare the two).
+  bool fused = true;
   float eps, momentum;
   z2h::Tensor gamma, beta;               // (C)
   z2h::Tensor running_mean, running_var;  // (C); the buggy version: (T, C)
+
+ private:
+  void update_running(const z2h::Tensor& xmean, const z2h::Tensor& xvar);
 };
+
+// ---- BatchNorm1d's training forward as one op -----------------------------------------------------
+// The same numbers as BatchNorm1d's op-by-op lines in training mode, for x: (N, C) or (N, T, C)
+// normalised over every dimension but the last — the statistics, y, and in backward every
+// gradient (x, gamma, beta) to the bit — in a few passes instead of eight ops' worth. The backward
+// replays, element for element, the rules autograd runs for the op-by-op graph and the order in
+// which it runs them (tests/test_wavenet.cpp compares the two on random inputs). mean and var
+// receive the batch statistics (C) for the running buffers.
+z2h::Tensor batch_norm1d_train(const z2h::Tensor& x, const z2h::Tensor& gamma, const z2h::Tensor& beta, float eps,
+                               z2h::Tensor& mean, z2h::Tensor& var);
+
+// q[i] = a[i] / b[i] for i < n, to the bit: batch_norm1d_train's division (with FMAs, not the
+// divider, where that is exact; wavenet.cpp), for the tests.
+void divide(const float* a, const float* b, float* q, int64_t n);
 
 // ---- the model (cell 9) ----------------------------------------------------------------------
 

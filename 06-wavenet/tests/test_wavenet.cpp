@@ -23,6 +23,7 @@
 #include "common/tensor/ops.hpp"
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -179,6 +180,99 @@ TEST_CASE("BatchNorm1d: forward, backward, running statistics and eval mode matc
       check_tensor(bn(from_json(c["x_eval"], c["x_shape"])), c["out_eval"], kExact, 1e-4, "eval-mode out");
     }
   }
+}
+
+// The fused training op (batch_norm1d_train) against the notebook's lines op by op: the same bits
+// forward (out, running statistics) and backward (dx, dgamma, dbeta, and what flows on into the
+// Linear below), on the default model's three shapes and on odd ones, with random inputs of
+// several scales and a gradient that has accumulated before (a second use of x).
+TEST_CASE("BatchNorm1d's fused training op gives the op-by-op graph's numbers to the bit", "[modules]") {
+  z2h::Generator gen(1234);
+  const std::vector<std::vector<int64_t>> shapes = {{32, 4, 128}, {32, 2, 128}, {32, 128}, {5, 3, 7}, {9, 33}, {2, 40}};
+  auto bits = [](const Tensor& t) {
+    std::vector<uint32_t> b(static_cast<size_t>(t.numel()));
+    std::memcpy(b.data(), t.data(), b.size() * sizeof(float));
+    return b;
+  };
+  for (const auto& sv : shapes) {
+    for (const float scale : {1.0f, 30.0f, 1e-3f}) {
+      for (const bool twice : {false, true}) {
+        const Shape shape(sv);
+        const int64_t C = sv.back(), K = 16;
+        INFO("x " << shape.str() << " scale " << scale << (twice ? " (x also used elsewhere)" : ""));
+        Shape in_shape = shape;
+        in_shape[in_shape.ndim() - 1] = K;
+        const Tensor a0 = z2h::randn(in_shape, gen) * scale;
+        const Tensor w0 = z2h::randn({K, C}, gen);
+        const Tensor g0 = z2h::randn({C}, gen) * 0.5f + 1.0f, b0 = z2h::randn({C}, gen) * 0.2f;
+        const Tensor dout = z2h::randn(shape, gen);
+        struct Result {
+          Tensor out, dA, dW, dgamma, dbeta, rm, rv;
+        };
+        auto run = [&](bool fused) {
+          BatchNorm1d bn(C);
+          bn.fused = fused;
+          bn.gamma.copy_(g0);
+          bn.beta.copy_(b0);
+          Tensor A = a0.detach().requires_grad_(), W = w0.detach().requires_grad_();
+          Tensor x = z2h::matmul(A, W);  // as in the model: BatchNorm after a Linear
+          Tensor out = bn(x);
+          Tensor loss = z2h::sum(out * dout);
+          if (twice) loss = loss + z2h::sum(z2h::tanh(x));
+          loss.backward();
+          return Result{out, A.grad(), W.grad(), bn.gamma.grad(), bn.beta.grad(), bn.running_mean, bn.running_var};
+        };
+        const Result f = run(true), u = run(false);
+        CHECK(bits(f.out) == bits(u.out));
+        CHECK(bits(f.rm) == bits(u.rm));
+        CHECK(bits(f.rv) == bits(u.rv));
+        CHECK(bits(f.dA) == bits(u.dA));
+        CHECK(bits(f.dW) == bits(u.dW));
+        CHECK(bits(f.dgamma) == bits(u.dgamma));
+        CHECK(bits(f.dbeta) == bits(u.dbeta));
+      }
+    }
+  }
+}
+
+// The division inside it: a / b to the bit for every float significand of a (at several
+// exponents and both signs) over divisors of every kind — random, significands of all ones, powers
+// of two, and ones outside the range where FMAs replace the divider — and for a of every special
+// kind (0, -0, subnormal, huge, inf, NaN), which must fall back to dividing.
+TEST_CASE("BatchNorm1d's division by the per-channel t2 is a / b to the bit", "[modules]") {
+  auto from_bits = [](uint32_t u) {
+    float f;
+    std::memcpy(&f, &u, sizeof f);
+    return f;
+  };
+  auto same = [](float x, float y) { return std::memcmp(&x, &y, sizeof x) == 0 || (std::isnan(x) && std::isnan(y)); };
+  constexpr uint32_t kSig = 1u << 23;
+  std::vector<float> divisors = {1.0f, 3.0f, 0.1f, 7.5e-3f, 1234.5f, from_bits(0x3fffffffu), from_bits(0x3f7fffffu),
+                                 from_bits(0x3f800001u), 0x1p-40f, 0x1p40f, -2.5f};
+  z2h::Generator gen(7);
+  const Tensor rb = z2h::rand({8}, gen);
+  for (int64_t i = 0; i < 8; ++i) divisors.push_back(std::exp2(rb.data()[i] * 24.0f - 12.0f));
+  std::vector<float> a(kSig), b(kSig), q(kSig);
+  int64_t wrong = 0, tried = 0;
+  for (const float d : divisors) {
+    std::fill(b.begin(), b.end(), d);
+    for (const uint32_t top : {0x3f800000u, 0xbf800000u, 0x2a000000u, 0x5c000000u}) {  // 1, -1, 2^-43, 2^57
+      for (uint32_t m = 0; m < kSig; ++m) a[m] = from_bits(top | m);
+      divide(a.data(), b.data(), q.data(), kSig);
+      for (uint32_t m = 0; m < kSig; ++m) wrong += !same(q[m], a[m] / d);
+      tried += kSig;
+    }
+  }
+  // special numerators, one in an otherwise ordinary row (the whole row then divides)
+  for (const float special : {0.0f, -0.0f, 1e-40f, -1e-40f, 1e30f, INFINITY, -INFINITY, NAN, 0x1p-61f}) {
+    std::vector<float> row = {0.5f, -1.25f, special, 3.0f, 1e-3f, 7.0f, -9.5f, 2.0f};
+    std::vector<float> bs = {1.5f, 0.3f, 0.7f, 2.0f, 0.01f, 3.0f, 5.5f, 0.125f}, out(row.size());
+    divide(row.data(), bs.data(), out.data(), static_cast<int64_t>(row.size()));
+    for (size_t i = 0; i < row.size(); ++i) wrong += !same(out[i], row[i] / bs[i]);
+    tried += static_cast<int64_t>(row.size());
+  }
+  INFO(tried << " quotients");
+  CHECK(wrong == 0);
 }
 
 TEST_CASE("Tanh, Embedding and FlattenConsecutive (with and without the squeeze) match PyTorch", "[modules][golden]") {
