@@ -52,8 +52,10 @@ void accumulate(const Tensor& input, const float* t, const Shape& ts, float sign
     sum_to_add(t, ts, g, input.shape());
   } else {
     Tensor neg = empty(ts);
-    for (int64_t i = 0; i < ts.numel(); ++i) neg.data()[i] = -t[i];
-    sum_to_add(neg.data(), ts, g, input.shape());
+    float* nd = neg.data();
+    const int64_t n = ts.numel();
+    for (int64_t i = 0; i < n; ++i) nd[i] = -t[i];
+    sum_to_add(nd, ts, g, input.shape());
   }
 }
 
