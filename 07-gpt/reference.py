@@ -487,7 +487,9 @@ def grads(seed, scale, init, dropout, n_embd=16, n_head=2, n_layer=2, block=8, b
 
 
 def goldens(out_dir, only=None):
-    """The kernel-independent goldens into out_dir, the runs through OpenBLAS into out_dir/<kernel>/."""
+    """The runs through OpenBLAS into out_dir/<kernel>/; bigram.py's run (no product) and the lecture
+    cells (a few products, compared within 1e-6 by the tests) into out_dir itself, from whichever kernel
+    set runs last (the committed ones: Prescott's)."""
     meta = support.stamp(command())
     core = meta['openblas_core']
     os.makedirs(os.path.join(out_dir, core), exist_ok=True)

@@ -35,7 +35,9 @@ namespace {
 
 const fs::path kGoldens = Z2H_STAGE_GOLDENS;
 
-// The goldens that do not go through OpenBLAS (lecture.json, bigram.json).
+// The goldens beside the kernel folders (lecture.json, bigram.json): bigram.py makes no product, and the
+// lecture cells' few numbers that pass through one are compared within 1e-6 (allclose's verdict only
+// on the kernel set that wrote the file, its "openblas_core").
 json load_golden(const std::string& name) {
   std::ifstream f(kGoldens / name);
   if (!f) FAIL("golden 07-gpt/tests/goldens/" << name << " is missing (regenerate: ./z2h goldens 07-gpt)");
