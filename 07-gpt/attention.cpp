@@ -5,8 +5,9 @@
 // This file does the same per (batch, head), with the heads as a batch dimension: it reads q, k and
 // v of every head from one (B, T, 3C) projection, never materialises a transposed or concatenated
 // copy, and writes each head's output straight into its columns of the (B, T, C) result. Each
-// product is the one the Head module makes (same sizes, same BLAS call or, for PyTorch's tiny
-// products, the same plain loop), so the forward gives the modules' numbers.
+// product is the one the Head module makes (same sizes, the same sum as OpenBLAS's — kernels::gemm —
+// or, for PyTorch's tiny products, the same plain loop), so the forward gives the modules' numbers.
+// The (batch, head) pairs are independent: with --threads N they are shared among N threads.
 //
 // Memory: the Head modules keep every head's (B, T, T) weights for their backward, and dropout's
 // mask as floats beside them — with gpt.py's sizes 2 x 100 MB per block. This op keeps neither: the
@@ -189,9 +190,11 @@ Tensor qkv_projection(const Tensor& x, const Tensor& w, int64_t n_head) {
   Tensor out = z2h::make_result(s, "qkv_projection", {x, w}, qkv_backward);
   const int64_t hs = C3 / 3 / n_head;
   std::vector<float> oh(static_cast<size_t>(rows * hs));
+  const float *xd = x.data(), *wd = w.data();
+  float* od = out.data();
   for (int64_t col = 0; col < C3; col += hs) {  // each module's linear, written into its columns
-    z2h::kernels::gemm(false, true, rows, hs, C, x.data(), w.data() + col * C, false, oh.data());
-    for (int64_t r = 0; r < rows; ++r) std::copy_n(oh.data() + r * hs, hs, out.data() + r * C3 + col);
+    z2h::kernels::gemm(false, true, rows, hs, C, xd, wd + col * C, false, oh.data());
+    for (int64_t r = 0; r < rows; ++r) std::copy_n(oh.data() + r * hs, hs, od + r * C3 + col);
   }
   z2h::save_for_backward(out, QkvSaved{n_head});
   z2h::save_for_backward(out, {x, w});
