@@ -409,8 +409,8 @@ const KernelSet* active_set() {
 // its own leftover tiles, so an element at a share's edge may sum in another scheme than on one
 // thread: for the stages' shapes that happens where a side is not a multiple of 8 (65 = the
 // vocabulary, measured), elsewhere the order is the one-thread order. Rather than model the shares,
-// each shape is checked once against cblas_sgemm on its first real operands, bit for bit; a shape
-// that agrees is computed here from then on (its rows cut among the threads at multiples of 12, which
+// each shape is checked once against cblas_sgemm on random operands, bit for bit (agrees_threaded);
+// a shape that agrees is computed here from then on (its rows cut among the threads at multiples of 12, which
 // keeps every row's scheme on both kernel sets), one that does not goes to cblas_sgemm.
 
 // The product in the one-thread order, its rows shared among `threads` threads where it is large.
@@ -425,6 +425,27 @@ void gemm_in_order_parts(const KernelSet& set, int threads, bool trans_a, bool t
     gemm_in_order(set, trans_a, trans_b, i1 - i0, N, K, trans_a ? A + i0 : A + i0 * K, B, accumulate, C + i0 * N,
                   trans_a ? M : 0);
   });
+}
+
+// Whether this shape, computed by gemm_in_order_parts, has cblas_sgemm's bits on `threads` threads:
+// one product of random operands (all 24 mantissa bits in play, so that any difference of order
+// shows; the stage's own operands could hide one — a gradient that is still all zeros sums to 0 in
+// any order) compared bit for bit.
+bool agrees_threaded(const KernelSet& set, int threads, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+                     bool accumulate) {
+  uint32_t state = 2024;
+  auto next = [&] {
+    state = state * 1664525u + 1013904223u;
+    return static_cast<float>(static_cast<int32_t>(state)) * 0x1p-31f;
+  };
+  std::vector<float> A(static_cast<size_t>(M * K)), B(static_cast<size_t>(K * N)), ref(static_cast<size_t>(M * N));
+  for (float& x : A) x = next();
+  for (float& x : B) x = next();
+  for (float& x : ref) x = next();
+  std::vector<float> own = ref;
+  blas::sgemm(trans_a, trans_b, M, N, K, 1.0f, A.data(), B.data(), accumulate ? 1.0f : 0.0f, ref.data());
+  gemm_in_order_parts(set, threads, trans_a, trans_b, M, N, K, A.data(), B.data(), accumulate, own.data());
+  return std::memcmp(ref.data(), own.data(), ref.size() * sizeof(float)) == 0;
 }
 
 }  // namespace
@@ -447,21 +468,15 @@ bool gemm_openblas_order(bool trans_a, bool trans_b, int64_t M, int64_t N, int64
   static std::mutex mu;
   static std::map<std::tuple<int, bool, bool, bool, int64_t, int64_t, int64_t>, bool> agrees;
   const auto key = std::make_tuple(threads, trans_a, trans_b, accumulate, M, N, K);
-  std::unique_lock<std::mutex> l(mu);
-  const auto it = agrees.find(key);
-  if (it != agrees.end()) {
-    const bool ok = it->second;
-    l.unlock();
-    if (!ok) return false;
-    gemm_in_order_parts(*set, threads, trans_a, trans_b, M, N, K, A, B, accumulate, C);
-    return true;
+  bool ok;
+  {
+    std::lock_guard<std::mutex> l(mu);
+    auto it = agrees.find(key);
+    if (it == agrees.end()) it = agrees.emplace(key, agrees_threaded(*set, threads, trans_a, trans_b, M, N, K, accumulate)).first;
+    ok = it->second;
   }
-  std::vector<float> ref(C, C + M * N);
-  blas::sgemm(trans_a, trans_b, M, N, K, 1.0f, A, B, accumulate ? 1.0f : 0.0f, ref.data());
+  if (!ok) return false;
   gemm_in_order_parts(*set, threads, trans_a, trans_b, M, N, K, A, B, accumulate, C);
-  const bool same = std::memcmp(ref.data(), C, ref.size() * sizeof(float)) == 0;
-  if (!same) std::copy(ref.begin(), ref.end(), C);  // cblas_sgemm's answer stands
-  agrees.emplace(key, same);
   return true;
 }
 
