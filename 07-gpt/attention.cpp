@@ -103,11 +103,11 @@ void attention_backward(z2h::Node& o) {
   // each (head, batch row) reads and writes its own columns of its own rows: shared among the threads
   const int parts = static_cast<int>(std::min<int64_t>(z2h::parallel::threads(), NH * B));
   z2h::parallel::run(parts, [&](int part) {
-  long begin, end;
-  z2h::parallel::share(NH * B, parts, part, 1, begin, end);
-  std::vector<float> q(T * hs), k(T * hs), v(T * hs), dout(T * hs), dq(T * hs), dk(T * hs), dv(T * hs);
-  std::vector<float> w(T * T), wd(T * T), nz(T * T), dw(T * T), prod(T), kt(T * hs), dkt(T * hs);
-  for (int64_t hb = begin; hb < end; ++hb) {
+    long begin, end;
+    z2h::parallel::share(NH * B, parts, part, 1, begin, end);
+    std::vector<float> q(T * hs), k(T * hs), v(T * hs), dout(T * hs), dq(T * hs), dk(T * hs), dv(T * hs);
+    std::vector<float> w(T * T), wd(T * T), nz(T * T), dw(T * T), prod(T), kt(T * hs), dkt(T * hs);
+    for (int64_t hb = begin; hb < end; ++hb) {
       const int64_t h = hb / B, b = hb % B;
       const float* xb = qkv.data() + b * T * C3;
       gather_cols(xb, T, C3, h * hs, hs, q.data());
@@ -144,7 +144,7 @@ void attention_backward(z2h::Node& o) {
       scatter_cols(dq.data(), T, C3, h * hs, hs, db, true);
       scatter_cols(dk.data(), T, C3, C + h * hs, hs, db, true);
       scatter_cols(dv.data(), T, C3, 2 * C + h * hs, hs, db, true);
-  }
+    }
   });
 }
 
