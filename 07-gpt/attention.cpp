@@ -82,6 +82,10 @@ void attention_weights(const float* q, const float* k, int64_t T, int64_t hs, fl
 }
 
 
+// Whether `work` multiply-adds are worth sharing among the threads: waking a thread costs more than
+// the default model's attention (16 × 4 heads × 32 × 32 × 16 = 2^20) saves.
+bool worth_sharing(int64_t work) { return work >= (int64_t{1} << 22); }
+
 // node: inputs {qkv}, and what AttentionSaved holds.
 struct AttentionSaved {
   int64_t n_head;
@@ -101,7 +105,7 @@ void attention_backward(z2h::Node& o) {
   float* dqkv = qkv.node()->grad_data(&first);
   if (first) std::fill_n(dqkv, qkv.numel(), 0.0f);
   // each (head, batch row) reads and writes its own columns of its own rows: shared among the threads
-  const int parts = static_cast<int>(std::min<int64_t>(z2h::parallel::threads(), NH * B));
+  const int parts = worth_sharing(NH * B * T * T * hs) ? static_cast<int>(std::min<int64_t>(z2h::parallel::threads(), NH * B)) : 1;
   z2h::parallel::run(parts, [&](int part) {
     long begin, end;
     z2h::parallel::share(NH * B, parts, part, 1, begin, end);
@@ -223,7 +227,7 @@ Tensor causal_attention(const Tensor& qkv, int64_t n_head, float scale, float dr
   }
   // each (head, batch row) writes its own columns of its own rows: shared among the threads (the
   // mask's bits are only read here; std::vector<bool> packs them, so no part writes it)
-  const int parts = static_cast<int>(std::min<int64_t>(z2h::parallel::threads(), NH * B));
+  const int parts = worth_sharing(NH * B * T * T * hs) ? static_cast<int>(std::min<int64_t>(z2h::parallel::threads(), NH * B)) : 1;
   z2h::parallel::run(parts, [&](int part) {
     long begin, end;
     z2h::parallel::share(NH * B, parts, part, 1, begin, end);
