@@ -5,8 +5,9 @@
 // This file does the same per (batch, head), with the heads as a batch dimension: it reads q, k and
 // v of every head from one (B, T, 3C) projection, never materialises a transposed or concatenated
 // copy, and writes each head's output straight into its columns of the (B, T, C) result. Each
-// product is the one the Head module makes (same sizes, same BLAS call or, for PyTorch's tiny
-// products, the same plain loop), so the forward gives the modules' numbers.
+// product is the one the Head module makes (same sizes, the same sum as OpenBLAS's — kernels::gemm —
+// or, for PyTorch's tiny products, the same plain loop), so the forward gives the modules' numbers.
+// The (batch, head) pairs are independent: with --threads N they are shared among N threads.
 //
 // Memory: the Head modules keep every head's (B, T, T) weights for their backward, and dropout's
 // mask as floats beside them — with gpt.py's sizes 2 x 100 MB per block. This op keeps neither: the
@@ -21,6 +22,7 @@
 #include "common/rng/generator.hpp"
 #include "common/tensor/autograd.hpp"
 #include "common/tensor/kernels/kernels.hpp"
+#include "common/tensor/parallel.hpp"
 #include "gpt.hpp"
 
 namespace stage07 {
@@ -33,7 +35,7 @@ namespace {
 void product(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A, const float* B, float beta,
              float* C) {
   if (K * M * N >= 400) {
-    z2h::blas::sgemm(trans_a, trans_b, M, N, K, 1.0f, A, B, beta, C);
+    z2h::kernels::gemm(trans_a, trans_b, M, N, K, A, B, beta != 0.0f, C);
     return;
   }
   for (int64_t i = 0; i < M; ++i)
@@ -80,6 +82,10 @@ void attention_weights(const float* q, const float* k, int64_t T, int64_t hs, fl
 }
 
 
+// Whether `work` multiply-adds are worth sharing among the threads: waking a thread costs more than
+// the default model's attention (16 × 4 heads × 32 × 32 × 16 = 2^20) saves.
+bool worth_sharing(int64_t work) { return work >= (int64_t{1} << 22); }
+
 // node: inputs {qkv}, and what AttentionSaved holds.
 struct AttentionSaved {
   int64_t n_head;
@@ -98,10 +104,15 @@ void attention_backward(z2h::Node& o) {
   bool first;
   float* dqkv = qkv.node()->grad_data(&first);
   if (first) std::fill_n(dqkv, qkv.numel(), 0.0f);
-  std::vector<float> q(T * hs), k(T * hs), v(T * hs), dout(T * hs), dq(T * hs), dk(T * hs), dv(T * hs);
-  std::vector<float> w(T * T), wd(T * T), nz(T * T), dw(T * T), prod(T), kt(T * hs), dkt(T * hs);
-  for (int64_t h = 0; h < NH; ++h)
-    for (int64_t b = 0; b < B; ++b) {
+  // each (head, batch row) reads and writes its own columns of its own rows: shared among the threads
+  const int parts = worth_sharing(NH * B * T * T * hs) ? static_cast<int>(std::min<int64_t>(z2h::parallel::threads(), NH * B)) : 1;
+  z2h::parallel::run(parts, [&](int part) {
+    long begin, end;
+    z2h::parallel::share(NH * B, parts, part, 1, begin, end);
+    std::vector<float> q(T * hs), k(T * hs), v(T * hs), dout(T * hs), dq(T * hs), dk(T * hs), dv(T * hs);
+    std::vector<float> w(T * T), wd(T * T), nz(T * T), dw(T * T), prod(T), kt(T * hs), dkt(T * hs);
+    for (int64_t hb = begin; hb < end; ++hb) {
+      const int64_t h = hb / B, b = hb % B;
       const float* xb = qkv.data() + b * T * C3;
       gather_cols(xb, T, C3, h * hs, hs, q.data());
       gather_cols(xb, T, C3, C + h * hs, hs, k.data());
@@ -138,6 +149,7 @@ void attention_backward(z2h::Node& o) {
       scatter_cols(dk.data(), T, C3, C + h * hs, hs, db, true);
       scatter_cols(dv.data(), T, C3, 2 * C + h * hs, hs, db, true);
     }
+  });
 }
 
 // node: inputs {x, w}, and the number of heads.
@@ -163,9 +175,9 @@ void qkv_backward(z2h::Node& o) {
       const int64_t col = part * C + h * hs;
       for (int64_t r = 0; r < rows; ++r) std::copy_n(g + r * C3 + col, hs, gh.data() + r * hs);
       if (dw)  // this module's weight: dW = g_hᵀ x
-        z2h::blas::sgemm(true, false, hs, C, rows, 1.0f, gh.data(), x.data(), first_w ? 0.0f : 1.0f, dw + col * C);
+        z2h::kernels::gemm(true, false, hs, C, rows, gh.data(), x.data(), !first_w, dw + col * C);
       if (dx) {
-        z2h::blas::sgemm(false, false, rows, C, hs, 1.0f, gh.data(), w.data() + col * C, first_x ? 0.0f : 1.0f, dx);
+        z2h::kernels::gemm(false, false, rows, C, hs, gh.data(), w.data() + col * C, !first_x, dx);
         first_x = false;
       }
     }
@@ -182,9 +194,11 @@ Tensor qkv_projection(const Tensor& x, const Tensor& w, int64_t n_head) {
   Tensor out = z2h::make_result(s, "qkv_projection", {x, w}, qkv_backward);
   const int64_t hs = C3 / 3 / n_head;
   std::vector<float> oh(static_cast<size_t>(rows * hs));
+  const float *xd = x.data(), *wd = w.data();
+  float* od = out.data();
   for (int64_t col = 0; col < C3; col += hs) {  // each module's linear, written into its columns
-    z2h::blas::sgemm(false, true, rows, hs, C, 1.0f, x.data(), w.data() + col * C, 0.0f, oh.data());
-    for (int64_t r = 0; r < rows; ++r) std::copy_n(oh.data() + r * hs, hs, out.data() + r * C3 + col);
+    z2h::kernels::gemm(false, true, rows, hs, C, xd, wd + col * C, false, oh.data());
+    for (int64_t r = 0; r < rows; ++r) std::copy_n(oh.data() + r * hs, hs, od + r * C3 + col);
   }
   z2h::save_for_backward(out, QkvSaved{n_head});
   z2h::save_for_backward(out, {x, w});
@@ -202,9 +216,24 @@ Tensor causal_attention(const Tensor& qkv, int64_t n_head, float scale, float dr
   std::vector<bool> kept(noisy ? static_cast<size_t>(NH * B * T * T) : 0, false);
   if (wei) *wei = z2h::empty({NH, B, T, T});
   Tensor out = z2h::make_result({B, T, C}, "causal_attention", {qkv}, attention_backward);
-  std::vector<float> q(T * hs), k(T * hs), v(T * hs), o(T * hs), w(T * T), wd(T * T), kt(T * hs), draw(T * T);
-  for (int64_t h = 0; h < NH; ++h)
-    for (int64_t b = 0; b < B; ++b) {
+  if (noisy && dropout < 1.0f) {
+    // the draws run in the order of the (NH, B, T, T) mask, one (b, h) block at a time, before the
+    // heads are shared among the threads; with p = 1 nothing is drawn and nothing kept, as nn.Dropout
+    std::vector<float> draw(T * T);
+    for (int64_t hb = 0; hb < NH * B; ++hb) {
+      z2h::bernoulli_(draw.data(), static_cast<size_t>(T * T), 1.0 - static_cast<double>(dropout), *m.gen);
+      for (int64_t i = 0; i < T * T; ++i) kept[static_cast<size_t>(hb * T * T + i)] = draw[i] != 0.0f;
+    }
+  }
+  // each (head, batch row) writes its own columns of its own rows: shared among the threads (the
+  // mask's bits are only read here; std::vector<bool> packs them, so no part writes it)
+  const int parts = worth_sharing(NH * B * T * T * hs) ? static_cast<int>(std::min<int64_t>(z2h::parallel::threads(), NH * B)) : 1;
+  z2h::parallel::run(parts, [&](int part) {
+    long begin, end;
+    z2h::parallel::share(NH * B, parts, part, 1, begin, end);
+    std::vector<float> q(T * hs), k(T * hs), v(T * hs), o(T * hs), w(T * T), wd(T * T), kt(T * hs);
+    for (int64_t hb = begin; hb < end; ++hb) {
+      const int64_t h = hb / B, b = hb % B;
       const float* xb = qkv.data() + b * T * C3;
       gather_cols(xb, T, C3, h * hs, hs, q.data());
       gather_cols(xb, T, C3, C + h * hs, hs, k.data());
@@ -213,20 +242,14 @@ Tensor causal_attention(const Tensor& qkv, int64_t n_head, float scale, float dr
       if (wei) std::copy_n(w.data(), T * T, wei->data() + (h * B + b) * T * T);
       const float* wdrop = w.data();
       if (noisy) {
-        // the draws run in the order of the (NH, B, T, T) mask, one (b, h) block at a time; with
-        // p = 1 nothing is drawn and nothing kept, as nn.Dropout
-        const int64_t base = (h * B + b) * T * T;
-        if (dropout < 1.0f) z2h::bernoulli_(draw.data(), static_cast<size_t>(T * T), 1.0 - static_cast<double>(dropout), *m.gen);
-        for (int64_t i = 0; i < T * T; ++i) {
-          const bool keep = dropout < 1.0f && draw[i] != 0.0f;
-          kept[static_cast<size_t>(base + i)] = keep;
-          wd[i] = w[i] * (keep ? keep_scale : 0.0f);
-        }
+        const int64_t base = hb * T * T;
+        for (int64_t i = 0; i < T * T; ++i) wd[i] = w[i] * (kept[static_cast<size_t>(base + i)] ? keep_scale : 0.0f);
         wdrop = wd.data();
       }
       product(false, false, T, hs, T, wdrop, v.data(), 0.0f, o.data());  // wei @ v
       scatter_cols(o.data(), T, C, h * hs, hs, out.data() + b * T * C, false);
     }
+  });
   z2h::save_for_backward(out, AttentionSaved{NH, scale, noisy, std::move(kept), keep_scale});
   z2h::save_for_backward(out, {qkv});
   return out;

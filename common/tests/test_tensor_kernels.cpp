@@ -372,4 +372,41 @@ TEST_CASE("exact products have single-threaded OpenBLAS's bits on the kernel set
   }
   blas::set_num_threads(threads);
 }
+
+TEST_CASE("exact products on two OpenBLAS threads have two-thread OpenBLAS's bits", "[kernels][matmul]") {
+  // With several threads OpenBLAS cuts a large product among them, and an element at the edge of a
+  // thread's share can sum in another order than on one thread (a 65-wide side does). kernels::exact
+  // checks each shape once against cblas_sgemm and computes the shapes that agree itself, their rows
+  // shared among the threads: the first call and every later one must have cblas_sgemm's bits.
+  // 07's shapes on 2048 rows (the cpu config: a 4-head, 128-wide model, 32 × 64 tokens, a 65-character
+  // vocabulary) and a few odd ones.
+  const int threads = blas::num_threads();
+  blas::set_num_threads(2);
+  struct Case {
+    bool ta, tb;
+    int64_t M, N, K;
+  };
+  std::vector<Case> cases;
+  for (const auto& [M, N, K] : {std::tuple<int64_t, int64_t, int64_t>{2048, 128, 128}, {2048, 65, 128}, {2048, 512, 128},
+                               {2048, 32, 128}, {1000, 77, 300}, {37, 500, 400}}) {
+    cases.push_back({false, true, M, N, K});   // x · Wᵀ (linear forward)
+    cases.push_back({false, false, M, K, N});  // dout · W
+    cases.push_back({true, false, N, K, M});   // doutᵀ · x
+  }
+  Generator g(16);
+  for (const Case& c : cases)
+    for (bool acc : {false, true})
+      for (int call = 0; call < 2; ++call) {  // the shape's check, then its verdict
+        auto A = randn_vec(c.M * c.K, g), B = randn_vec(c.K * c.N, g), C0 = randn_vec(c.M * c.N, g);
+        INFO("trans " << c.ta << c.tb << " M " << c.M << " N " << c.N << " K " << c.K << " accumulate " << acc
+                      << " call " << call);
+        std::vector<float> ref = C0, out = C0;
+        blas::sgemm(c.ta, c.tb, c.M, c.N, c.K, 1.0f, A.data(), B.data(), acc ? 1.0f : 0.0f, ref.data());
+        kernels::exact::gemm(c.ta, c.tb, c.M, c.N, c.K, A.data(), B.data(), acc, out.data());
+        int64_t differ = 0;
+        for (size_t k = 0; k < ref.size(); ++k) differ += std::memcmp(&ref[k], &out[k], sizeof(float)) != 0;
+        CHECK(differ == 0);
+      }
+  blas::set_num_threads(threads);
+}
 #endif

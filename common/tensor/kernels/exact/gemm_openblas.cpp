@@ -23,12 +23,16 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <immintrin.h>
 
 #include "common/tensor/blas.hpp"
+#include "common/tensor/parallel.hpp"
 
 namespace z2h::kernels::exact {
 
@@ -324,15 +328,18 @@ inline void transpose8x8(const float* src, int64_t lds, float* dst, int64_t ldd)
   }
 }
 
+// lda: the row length of A where it is stored transposed (K, lda), lda ≥ M (0: M) — a share of C's
+// rows reads a share of A's columns.
 void gemm_in_order(const KernelSet& set, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A,
-                   const float* B, bool accumulate, float* C) {
+                   const float* B, bool accumulate, float* C, int64_t lda = 0) {
+  if (lda == 0) lda = M;
   thread_local std::vector<float> bp;  // op(B) of one K block, where B is stored transposed
   thread_local std::vector<Rect> rects;
   rects.clear();
   set.rects(rects, M, N);
   for (int64_t k0 = 0; k0 < K;) {
     const int64_t kb = block_length(set.q, K, k0);
-    Block blk{trans_a ? A + k0 * M : A + k0, trans_a ? 1 : K, trans_a ? M : 1, B + k0 * N, kb, C, N,
+    Block blk{trans_a ? A + k0 * lda : A + k0, trans_a ? 1 : K, trans_a ? lda : 1, B + k0 * N, kb, C, N,
               k0 == 0 && !accumulate};
     if (trans_b) {  // B is stored (N, K): copy the block transposed, 8 × 8 at a time
       bp.resize(static_cast<size_t>(kb * N));
@@ -350,7 +357,7 @@ void gemm_in_order(const KernelSet& set, bool trans_a, bool trans_b, int64_t M, 
 
 #else
 void gemm_in_order(const KernelSet&, bool, bool, int64_t, int64_t, int64_t, const float*, const float*, bool,
-                   float*) {}
+                   float*, int64_t = 0) {}
 #endif
 
 // The order above is OpenBLAS 0.3.21's (Debian 12's). Another version may block or tile otherwise, so
@@ -383,13 +390,63 @@ bool agrees_with_blas(const KernelSet& set) {
 }
 
 const KernelSet* active_set() {
-  if (!kHaveVectors || blas::num_threads() != 1) return nullptr;  // threads split the sums differently
-  static const KernelSet* const set = []() -> const KernelSet* {  // (checked on one thread, once)
+  if (!kHaveVectors) return nullptr;
+  static const KernelSet* const set = []() -> const KernelSet* {  // (checked once, with OpenBLAS on one thread)
     const std::string core = blas::core_name();
     const KernelSet* s = core == "Prescott" ? &kPrescott : core == "Haswell" ? &kHaswell : nullptr;
-    return s != nullptr && agrees_with_blas(*s) ? s : nullptr;
+    const int threads = blas::num_threads();
+    if (threads != 1) blas::set_num_threads(1);
+    const bool agrees = s != nullptr && agrees_with_blas(*s);
+    if (threads != 1) blas::set_num_threads(threads);
+    return agrees ? s : nullptr;
   }();
   return set;
+}
+
+// ---- several threads ------------------------------------------------------------------------------
+// With n OpenBLAS threads, OpenBLAS splits a large product's C among them (interface/gemm.c threads
+// it above 65536 · 4 multiply-adds; level3_thread.c cuts each dimension into shares). A share has
+// its own leftover tiles, so an element at a share's edge may sum in another scheme than on one
+// thread: for the stages' shapes that happens where a side is not a multiple of 8 (65 = the
+// vocabulary, measured), elsewhere the order is the one-thread order. Rather than model the shares,
+// each shape is checked once against cblas_sgemm on random operands, bit for bit (agrees_threaded);
+// a shape that agrees is computed here from then on (its rows cut among the threads at multiples of 12, which
+// keeps every row's scheme on both kernel sets), one that does not goes to cblas_sgemm.
+
+// The product in the one-thread order, its rows shared among `threads` threads where it is large.
+void gemm_in_order_parts(const KernelSet& set, int threads, bool trans_a, bool trans_b, int64_t M, int64_t N,
+                         int64_t K, const float* A, const float* B, bool accumulate, float* C) {
+  constexpr int64_t kCut = 12;  // rows per share: a multiple of 12 (Haswell's panels) and of 4 (Prescott's)
+  const int64_t per = (M + threads - 1) / threads, rows = (per + kCut - 1) / kCut * kCut;
+  const int parts = static_cast<int>(std::min<int64_t>(threads, (M + rows - 1) / rows));
+  // below 2^24 multiply-adds waking a thread costs more than it saves (07's default run: 512×256×64)
+  if (parts < 2 || M * N * K < (int64_t{1} << 24) || parallel::in_part()) return gemm_in_order(set, trans_a, trans_b, M, N, K, A, B, accumulate, C);
+  parallel::run(parts, [&](int p) {
+    const int64_t i0 = p * rows, i1 = std::min(M, i0 + rows);
+    gemm_in_order(set, trans_a, trans_b, i1 - i0, N, K, trans_a ? A + i0 : A + i0 * K, B, accumulate, C + i0 * N,
+                  trans_a ? M : 0);
+  });
+}
+
+// Whether this shape, computed by gemm_in_order_parts, has cblas_sgemm's bits on `threads` threads:
+// one product of random operands (all 24 mantissa bits in play, so that any difference of order
+// shows; the stage's own operands could hide one — a gradient that is still all zeros sums to 0 in
+// any order) compared bit for bit.
+bool agrees_threaded(const KernelSet& set, int threads, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+                     bool accumulate) {
+  uint32_t state = 2024;
+  auto next = [&] {
+    state = state * 1664525u + 1013904223u;
+    return static_cast<float>(static_cast<int32_t>(state)) * 0x1p-31f;
+  };
+  std::vector<float> A(static_cast<size_t>(M * K)), B(static_cast<size_t>(K * N)), ref(static_cast<size_t>(M * N));
+  for (float& x : A) x = next();
+  for (float& x : B) x = next();
+  for (float& x : ref) x = next();
+  std::vector<float> own = ref;
+  blas::sgemm(trans_a, trans_b, M, N, K, 1.0f, A.data(), B.data(), accumulate ? 1.0f : 0.0f, ref.data());
+  gemm_in_order_parts(set, threads, trans_a, trans_b, M, N, K, A.data(), B.data(), accumulate, own.data());
+  return std::memcmp(ref.data(), own.data(), ref.size() * sizeof(float)) == 0;
 }
 
 }  // namespace
@@ -403,7 +460,24 @@ bool gemm_openblas_order(bool trans_a, bool trans_b, int64_t M, int64_t N, int64
                          bool accumulate, float* C) {
   const KernelSet* set = active_set();
   if (set == nullptr || M < 1 || N < 1 || K < 1 || M > set->max_rows) return false;
-  gemm_in_order(*set, trans_a, trans_b, M, N, K, A, B, accumulate, C);
+  const int threads = blas::num_threads();
+  if (threads == 1) {
+    gemm_in_order(*set, trans_a, trans_b, M, N, K, A, B, accumulate, C);
+    return true;
+  }
+  // several threads: this shape's verdict, or check it now (see "several threads" above)
+  static std::mutex mu;
+  static std::map<std::tuple<int, bool, bool, bool, int64_t, int64_t, int64_t>, bool> agrees;
+  const auto key = std::make_tuple(threads, trans_a, trans_b, accumulate, M, N, K);
+  bool ok;
+  {
+    std::lock_guard<std::mutex> l(mu);
+    auto it = agrees.find(key);
+    if (it == agrees.end()) it = agrees.emplace(key, agrees_threaded(*set, threads, trans_a, trans_b, M, N, K, accumulate)).first;
+    ok = it->second;
+  }
+  if (!ok) return false;
+  gemm_in_order_parts(*set, threads, trans_a, trans_b, M, N, K, A, B, accumulate, C);
   return true;
 }
 

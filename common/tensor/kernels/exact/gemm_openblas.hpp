@@ -6,15 +6,17 @@
 
 namespace z2h::kernels::exact {
 
-// The OpenBLAS kernel set whose summation order gemm_openblas_order reproduces for the kernel set
-// and thread count OpenBLAS uses now ("Prescott", "Haswell"), or nullptr where it reproduces none
-// (another kernel set, several threads, or an OpenBLAS whose order the first-use probe found to
-// differ): then every product must go to cblas_sgemm.
+// The OpenBLAS kernel set whose one-thread summation order gemm_openblas_order reproduces
+// ("Prescott", "Haswell"), or nullptr where it reproduces none (another kernel set, or an OpenBLAS
+// whose order the first-use probe found to differ): then every product must go to cblas_sgemm.
 const char* gemm_openblas_order_kernel();
 
 // Row-major C (M,N) = op(A) · op(B) (+ C if accumulate), as blas::sgemm with alpha 1 and beta 0/1,
 // with cblas_sgemm's bits; false (C untouched) where it cannot promise them — no kernel set above,
-// an empty shape, or more rows than it models: then call cblas_sgemm.
+// an empty shape, more rows than it models, or, with several OpenBLAS threads, a shape whose
+// threaded sums were found, on its first call, to differ from the one-thread order (checked once per
+// shape on random operands): then call cblas_sgemm. Large products are shared among OpenBLAS's
+// thread count of threads.
 bool gemm_openblas_order(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A,
                          const float* B, bool accumulate, float* C);
 

@@ -1,0 +1,32 @@
+#pragma once
+// common/tensor/parallel.hpp — work shared among the program's threads (--threads, OpenBLAS's count).
+//
+// OpenBLAS runs its own products on its threads; the course's own kernels that share work (the
+// products in OpenBLAS's order, 07's attention) run their parts here. Each part must write its own
+// memory only and draw no random numbers, so that the result does not depend on the thread count.
+#include <algorithm>
+#include <functional>
+
+namespace z2h::parallel {
+
+// The threads work may be shared among: OpenBLAS's thread count.
+int threads();
+
+// Runs part(0), ..., part(parts - 1) and returns when all are done: part 0 on the calling thread,
+// the others on helper threads that wait between calls (starting a thread per call would cost as
+// much as a small product). Not re-entrant: a part must not call run itself.
+void run(int parts, const std::function<void(int)>& part);
+
+// Whether the calling thread is running a part of run(): a kernel called from a part does its work
+// alone.
+bool in_part();
+
+// [begin, end) of part p when n items are cut into `parts` contiguous shares, each a multiple of
+// `align` items but the last.
+inline void share(long n, int parts, int p, long align, long& begin, long& end) {
+  const long per = (n + parts - 1) / parts, step = (per + align - 1) / align * align;
+  begin = std::min<long>(n, p * step);
+  end = std::min<long>(n, begin + step);
+}
+
+}  // namespace z2h::parallel
