@@ -210,6 +210,22 @@ void check_close(const std::vector<float>& readable, const std::vector<float>& e
   INFO("worst excess over rtol at [" << at << "]: readable " << readable[at] << " vs exact " << exact[at]);
   CHECK(worst <= atol);
 }
+
+// One product, C = op(A)·op(B) (+ C0 when accumulating), made by cblas_sgemm and by
+// kernels::exact::gemm on random operands: how many of C's elements differ in their bits.
+struct GemmCase {
+  bool ta, tb;
+  int64_t M, N, K;
+};
+int64_t gemm_bits_differ(const GemmCase& c, bool acc, Generator& g) {
+  const auto A = randn_vec(c.M * c.K, g), B = randn_vec(c.K * c.N, g), C0 = randn_vec(c.M * c.N, g);
+  std::vector<float> ref = C0, out = C0;
+  blas::sgemm(c.ta, c.tb, c.M, c.N, c.K, 1.0f, A.data(), B.data(), acc ? 1.0f : 0.0f, ref.data());
+  kernels::exact::gemm(c.ta, c.tb, c.M, c.N, c.K, A.data(), B.data(), acc, out.data());
+  int64_t differ = 0;
+  for (size_t k = 0; k < ref.size(); ++k) differ += std::memcmp(&ref[k], &out[k], sizeof(float)) != 0;
+  return differ;
+}
 }  // namespace
 
 TEST_CASE("readable and exact kernels agree: element-wise functions and tanh's backward", "[kernels][layers]") {
@@ -339,11 +355,7 @@ TEST_CASE("exact products have single-threaded OpenBLAS's bits on the kernel set
   INFO(blas::config());
   if ((core == "Prescott" || core == "Haswell") && blas::config().rfind("OpenBLAS 0.3.21 ", 0) == 0)
     CHECK(own != nullptr);
-  struct Case {
-    bool ta, tb;
-    int64_t M, N, K;
-  };
-  std::vector<Case> cases;
+  std::vector<GemmCase> cases;
   for (const auto& [M, N, K] : {std::tuple<int64_t, int64_t, int64_t>{512, 64, 64}, {512, 65, 64}, {512, 256, 64},
                                {32, 27, 128}, {128, 128, 48}, {1024, 384, 1536}, {40, 1000, 300}}) {
     cases.push_back({false, true, M, N, K});   // x · Wᵀ (linear forward)
@@ -358,18 +370,11 @@ TEST_CASE("exact products have single-threaded OpenBLAS's bits on the kernel set
                      upto(small ? 300 : 700)});
   }
   Generator g(15);
-  for (const Case& c : cases) {
-    auto A = randn_vec(c.M * c.K, g), B = randn_vec(c.K * c.N, g), C0 = randn_vec(c.M * c.N, g);
+  for (const GemmCase& c : cases)
     for (bool acc : {false, true}) {
       INFO("trans " << c.ta << c.tb << " M " << c.M << " N " << c.N << " K " << c.K << " accumulate " << acc);
-      std::vector<float> ref = C0, out = C0;
-      blas::sgemm(c.ta, c.tb, c.M, c.N, c.K, 1.0f, A.data(), B.data(), acc ? 1.0f : 0.0f, ref.data());
-      kernels::exact::gemm(c.ta, c.tb, c.M, c.N, c.K, A.data(), B.data(), acc, out.data());
-      int64_t differ = 0;
-      for (size_t k = 0; k < ref.size(); ++k) differ += std::memcmp(&ref[k], &out[k], sizeof(float)) != 0;
-      CHECK(differ == 0);
+      CHECK(gemm_bits_differ(c, acc, g) == 0);
     }
-  }
   blas::set_num_threads(threads);
 }
 
@@ -382,11 +387,7 @@ TEST_CASE("exact products on two OpenBLAS threads have two-thread OpenBLAS's bit
   // vocabulary) and a few odd ones.
   const int threads = blas::num_threads();
   blas::set_num_threads(2);
-  struct Case {
-    bool ta, tb;
-    int64_t M, N, K;
-  };
-  std::vector<Case> cases;
+  std::vector<GemmCase> cases;
   for (const auto& [M, N, K] : {std::tuple<int64_t, int64_t, int64_t>{2048, 128, 128}, {2048, 65, 128}, {2048, 512, 128},
                                {2048, 32, 128}, {1000, 77, 300}, {37, 500, 400}}) {
     cases.push_back({false, true, M, N, K});   // x · Wᵀ (linear forward)
@@ -394,18 +395,12 @@ TEST_CASE("exact products on two OpenBLAS threads have two-thread OpenBLAS's bit
     cases.push_back({true, false, N, K, M});   // doutᵀ · x
   }
   Generator g(16);
-  for (const Case& c : cases)
+  for (const GemmCase& c : cases)
     for (bool acc : {false, true})
       for (int call = 0; call < 2; ++call) {  // the shape's check, then its verdict
-        auto A = randn_vec(c.M * c.K, g), B = randn_vec(c.K * c.N, g), C0 = randn_vec(c.M * c.N, g);
         INFO("trans " << c.ta << c.tb << " M " << c.M << " N " << c.N << " K " << c.K << " accumulate " << acc
                       << " call " << call);
-        std::vector<float> ref = C0, out = C0;
-        blas::sgemm(c.ta, c.tb, c.M, c.N, c.K, 1.0f, A.data(), B.data(), acc ? 1.0f : 0.0f, ref.data());
-        kernels::exact::gemm(c.ta, c.tb, c.M, c.N, c.K, A.data(), B.data(), acc, out.data());
-        int64_t differ = 0;
-        for (size_t k = 0; k < ref.size(); ++k) differ += std::memcmp(&ref[k], &out[k], sizeof(float)) != 0;
-        CHECK(differ == 0);
+        CHECK(gemm_bits_differ(c, acc, g) == 0);
       }
   blas::set_num_threads(threads);
 }
