@@ -131,11 +131,9 @@ int64_t ceil_log2(int64_t x) {  // utils::CeilLog2: 1 for x <= 2
 // eight lanes merged into the tail's moments one by one. Returns (mean, biased variance).
 std::pair<float, float> rowwise_moments(const float* X, int64_t N) {
   const int64_t n = N / kLanes, m = (n + kChunkSize - 1) / kChunkSize, depth = ceil_log2(m);
-  thread_local std::vector<int64_t> m0_stk;
-  thread_local std::vector<__m256> m1_stk, m2_stk;
-  m0_stk.assign(static_cast<size_t>(depth), 0);
-  m1_stk.assign(static_cast<size_t>(depth), _mm256_setzero_ps());
-  m2_stk.assign(static_cast<size_t>(depth), _mm256_setzero_ps());
+  int64_t m0_stk[64];  // depth <= 63: m < 2^63
+  __m256 m1_stk[64], m2_stk[64];
+  for (int64_t j = 0; j < depth; ++j) m0_stk[j] = 0, m1_stk[j] = m2_stk[j] = _mm256_setzero_ps();
   for (int64_t i = 0; i < m; ++i) {
     const float* Xp = X + i * kChunkSize * kLanes;
     const int64_t m0 = std::min(kChunkSize, n - i * kChunkSize);
