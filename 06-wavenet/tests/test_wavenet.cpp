@@ -111,9 +111,16 @@ void backward_with(const Tensor& out, const json& w, const json& out_shape) {
 }
 
 // The parameters p0, p1, ... of a golden case copied into the module's tensors.
+// "p3", "dp3": a golden's key for parameter i (appended, not "p" + ...: g++ 12 warns falsely about that)
+std::string param_key(const char* prefix, size_t i) {
+  std::string key(prefix);
+  key += std::to_string(i);
+  return key;
+}
+
 void set_params(const std::vector<Tensor>& params, const json& c) {
   for (size_t i = 0; i < params.size(); ++i) {
-    const json& v = c["p" + std::to_string(i)];
+    const json& v = c[param_key("p", i)];
     REQUIRE(static_cast<size_t>(params[i].numel()) == v.size());
     for (size_t k = 0; k < v.size(); ++k) params[i].data()[k] = v[k].get<float>();
   }
@@ -121,7 +128,7 @@ void set_params(const std::vector<Tensor>& params, const json& c) {
 
 void check_param_grads(const std::vector<Tensor>& params, const json& c, bool exact, double tol) {
   for (size_t i = 0; i < params.size(); ++i)
-    check_tensor(params[i].grad(), c["dp" + std::to_string(i)], exact, tol, "d parameter " + std::to_string(i));
+    check_tensor(params[i].grad(), c[param_key("dp", i)], exact, tol, param_key("d parameter ", i));
 }
 
 // The product-free modules' bits do not depend on OpenBLAS (only on the exact kernels: 1e-4 with
