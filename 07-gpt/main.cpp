@@ -62,8 +62,8 @@ struct Hyper {
   int64_t gen = 2000;            // characters generated at the end
   float temperature = 1.0f;
   int64_t top_k = 0;
-  std::string prompt;            // "" = the script's zeros((1, 1)), a newline
-  std::string load, resume;
+  std::string prompt{};          // "" = the script's zeros((1, 1)), a newline
+  std::string load{}, resume{};
   int64_t digits = 2;            // --config add: a, b < 10^digits
   int64_t grad_accum = 1;        // micro-batches per step (gradient accumulation)
 };
