@@ -119,7 +119,10 @@ void save_for_backward(const Tensor& out, std::initializer_list<Tensor> tensors)
   if (!n.backward_fn) return;  // not in the graph: nothing to keep
   for (const Tensor& t : tensors) {
     if (t.node() == &n) n.saved_output = true;  // (a handle would keep the node alive forever)
-    else n.saved_inputs.push_back(t);
+    else if (t.node()->recompute) {             // a recipe: a handle that counts as an edge
+      ++t.node()->edges;
+      n.saved_recomputed.push_back(t);
+    } else n.saved_inputs.push_back(t);
   }
 }
 

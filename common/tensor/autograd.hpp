@@ -48,10 +48,19 @@ struct Node {
 
   // What backward reads, declared by the op with save_for_backward():
   std::vector<Tensor> saved_inputs;  // handles on the inputs whose numbers backward reads
+  std::vector<Tensor> saved_recomputed;  // inputs with a `recompute` rule: kept as recipes (see below)
   bool saved_output = false;         // backward reads this node's own numbers
   // and beyond tensors, a small struct of the op's own (e.g. pow's `struct PowSaved { float p; }`),
   // read back, type-checked, by saved<PowSaved>(node). Empty for most ops.
   std::any saved;
+
+  // Recomputation, for a few large activations (LayerNorm's output): an op whose numbers are cheap to
+  // make again from what its own backward keeps anyway sets `recompute`. A later op that saves this
+  // tensor for its backward then keeps the recipe, not the numbers (its handle counts as an edge),
+  // so they are freed during the forward, as an edge's, and made again — the same kernel on the same
+  // inputs, so the same bits — the first time a backward reads them; freed again after that backward.
+  // PyTorch keeps them (torch.utils.checkpoint recomputes whole blocks, on request).
+  void (*recompute)(Node& self) = nullptr;
 
   uint64_t seq = 0;    // creation order: backward runs the latest-created ready node first, as PyTorch
   uint32_t visit = 0;  // backward's topological sort marks nodes with the current pass number
@@ -64,8 +73,10 @@ struct Node {
   float* grad_data(bool* first);
 
   // The numbers (storage->data). Reading numbers that were freed is an internal error (a backward
-  // that reads what its op did not save): it throws std::logic_error, never returns garbage.
+  // that reads what its op did not save): it throws std::logic_error, never returns garbage —
+  // unless the node has a `recompute` rule and its op's saved state, which makes them again.
   float* data() const;
+  void allocate_numbers();        // a fresh, uninitialised storage for `shape` (for recompute rules)
   void free_numbers_if_unread();  // frees them if only edges remain and backward does not read them
   void release_saved();           // after this node's backward: drop what it saved
 

@@ -140,8 +140,15 @@ void cross_entropy_backward(Node& o) {
 namespace {
 struct NormSaved {
   Tensor stats;  // layer_norm: (2, rows), each row's μ then each row's rstd; batch_norm: (2, C), μ then σ
+  float eps = 0;
 };
+void layer_norm_recompute(Node& o);
 }  // namespace
+// A LayerNorm output of at least this many elements (16 MB, gpt.py's (64, 256, 384) activations) is
+// not kept for the next op's backward but recomputed when that backward reads it (Node::recompute in
+// autograd.hpp): one more LayerNorm forward per backward, one activation less in memory.
+constexpr int64_t kRecomputeLayerNormFrom = int64_t{1} << 22;
+
 Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps) {
   const int64_t C = x.size(-1), R = C ? x.numel() / C : 0;
   if (weight.numel() != C || bias.numel() != C)
@@ -150,11 +157,27 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, flo
   Tensor out = make_result(x.shape(), "layer_norm", {x, weight, bias}, layer_norm_backward);
   Tensor stats = empty(Shape{2, R});  // means, then rstds
   kernels::layer_norm(x.data(), weight.data(), bias.data(), R, C, eps, out.data(), stats.data(), stats.data() + R);
-  save_for_backward(out, NormSaved{stats});
-  save_for_backward(out, {x, weight});
+  save_for_backward(out, NormSaved{stats, eps});
+  if (out.node()->backward_fn && out.numel() >= kRecomputeLayerNormFrom) {
+    out.node()->recompute = layer_norm_recompute;
+    save_for_backward(out, {x, weight, bias});
+  } else {
+    save_for_backward(out, {x, weight});
+  }
   return out;
 }
 namespace {
+// The output again, from the input and the parameters this node saved: the forward's kernel, so the
+// same bits (its statistics, the same too, go to a scratch buffer).
+void layer_norm_recompute(Node& o) {
+  const Tensor &x = o.inputs[0], &w = o.inputs[1], &b = o.inputs[2];
+  const int64_t C = x.size(-1), R = C ? x.numel() / C : 0;
+  thread_local std::vector<float> stats;
+  stats.resize(static_cast<size_t>(2 * R));
+  o.allocate_numbers();
+  kernels::layer_norm(x.data(), w.data(), b.data(), R, C, saved<NormSaved>(o).eps, o.storage->data, stats.data(),
+                      stats.data() + R);
+}
 // dx = rstd · (dout·weight − mean(dout·weight) − x̂ · mean(dout·weight·x̂)), dweight = Σ_rows dout · x̂,
 // dbias = Σ_rows dout; each gradient computed whole, then added to the input's, as autograd does.
 void layer_norm_backward(Node& o) {
@@ -214,7 +237,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, floa
   float* y = out.data();
   for (int64_t i = 0; i < R; ++i)
     for (int64_t j = 0; j < C; ++j) y[i * C + j] = gv[j] * ((xv[i * C + j] - mu[j]) / sd[j]) + bv[j];
-  save_for_backward(out, NormSaved{st});
+  save_for_backward(out, NormSaved{st, eps});
   save_for_backward(out, {x, gamma});
   if (stats) {
     stats->mean = tensor(std::vector<float>(mu, mu + C), Shape{C});

@@ -139,12 +139,22 @@ void Storage::release(Storage* s) {
 Node::~Node() {
   for (const Tensor& in : inputs)
     if (in.defined()) --in.node()->edges;  // then `inputs` is destroyed: the handles let go
+  for (const Tensor& r : saved_recomputed) --r.node()->edges;
   if (storage) Storage::release(storage);
 }
 
 float* Node::data() const {
-  if (!storage) throw_freed(*this, "numbers");
+  if (!storage) {
+    if (!recompute || !saved.has_value()) throw_freed(*this, "numbers");
+    Node& self = const_cast<Node&>(*this);  // the numbers are made again; the tensor's value is unchanged
+    self.recompute(self);
+  }
   return storage->data;
+}
+void Node::allocate_numbers() {
+  if (storage) Storage::release(storage);
+  storage = Storage::make(static_cast<size_t>(shape.numel()));
+  ++storage->refs;
 }
 void throw_freed(const Node& n, const char* what) {
   throw std::logic_error(std::string("internal error: a backward read the ") + what + " of a '" + n.op +
@@ -161,6 +171,8 @@ void Node::free_numbers_if_unread() {
 }
 void Node::release_saved() {
   saved_inputs.clear();
+  for (const Tensor& r : saved_recomputed) --r.node()->edges;
+  saved_recomputed.clear();  // (a recomputed input's numbers are freed here, as an edge's)
   saved.reset();
   saved_output = false;
   free_numbers_if_unread();

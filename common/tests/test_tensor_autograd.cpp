@@ -2,6 +2,7 @@
 // views, retain_grad, errors.
 #include "common/tests/tensor_test_support.hpp"
 
+#include "common/rng/generator.hpp"
 #include "common/tensor/autograd.hpp"
 
 using namespace z2h;
@@ -192,4 +193,76 @@ TEST_CASE("a second backward through a graph whose saved numbers were freed is a
   Tensor y = sum(tanh(x));
   y.backward();
   CHECK_THROWS_AS(y.backward(), std::logic_error);
+}
+
+// A large LayerNorm output (>= 2^22 elements) feeding a Linear is not kept for the Linear's backward:
+// it is freed during the forward and recomputed, to the same bits, when that backward reads it.
+TEST_CASE("a large LayerNorm output is recomputed for the next op's backward, to the same gradients", "[autograd][memory]") {
+  const int64_t R = 1024, C = 4096, O = 8;  // R * C = 2^22
+  Generator g(7);
+  const Tensor x0 = randn({R, C}, g), w0 = randn({C}, g), b0 = randn({C}, g), W0 = randn({O, C}, g),
+               bW0 = randn({O}, g), r = randn({R, O}, g);
+  auto run = [&](bool keep_handle, Node** ln_node, bool* freed_in_forward) {
+    Tensor x = x0.detach().requires_grad_(), w = w0.detach().requires_grad_(), b = b0.detach().requires_grad_(),
+           W = W0.detach().requires_grad_(), bW = bW0.detach().requires_grad_();
+    Tensor h = layer_norm(x, w, b);
+    Tensor y = sum(linear(h, W, bW) * r);
+    *ln_node = h.node();
+    Tensor keep = keep_handle ? h : Tensor();
+    h = Tensor();
+    *freed_in_forward = (*ln_node)->storage == nullptr;
+    y.backward();
+    return std::vector<Tensor>{x.grad(), w.grad(), b.grad(), W.grad(), bW.grad()};
+  };
+  Node* kept_node = nullptr;
+  Node* recomputed_node = nullptr;
+  bool kept_freed = true, recomputed_freed = false;
+  const auto kept = run(true, &kept_node, &kept_freed);
+  const auto recomputed = run(false, &recomputed_node, &recomputed_freed);
+  CHECK_FALSE(kept_freed);      // a handle outside the graph keeps the numbers: nothing to recompute
+  CHECK(recomputed_freed);      // only the Linear's recipe was left: freed during the forward
+  for (size_t i = 0; i < kept.size(); ++i) {
+    INFO("gradient " << i << " (x, weight, bias, W, bW)");
+    REQUIRE(kept[i].numel() == recomputed[i].numel());
+    CHECK(std::equal(kept[i].data(), kept[i].data() + kept[i].numel(), recomputed[i].data()));
+  }
+  // a smaller one is kept as before (the default models never recompute)
+  Tensor xs = randn({4, 8}, g).requires_grad_();
+  Tensor hs = layer_norm(xs, randn({8}, g), randn({8}, g));
+  CHECK(hs.node()->recompute == nullptr);
+}
+
+// A large ReLU output feeding a Linear is kept packed (its positive values and one bit per element)
+// and unpacked for the Linear's backward: the same gradients as keeping it whole.
+TEST_CASE("a large ReLU output is kept packed for the next op's backward, to the same gradients", "[autograd][memory]") {
+  const int64_t R = 2048, C = 2048, O = 8;  // R * C = 2^22
+  Generator g(11);
+  const Tensor x0 = randn({R, C}, g), W0 = randn({O, C}, g), bW0 = randn({O}, g), r = randn({R, O}, g);
+  auto run = [&](const Tensor& input, bool keep_handle, bool* packed, bool* freed_in_forward) {
+    Tensor x = input.detach().requires_grad_(), W = W0.detach().requires_grad_(), bW = bW0.detach().requires_grad_();
+    Tensor h = relu(x);
+    Tensor y = sum(linear(h, W, bW) * r);
+    Node* hn = h.node();
+    *packed = hn->recompute != nullptr;
+    Tensor keep = keep_handle ? h : Tensor();
+    h = Tensor();
+    *freed_in_forward = hn->storage == nullptr;
+    y.backward();
+    return std::vector<Tensor>{x.grad(), W.grad(), bW.grad()};
+  };
+  bool packed = false, freed = false;
+  const auto kept = run(x0, true, &packed, &freed);
+  CHECK(packed);
+  CHECK_FALSE(freed);
+  const auto unpacked = run(x0, false, &packed, &freed);
+  CHECK(packed);
+  CHECK(freed);
+  for (size_t i = 0; i < kept.size(); ++i) {
+    INFO("gradient " << i << " (x, W, bW)");
+    CHECK(std::equal(kept[i].data(), kept[i].data() + kept[i].numel(), unpacked[i].data()));
+  }
+  // mostly positive (packing would save little): kept whole, as a small one is
+  run(x0 + 4.0f, false, &packed, &freed);
+  CHECK_FALSE(packed);
+  CHECK_FALSE(freed);
 }
