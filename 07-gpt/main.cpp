@@ -41,7 +41,9 @@
 #include <stdexcept>
 #include <filesystem>
 #include <iostream>
+#include <cmath>
 #include <map>
+#include <numbers>
 #include <string>
 #include <vector>
 
@@ -58,6 +60,8 @@ struct Hyper {
   Config model;                  // block_size, n_embd, n_head, n_layer, dropout, ... (gpt.hpp): the Colab's
   int64_t eval_interval = 100;
   double learning_rate = 1e-3;
+  bool cosine = false;           // exercise 4 (nanoGPT's schedule): warm-up, then cosine decay to lr / 10
+  int64_t warmup = 0;            // warm-up iterations of the cosine schedule
   int64_t eval_iters = 200;
   int64_t gen = 2000;            // characters generated at the end
   float temperature = 1.0f;
@@ -129,6 +133,9 @@ void declare(z2h::Settings& s, Hyper& hp, z2h::CommonOptions& opt) {
   s.option("--eval-interval", hp.eval_interval, "iterations between evaluations")->check(z2h::at_least(1));
   s.option("--eval-iters", hp.eval_iters, "batches per split in each evaluation")->check(z2h::at_least(1));
   s.option("--lr", hp.learning_rate, "AdamW learning rate", "learning_rate")->check(z2h::positive());
+  s.choice("--lr-schedule", hp.cosine, {{"constant", false}, {"cosine", true}},
+           "constant (the lecture) | cosine (exercise 4: linear warm-up, then cosine decay to lr/10 at the last step)");
+  s.option("--warmup", hp.warmup, "--lr-schedule cosine: warm-up iterations")->check(z2h::at_least(0));
   s.option("--n-embd", model.n_embd, "embedding width (0: bigram.py's table)")->check(z2h::in_range(0, 1024));
   s.option("--n-head", model.n_head, "attention heads per block")->check(z2h::in_range(1, 64));
   s.option("--n-layer", model.n_layer, "blocks")->check(z2h::in_range(1, 64));
@@ -157,6 +164,16 @@ Config model_config(const Hyper& hp, int64_t vocab_size) {
   Config cfg = hp.model;
   cfg.vocab_size = vocab_size;
   return cfg;
+}
+
+// The learning rate of iteration `it` of `steps`: --lr, or with --lr-schedule cosine nanoGPT's
+// get_lr(): a linear warm-up to --lr, then half a cosine down to --lr / 10 at the last iteration.
+double lr_at(const Hyper& hp, int64_t it, int64_t steps) {
+  if (!hp.cosine) return hp.learning_rate;
+  if (it < hp.warmup) return hp.learning_rate * static_cast<double>(it + 1) / static_cast<double>(hp.warmup);
+  const double min_lr = hp.learning_rate / 10;
+  const double progress = static_cast<double>(it - hp.warmup) / static_cast<double>(std::max<int64_t>(1, steps - 1 - hp.warmup));
+  return min_lr + 0.5 * (1.0 + std::cos(std::numbers::pi * std::min(1.0, progress))) * (hp.learning_rate - min_lr);
 }
 
 // "step 0: train loss 4.4116, val loss 4.4022"
@@ -443,6 +460,7 @@ int run_train(const Hyper& hp, const z2h::CommonOptions& opt, const z2h::Setting
     average_gradients(model);
     float all_losses = loss_sum;
     dist::allreduce_sum({&all_losses, 1});
+    optimizer.lr = lr_at(hp, it, opt.steps);
     optimizer.step();
     const float step_loss = all_losses / static_cast<float>(K * ranks);  // the mean over every row of the step
     losses.push_back(step_loss);
