@@ -31,6 +31,7 @@ Run it with Debian's /usr/bin/python3 (python3-torch 1.13.1).
 """
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -46,16 +47,21 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(os.environ.get('Z2H_DATA_DIR', os.path.join(HERE, '..', 'data')), 'tinyshakespeare.txt')
 
 # name: batch, block, iters, eval_interval, lr, eval_iters, n_embd, n_head, n_layer, dropout, scale, init,
-# activation (relu: the lecture; gelu: exercise 4)
+# activation (relu: the lecture; gelu: exercise 4), lr_schedule and warmup (constant: the lecture; cosine:
+# exercise 4, nanoGPT's get_lr)
 CONFIGS = {
     'colab': dict(batch=16, block=32, steps=5000, eval_interval=100, lr=1e-3, eval_iters=200,
-                  n_embd=64, n_head=4, n_layer=4, dropout=0.0, scale='n_embd', init='torch', activation='relu'),
+                  n_embd=64, n_head=4, n_layer=4, dropout=0.0, scale='n_embd', init='torch', activation='relu',
+                  lr_schedule='constant', warmup=0),
     'bigram': dict(batch=32, block=8, steps=3000, eval_interval=300, lr=1e-2, eval_iters=200,
-                   n_embd=0, n_head=0, n_layer=0, dropout=0.0, scale='n_embd', init='torch', activation='relu'),
+                   n_embd=0, n_head=0, n_layer=0, dropout=0.0, scale='n_embd', init='torch', activation='relu',
+                   lr_schedule='constant', warmup=0),
     'cpu': dict(batch=32, block=64, steps=3000, eval_interval=250, lr=2e-3, eval_iters=100,
-                n_embd=128, n_head=4, n_layer=4, dropout=0.0, scale='head', init='gpt', activation='relu'),
+                n_embd=128, n_head=4, n_layer=4, dropout=0.0, scale='head', init='gpt', activation='relu',
+                lr_schedule='constant', warmup=0),
     'gpt': dict(batch=64, block=256, steps=5000, eval_interval=500, lr=3e-4, eval_iters=200,
-                n_embd=384, n_head=6, n_layer=6, dropout=0.2, scale='head', init='gpt', activation='relu'),
+                n_embd=384, n_head=6, n_layer=6, dropout=0.2, scale='head', init='gpt', activation='relu',
+                lr_schedule='constant', warmup=0),
 }
 
 
@@ -244,6 +250,19 @@ def estimate_loss(model, eval_iters, get_batch):
     return out
 
 
+def lr_at(cfg, it):
+    """The learning rate of iteration it: cfg.lr, or with lr_schedule 'cosine' nanoGPT's get_lr() — a
+    linear warm-up to cfg.lr over cfg.warmup iterations, then half a cosine down to cfg.lr / 10 at the
+    last one (07-gpt's lr_at(), the same float operations)."""
+    if cfg.lr_schedule == 'constant':
+        return cfg.lr
+    if it < cfg.warmup:
+        return cfg.lr * (it + 1) / cfg.warmup
+    min_lr = cfg.lr / 10
+    progress = (it - cfg.warmup) / max(1, cfg.steps - 1 - cfg.warmup)
+    return min_lr + 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress))) * (cfg.lr - min_lr)
+
+
 def train_loop(model, cfg, get_batch, eval_last, say):
     """gpt.py's loop: AdamW at cfg.lr for cfg.steps minibatches of get_batch('train'); every
     cfg.eval_interval steps (and at the last one where eval_last) both splits' estimate_loss, each
@@ -265,6 +284,8 @@ def train_loop(model, cfg, get_batch, eval_last, say):
         _, loss = model(xb, yb)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        for group in optimizer.param_groups:
+            group['lr'] = lr_at(cfg, it)
         optimizer.step()
         step_losses.append(loss.item())
     return params, step_losses, evals, time.time() - t0
@@ -505,6 +526,13 @@ def goldens(out_dir, only=None):
                                                       'correct', 'total', 'shown')})
         if only == 'add':
             return
+    if only in (None, 'cosine'):
+        # exercise 4's schedule: the default model's first 60 steps with a warm-up and cosine decay
+        r = train(argparse.Namespace(**dict(CONFIGS['colab'], seed=1337, gen=100, quiet=True, steps=60, eval_interval=100000,
+                                            eval_iters=2, lr=3e-3, lr_schedule='cosine', warmup=10)))
+        write(f'{core}/colab_cosine.json', {k: r[k] for k in ('config', 'seed', 'params', 'losses', 'evals', 'sample')})
+        if only == 'cosine':
+            return
     cases = [grads(1337, 'n_embd', 'torch', 0.0), grads(7, 'head', 'gpt', 0.0), grads(3, 'n_embd', 'torch', 0.2),
              grads(11, 'head', 'gpt', 0.1, activation='gelu')]
     write(f'{core}/grads.json', {'cases': cases})
@@ -524,8 +552,9 @@ def goldens(out_dir, only=None):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--goldens', metavar='DIR', help='write all the goldens the C++ tests read into DIR (and DIR/<kernel>/)')
-    ap.add_argument('--only', choices=['grads', 'add'], default=None,
-                    help="with --goldens: only the tiny GPTs' gradients (grads) or exercise 2's run (add)")
+    ap.add_argument('--only', choices=['grads', 'add', 'cosine'], default=None,
+                    help="with --goldens: only the tiny GPTs' gradients (grads), exercise 2's run (add) or the "
+                         "cosine schedule's run (cosine)")
     sub = ap.add_subparsers(dest='cmd')
     t = sub.add_parser('train')
     t.add_argument('--config', choices=sorted(CONFIGS), default='colab')

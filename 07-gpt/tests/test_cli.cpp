@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/tests/goldens_support.hpp"
 #include "common/tests/program_support.hpp"
 
 namespace fs = std::filesystem;
@@ -29,6 +30,8 @@ TEST_CASE("cli: bad input is one error line, exit 2, and no files", "[cli]") {
   expect_usage_error("--n-embd 30 --n-head 4 --quiet", "is not a multiple of --n-head 4");
   expect_usage_error("--dropout 1.5 --quiet", "--dropout");
   expect_usage_error("--temperature 0 --quiet", "--temperature");
+  expect_usage_error("--lr-schedule linear --quiet", "--lr-schedule");
+  expect_usage_error("--warmup -1 --quiet", "--warmup");
   expect_usage_error("--mode sample --quiet", "needs --load");
   expect_usage_error("--no-such-flag --quiet", "--no-such-flag");
   expect_usage_error("--data /no/such/file.txt --quiet", "check --data");
@@ -113,4 +116,36 @@ TEST_CASE("cli: exercise 2, --config add: 500 steps learn 2-digit addition, >= 9
     CHECK(bad.err.rfind("error: ", 0) == 0);
     CHECK(std::count(bad.err.begin(), bad.err.end(), '\n') == 1);
   }
+}
+
+// Exercise 4's schedule as a flag of the program: --lr-schedule cosine --warmup 10 gives the losses
+// of reference.py's lr_at() (nanoGPT's get_lr), bit for bit on the golden's OpenBLAS kernel set.
+TEST_CASE("cli: --lr-schedule cosine trains as reference.py's warm-up and cosine decay", "[cli][schedule]") {
+  const auto& KG = z2h::test::stage_goldens("07-gpt");
+  const json G = KG.load("colab_cosine.json");
+  TempDir tmp;
+  const fs::path out = tmp.path / "out";
+  const Run r = run("--steps 60 --lr 3e-3 --lr-schedule cosine --warmup 10 --eval-interval 100000 --eval-iters 2 "
+                    "--gen 0 --quiet --out " + out.string(), tmp);
+  REQUIRE(r.rc == 0);
+  std::istringstream csv(slurp(out / "metrics.csv"));
+  std::string line;
+  std::getline(csv, line);  // step,loss
+  std::vector<double> losses;
+  while (std::getline(csv, line)) losses.push_back(std::stod(line.substr(line.find(',') + 1)));
+  const auto want = G["losses"].get<std::vector<double>>();
+  REQUIRE(losses.size() == want.size());
+  INFO("golden kernel " << G["openblas_core"] << (KG.exact() ? " (bit for bit)" : " (within 1e-3)"));
+  for (size_t i = 0; i < want.size(); ++i) {
+    INFO("step " << i);
+    if (KG.exact()) CHECK(static_cast<float>(losses[i]) == static_cast<float>(want[i]));
+    else CHECK(losses[i] == Approx(want[i]).margin(i < 10 ? 1e-5 : 1e-3));
+  }
+  // and the schedule is not the constant lr: the same run without it ends elsewhere
+  const Run c = run("--steps 60 --lr 3e-3 --eval-interval 100000 --eval-iters 2 --gen 0 --quiet --out " + out.string(), tmp);
+  REQUIRE(c.rc == 0);
+  std::istringstream csv2(slurp(out / "metrics.csv"));
+  std::string last;
+  while (std::getline(csv2, line)) last = line;
+  CHECK(std::stod(last.substr(last.find(',') + 1)) != Approx(want.back()).margin(1e-3));
 }
