@@ -29,4 +29,25 @@ inline void share(long n, int parts, int p, long align, long& begin, long& end) 
   end = std::min<long>(n, begin + step);
 }
 
+// Runs f(begin, end) over n items: in threads() contiguous shares (share() with `align`) when there
+// are at least min_n items, else (or inside a part) in one call here — for the loops of independent
+// items (rows, elements) whose results do not depend on how they are cut. Waking the helpers costs
+// some microseconds, so min_n keeps small work on the calling thread.
+template <class F>
+void for_shares(long n, long min_n, long align, F&& f) {
+  const int parts = n < min_n || in_part() ? 1 : static_cast<int>(std::min<long>(threads(), (n + align - 1) / align));
+  if (parts <= 1) {
+    if (n > 0) f(0L, n);
+    return;
+  }
+  run(parts, [&](int p) {
+    long begin, end;
+    share(n, parts, p, align, begin, end);
+    if (begin < end) f(begin, end);
+  });
+}
+
+// Elements below which an element-wise loop stays on one thread (a quarter of a MiB of floats).
+inline constexpr long kMinElements = long{1} << 16;
+
 }  // namespace z2h::parallel
