@@ -4,6 +4,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "common/tensor/parallel.hpp"
+
 namespace z2h::optim {
 
 namespace {
@@ -64,15 +66,18 @@ void AdamW::step() {
     if (!g.defined()) continue;
     float *p = params[k].data(), *m = exp_avg[k].data(), *v = exp_avg_sq[k].data();
     const float* d = g.data();
-    for (int64_t i = 0, n = params[k].numel(); i < n; ++i) {
-      p[i] *= decay;
-      // exp_avg.mul_(beta1).add_(grad, alpha=1-beta1); exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1-beta2):
-      // PyTorch's add-with-alpha is vec::fmadd and GCC fuses addcmul's self + value * t1 * t2, so both are FMAs
-      m[i] = std::fma(d[i], one_minus_b1, m[i] * b1);
-      v[i] = std::fma(one_minus_b2 * d[i], d[i], v[i] * b2);
-      const float denom = std::sqrt(v[i]) / bias_correction2_sqrt + epsf;
-      p[i] += -step_size * m[i] / denom;
-    }
+    // element by element, so a large parameter is shared among the threads (the same bits)
+    parallel::for_shares(params[k].numel(), parallel::kMinElements, 16, [&](long begin, long end) {
+      for (long i = begin; i < end; ++i) {
+        p[i] *= decay;
+        // exp_avg.mul_(beta1).add_(grad, alpha=1-beta1); exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1-beta2):
+        // PyTorch's add-with-alpha is vec::fmadd and GCC fuses addcmul's self + value * t1 * t2, so both are FMAs
+        m[i] = std::fma(d[i], one_minus_b1, m[i] * b1);
+        v[i] = std::fma(one_minus_b2 * d[i], d[i], v[i] * b2);
+        const float denom = std::sqrt(v[i]) / bias_correction2_sqrt + epsf;
+        p[i] += -step_size * m[i] / denom;
+      }
+    });
   }
 }
 void AdamW::zero_grad() {

@@ -19,6 +19,10 @@
 
 #include "common/app/error.hpp"
 
+#if defined(__AVX2__) || defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 namespace z2h {
 
 // ---- MT19937 ---------------------------------------------------------------------------------
@@ -57,17 +61,35 @@ void Mt19937::init_by_array(const uint32_t* key, size_t key_length) {
 }
 
 // Word i becomes word i + 397 XOR a twist of (top bit of word i, low 31 bits of word i + 1). Indices
-// wrap around, and for i >= 227 the words read are the ones already regenerated in this pass.
+// wrap around, and for i >= 227 the words read are the ones already regenerated in this pass. The
+// three loops below are that one loop without the modulo: in each, a word is read either before it
+// is rewritten (i + 1, i + 397) or 227 words after (i - 227), so the compiler may run them on vectors.
+namespace {
+inline uint32_t mt_mix(uint32_t upper, uint32_t lower) {
+  const uint32_t y = (upper & 0x80000000u) | (lower & 0x7fffffffu);
+  return (y >> 1) ^ ((y & 1u) ? 0x9908b0dfu : 0u);
+}
+}  // namespace
+
 void Mt19937::twist() {
   constexpr int n = kStateSize, m = 397;
-  auto mix = [](uint32_t upper, uint32_t lower) {
-    const uint32_t y = (upper & 0x80000000u) | (lower & 0x7fffffffu);
-    return (y >> 1) ^ ((y & 1u) ? 0x9908b0dfu : 0u);
-  };
-  for (int i = 0; i < n; ++i) {
-    state_[i] = state_[(i + m) % n] ^ mix(state_[i], state_[(i + 1) % n]);
-  }
+  uint32_t* s = state_.data();
+  for (int i = 0; i < n - m; ++i) s[i] = s[i + m] ^ mt_mix(s[i], s[i + 1]);
+  for (int i = n - m; i < n - 1; ++i) s[i] = s[i + m - n] ^ mt_mix(s[i], s[i + 1]);
+  s[n - 1] = s[m - 1] ^ mt_mix(s[n - 1], s[0]);
   next_ = 0;
+}
+
+void Mt19937::generate(uint32_t* out, size_t n) {
+  while (n > 0) {
+    if (next_ == kStateSize) twist();
+    const size_t k = std::min<size_t>(n, static_cast<size_t>(kStateSize - next_));
+    const uint32_t* w = state_.data() + next_;
+    for (size_t i = 0; i < k; ++i) out[i] = temper(w[i]);
+    next_ += static_cast<int>(k);
+    out += k;
+    n -= k;
+  }
 }
 
 // ---- Generator -------------------------------------------------------------------------------
@@ -413,11 +435,85 @@ void exponential_(float* x, size_t n, double lambd, Generator& g) {
   }
 }
 
-void bernoulli_(float* x, size_t n, double p, Generator& g) {
+// bernoulli_ draws u = k · 2^-53 from the 53 low bits k of random64() (uniform01_double) and keeps
+// an element if u < p. Scaling by a power of two is exact, so u < p exactly when the integer k is
+// below p · 2^53, i.e. below its ceiling T: the comparison is made on integers, 64 draws at a time,
+// from engine outputs generated in blocks. kept(k) below is that test.
+namespace {
+
+constexpr uint64_t kLow53 = (uint64_t{1} << 53) - 1;
+
+void check_probability(double p) {
   if (!(p >= 0.0 && p <= 1.0)) {
     throw UserError("bernoulli_ needs a probability 0 <= p <= 1, got " + std::to_string(p));
   }
-  for (size_t i = 0; i < n; ++i) x[i] = uniform01_double(g) < p ? 1.0f : 0.0f;
+}
+
+// Bit j of the result: whether element j of m <= 64 is kept; w holds its 2m engine outputs (the high
+// word of random64() first).
+uint64_t bernoulli_word(const uint32_t* w, int m, uint64_t threshold) {
+  uint64_t bits = 0;
+  int j = 0;
+#if defined(__AVX512F__)
+  // a 64-bit lane of 8 pairs is lo << 32 | hi as loaded; rotated by 32 it is random64()
+  const __m512i t = _mm512_set1_epi64(static_cast<long long>(threshold)), low = _mm512_set1_epi64(kLow53);
+  for (; j + 8 <= m; j += 8) {
+    const __m512i v = _mm512_loadu_si512(w + 2 * j);
+    const __m512i k = _mm512_and_si512(_mm512_ror_epi64(v, 32), low);
+    bits |= static_cast<uint64_t>(_mm512_cmplt_epu64_mask(k, t)) << j;
+  }
+#elif defined(__AVX2__)
+  // k and the threshold are below 2^63, so the signed comparison is the unsigned one
+  const __m256i t = _mm256_set1_epi64x(static_cast<long long>(threshold)), low = _mm256_set1_epi64x(kLow53);
+  for (; j + 4 <= m; j += 4) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 2 * j));
+    const __m256i k = _mm256_and_si256(_mm256_shuffle_epi32(v, 0xB1), low);  // swap the halves
+    const int lanes = _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi64(t, k)));
+    bits |= static_cast<uint64_t>(lanes) << j;
+  }
+#endif
+  for (; j < m; ++j) {
+    const uint64_t k = ((static_cast<uint64_t>(w[2 * j]) << 32) | w[2 * j + 1]) & kLow53;
+    bits |= static_cast<uint64_t>(k < threshold) << j;
+  }
+  return bits;
+}
+
+// Calls put(first element, bits, m) for the n draws in order, m <= 64 elements at a time (64 but
+// for the last).
+template <class Put>
+void bernoulli_stream(size_t n, double p, Generator& g, Put put) {
+  const uint64_t threshold = static_cast<uint64_t>(std::ceil(p * 0x1p53));
+  constexpr size_t kBlock = 1024;  // elements per block of engine outputs (8 KiB of words)
+  uint32_t words[2 * kBlock];
+  for (size_t s = 0; s < n; s += kBlock) {
+    const size_t b = std::min(kBlock, n - s);
+    g.random_block(words, 2 * b);
+    for (size_t j = 0; j < b; j += 64) {
+      const int m = static_cast<int>(std::min<size_t>(64, b - j));
+      put(s + j, bernoulli_word(words + 2 * j, m, threshold), m);
+    }
+  }
+}
+
+}  // namespace
+
+void bernoulli_(float* x, size_t n, double p, Generator& g) {
+  check_probability(p);
+  bernoulli_stream(n, p, g, [x](size_t at, uint64_t bits, int m) {
+    for (int j = 0; j < m; ++j) x[at + j] = (bits >> j) & 1u ? 1.0f : 0.0f;
+  });
+}
+
+void bernoulli_bits(uint64_t* out, size_t offset, size_t n, double p, Generator& g) {
+  check_probability(p);
+  bernoulli_stream(n, p, g, [out, offset](size_t at, uint64_t bits, int m) {
+    const size_t pos = offset + at, w = pos / 64;
+    const int s = static_cast<int>(pos % 64);
+    const uint64_t mask = m == 64 ? ~uint64_t{0} : (uint64_t{1} << m) - 1;
+    out[w] = (out[w] & ~(mask << s)) | (bits << s);
+    if (s + m > 64) out[w + 1] = (out[w + 1] & ~(mask >> (64 - s))) | (bits >> (64 - s));
+  });
 }
 
 void random_(int64_t* x, size_t n, int64_t low, int64_t high, Generator& g) {

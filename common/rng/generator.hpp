@@ -41,6 +41,9 @@ class Mt19937 {
     if (next_ == kStateSize) twist();
     return temper(state_[next_++]);
   }
+  // The next n outputs at once, the same as n calls of operator(): the twist and the tempering run
+  // over whole blocks of words, which the compiler vectorises (AVX2/AVX-512 where the build has it).
+  void generate(uint32_t* out, size_t n);
   // The 624 words and the position of the next one (kStateSize: twist before the next draw).
   const std::array<uint32_t, kStateSize>& words() const { return state_; }
   int position() const { return next_; }
@@ -81,6 +84,11 @@ class Generator {
   uint64_t random64() {  // two outputs; the FIRST is the high word
     const uint64_t hi = random();
     return (hi << 32) | random();
+  }
+  // The next n engine outputs at once: exactly n calls of random().
+  void random_block(uint32_t* out, size_t n) {
+    draws_ += n;
+    engine_.generate(out, n);
   }
 
   // 32-bit engine outputs consumed since the last seeding: randn(27) leaves 43 (27 + 16 redrawn).
@@ -168,6 +176,10 @@ void exponential_(float* x, size_t n, double lambd, Generator& g);
 // x.bernoulli_(p): x[i] = 1 with probability p (u < p, u a double uniform), else 0. This is torch's
 // non-MKL CPU path; nn.Dropout(p) keeps a value where bernoulli_(1 - p) gave 1 and scales it by 1/(1-p).
 void bernoulli_(float* x, size_t n, double p, Generator& g);
+// The same draws with the results as bits: element i sets bit offset + i of `bits` (bit b of word w
+// is bit 64·w + b) to 1 if kept, 0 if not; the other bits are left as they were. Masks kept as bits
+// (dropout) are written 64 at a time, without a float per element.
+void bernoulli_bits(uint64_t* bits, size_t offset, size_t n, double p, Generator& g);
 
 // x.random_(low, high) / torch.randint(low, high): (r % (high - low)) + low with r = random() when the
 // range is < 2**32, else random64(). Plain modulo, bias included, exactly as torch.

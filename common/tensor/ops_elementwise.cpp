@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/tensor/ops_internal.hpp"
+#include "common/tensor/parallel.hpp"
 
 namespace z2h {
 using namespace detail;
@@ -29,10 +30,33 @@ void relu_backward(Node& o);
 void gelu_backward(Node& o);
 void masked_fill_backward(Node& o);
 
+// A large output is shared among the threads (parallel.hpp) along its first dimension, when each
+// input either runs along that dimension with it or is the same for every index of it (fewer
+// dimensions, or size 1 there): each element is one rounding of one operation, whichever thread
+// computes it, so the bits do not depend on the cut.
 Tensor binary(const Tensor& a, const Tensor& b, const char* op, BackwardFn fn, kernels::BinaryOp k) {
   Shape s = broadcast_shapes(a.shape(), b.shape(), op);
   Tensor out = make_result(s, op, {a, b}, fn);
-  kernels::binary(k, a.data(), a.shape(), b.data(), b.shape(), out.data(), s);
+  const int64_t n = s.numel();
+  auto along = [&](const Shape& in) { return in.ndim() == s.ndim() && in[0] == s[0] && s[0] > 1; };
+  auto fixed = [&](const Shape& in) { return in.ndim() < s.ndim() || in[0] == 1; };
+  const bool split = n >= parallel::kMinElements && s.ndim() >= 1 && (along(a.shape()) || fixed(a.shape())) &&
+                     (along(b.shape()) || fixed(b.shape()));
+  if (!split) {
+    kernels::binary(k, a.data(), a.shape(), b.data(), b.shape(), out.data(), s);
+    return out;
+  }
+  // elements per index of the first dimension: of the output, and of each input that runs along it
+  // (0 for one that does not: every share reads it whole)
+  const int64_t row = n / s[0], row_a = along(a.shape()) ? a.numel() / s[0] : 0,
+                row_b = along(b.shape()) ? b.numel() / s[0] : 0;
+  parallel::for_shares(s[0], 0, 1, [&](long r0, long r1) {
+    Shape ps = s, as = a.shape(), bs = b.shape();
+    ps[0] = r1 - r0;
+    if (row_a) as[0] = r1 - r0;
+    if (row_b) bs[0] = r1 - r0;
+    kernels::binary(k, a.data() + r0 * row_a, as, b.data() + r0 * row_b, bs, out.data() + r0 * row, ps);
+  });
   return out;
 }
 
@@ -42,11 +66,12 @@ void accumulate(const Tensor& input, const float* t, const Shape& ts, float sign
   if (input.shape() == ts) {
     bool first;
     float* g = input.node()->grad_data(&first);
-    const int64_t n = ts.numel();
-    if (first && sign == 1.0f) std::copy_n(t, n, g);
-    else if (first) for (int64_t i = 0; i < n; ++i) g[i] = -t[i];
-    else if (sign == 1.0f) for (int64_t i = 0; i < n; ++i) g[i] += t[i];
-    else for (int64_t i = 0; i < n; ++i) g[i] -= t[i];
+    parallel::for_shares(ts.numel(), parallel::kMinElements, 16, [&](long i0, long i1) {
+      if (first && sign == 1.0f) std::copy(t + i0, t + i1, g + i0);
+      else if (first) for (long i = i0; i < i1; ++i) g[i] = -t[i];
+      else if (sign == 1.0f) for (long i = i0; i < i1; ++i) g[i] += t[i];
+      else for (long i = i0; i < i1; ++i) g[i] -= t[i];
+    });
     return;
   }
   float* g = input.node()->grad_data();
@@ -325,7 +350,9 @@ Tensor relu(const Tensor& x) {
   const float* xv = x.data();
   float* y = out.data();
   const int64_t n = x.numel();
-  for (int64_t i = 0; i < n; ++i) y[i] = xv[i] > 0.0f ? xv[i] : 0.0f;
+  parallel::for_shares(n, parallel::kMinElements, 16, [&](long i0, long i1) {
+    for (long i = i0; i < i1; ++i) y[i] = xv[i] > 0.0f ? xv[i] : 0.0f;
+  });
   const int64_t positive = out.node()->backward_fn && n >= kCompressReluFrom ? std::count_if(y, y + n, [](float v) { return v > 0.0f; }) : n;
   if (positive <= n / 8 * 7) {
     ReluSaved s{std::vector<uint64_t>(static_cast<size_t>((n + 63) / 64), 0), {}};
@@ -357,13 +384,17 @@ void relu_backward(Node& o) {
     // freed after this rule anyway) — one buffer of the input's size instead of two. The same
     // float sums as adding into zeros.
     float* g = o.grad.data();
-    for (int64_t i = 0; i < n; ++i) g[i] = 0.0f + (kept(i) ? g[i] : 0.0f);
+    parallel::for_shares(n, parallel::kMinElements, 16, [&](long i0, long i1) {
+      for (long i = i0; i < i1; ++i) g[i] = 0.0f + (kept(i) ? g[i] : 0.0f);
+    });
     x.node()->grad = std::move(o.grad);
     return;
   }
   float* dx = x.node()->grad_data();
   const float* g = o.grad.data();
-  for (int64_t i = 0; i < n; ++i) dx[i] += kept(i) ? g[i] : 0.0f;
+  parallel::for_shares(n, parallel::kMinElements, 16, [&](long i0, long i1) {
+    for (long i = i0; i < i1; ++i) dx[i] += kept(i) ? g[i] : 0.0f;
+  });
 }
 }  // namespace
 

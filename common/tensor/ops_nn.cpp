@@ -10,6 +10,7 @@
 #include "common/rng/generator.hpp"
 #include "common/tensor/kernels/kernels.hpp"
 #include "common/tensor/ops_internal.hpp"
+#include "common/tensor/parallel.hpp"
 
 namespace z2h {
 using namespace detail;
@@ -282,32 +283,30 @@ void batch_norm_backward(Node& o) {
 // ---- dropout -------------------------------------------------------------------------------
 // As PyTorch's CPU dropout: noise = bernoulli(1 - p) / (1 - p); out = x * noise.  dx += dout * noise
 // The noise takes two values, 0 and the float 1 / (1 - p), so the graph keeps which elements were
-// kept, one bit each (std::vector<bool>) — a 32nd of the float tensor PyTorch keeps — and each
-// element is multiplied by the same float as with the tensor: the same bits, forward and backward.
+// kept, one bit each (bernoulli_bits writes them 64 at a time) — a 32nd of the float tensor PyTorch
+// keeps — and each element is multiplied by the same float as with the tensor: the same bits,
+// forward and backward. The mask is drawn on the calling thread (one random stream); applying it
+// is shared among the threads, in whole 64-bit words.
 namespace {
 struct DropoutSaved {
-  std::vector<bool> kept;  // per element of x
-  float scale;             // 1 / (1 - p): a kept element's noise
+  std::vector<uint64_t> kept;  // bit i: element i of x was kept
+  float scale;                 // 1 / (1 - p): a kept element's noise
+  float noise(int64_t i) const { return (kept[static_cast<size_t>(i) / 64] >> (i % 64)) & 1u ? scale : 0.0f; }
 };
 }  // namespace
 Tensor dropout(const Tensor& x, float p, bool training, Generator& g) {
   if (p < 0.0f || p > 1.0f) throw std::invalid_argument("dropout: p must be in [0, 1], got " + std::to_string(p));
   if (!training || p == 0.0f) return x;
   const int64_t n = x.numel();
-  DropoutSaved mask{std::vector<bool>(static_cast<size_t>(n), false), p == 1.0f ? 0.0f : 1.0f / (1.0f - p)};
-  if (p < 1.0f) {  // p == 1 draws nothing and keeps nothing
-    constexpr int64_t kChunk = 4096;  // bernoulli_ draws element after element: chunks change nothing
-    std::vector<float> draw(static_cast<size_t>(std::min(n, kChunk)));
-    for (int64_t s = 0; s < n; s += kChunk) {
-      const int64_t m = std::min(kChunk, n - s);
-      bernoulli_(draw.data(), static_cast<size_t>(m), 1.0 - static_cast<double>(p), g);
-      for (int64_t i = 0; i < m; ++i) mask.kept[static_cast<size_t>(s + i)] = draw[static_cast<size_t>(i)] != 0.0f;
-    }
-  }
+  DropoutSaved mask{std::vector<uint64_t>(static_cast<size_t>((n + 63) / 64), 0), p == 1.0f ? 0.0f : 1.0f / (1.0f - p)};
+  if (p < 1.0f)  // p == 1 draws nothing and keeps nothing
+    bernoulli_bits(mask.kept.data(), 0, static_cast<size_t>(n), 1.0 - static_cast<double>(p), g);
   Tensor out = make_result(x.shape(), "dropout", {x}, dropout_backward);
   const float* xv = x.data();
   float* y = out.data();
-  for (int64_t i = 0; i < n; ++i) y[i] = xv[i] * (mask.kept[static_cast<size_t>(i)] ? mask.scale : 0.0f);
+  parallel::for_shares(n, parallel::kMinElements, 64, [&](long begin, long end) {
+    for (long i = begin; i < end; ++i) y[i] = xv[i] * mask.noise(i);
+  });
   save_for_backward(out, std::move(mask));
   return out;
 }
@@ -318,7 +317,9 @@ void dropout_backward(Node& o) {
   const DropoutSaved& mask = saved<DropoutSaved>(o);
   float* dx = x.node()->grad_data();
   const float* g = o.grad.data();
-  for (int64_t i = 0, n = x.numel(); i < n; ++i) dx[i] += g[i] * (mask.kept[static_cast<size_t>(i)] ? mask.scale : 0.0f);
+  parallel::for_shares(x.numel(), parallel::kMinElements, 64, [&](long begin, long end) {
+    for (long i = begin; i < end; ++i) dx[i] += g[i] * mask.noise(i);
+  });
 }
 }  // namespace
 

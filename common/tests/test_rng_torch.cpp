@@ -243,6 +243,67 @@ TEST_CASE("rng: exponential_ and bernoulli_ match torch's non-MKL CPU kernels") 
   }
 }
 
+// The block paths (Mt19937::generate, bernoulli_'s 64-at-a-time integer comparison, bernoulli_bits)
+// against the element-by-element definition — u = (random64() & (2^53 - 1)) · 2^-53, kept if u < p —
+// on sizes and bit offsets that are not multiples of anything, across twists, and the engine state after.
+TEST_CASE("rng: the block paths draw exactly what element-by-element draws") {
+  const std::vector<size_t> sizes = {1, 7, 63, 64, 65, 311, 1023, 1024, 1025, 2500};
+  SECTION("Mt19937::generate is n calls of operator() and std::mt19937") {
+    Mt19937 a(1337), b(1337);
+    std::mt19937 ref(1337);
+    for (size_t n : sizes) {
+      std::vector<uint32_t> block(n);
+      a.generate(block.data(), n);
+      for (size_t i = 0; i < n; ++i) {
+        const uint32_t one = b();
+        REQUIRE(block[i] == one);
+        REQUIRE(one == ref());
+      }
+      CHECK(a.position() == b.position());
+      CHECK(a.words() == b.words());
+    }
+  }
+  for (double p : {0.8, 0.5, 0.1, 1.0 / 3.0, 0.0, 1.0, 0x1p-53, 1.0 - 0x1p-53}) {
+    INFO("p = " << p);
+    for (size_t offset : {size_t{0}, size_t{1}, size_t{37}, size_t{63}, size_t{64}, size_t{100}}) {
+      INFO("offset " << offset);
+      Generator fast(42), slow(42);
+      uint64_t before = 0x5555aaaa5555aaaaull;  // bits outside the range must survive
+      for (size_t n : sizes) {
+        INFO("n = " << n);
+        std::vector<uint64_t> bits((offset + n + 63) / 64 + 1, before);
+        bernoulli_bits(bits.data(), offset, n, p, fast);
+        std::vector<float> floats(n);
+        Generator fast_f(fast.state().seed);
+        fast_f.set_state(slow.state());
+        bernoulli_(floats.data(), n, p, fast_f);
+        size_t wrong_bits = 0, wrong_floats = 0;
+        for (size_t i = 0; i < n; ++i) {
+          const double u = static_cast<double>(slow.random64() & ((uint64_t{1} << 53) - 1)) * 0x1p-53;
+          const bool keep = u < p;
+          const size_t at = offset + i;
+          wrong_bits += ((bits[at / 64] >> (at % 64)) & 1u) != static_cast<uint64_t>(keep);
+          wrong_floats += floats[i] != (keep ? 1.0f : 0.0f);
+        }
+        CHECK(wrong_bits == 0);
+        CHECK(wrong_floats == 0);
+        size_t untouched = 0;  // the bits before offset and after offset + n
+        for (size_t at = 0; at < bits.size() * 64; ++at)
+          if (at < offset || at >= offset + n)
+            untouched += ((bits[at / 64] >> (at % 64)) & 1u) == ((before >> (at % 64)) & 1u);
+        CHECK(untouched == bits.size() * 64 - n);
+        const Generator::State sf = fast.state(), ss = slow.state(), sff = fast_f.state();
+        CHECK(sf.words == ss.words);
+        CHECK(sf.position == ss.position);
+        CHECK(sf.draws == ss.draws);
+        CHECK(sff.words == ss.words);
+        CHECK(sff.position == ss.position);
+        CHECK(sff.draws == ss.draws);
+      }
+    }
+  }
+}
+
 TEST_CASE("rng: multinomial with replacement is torch 1.13's CDF search") {
   for (const json& s : torch_goldens()["avx2"]["seeds"]) {
     INFO("seed " << s["seed"]);

@@ -4,6 +4,7 @@
 // which ones were fused was found by trying each form against torch 1.13.1's outputs.
 #include "common/tensor/kernels/exact/layer_norm.hpp"
 #include "common/tensor/kernels/kernels.hpp"
+#include "common/tensor/parallel.hpp"
 
 #include <immintrin.h>
 
@@ -27,6 +28,9 @@ void require_avx2() {
 
 constexpr int64_t kLanes = 8;       // Vectorized<float>::size() on AVX2
 constexpr int64_t kChunkSize = 16;  // moments_utils.h: vectors per Welford chunk
+
+// Rows of C below which a kernel stays on the calling thread: about parallel::kMinElements numbers.
+long min_rows(int64_t C) { return std::max<long>(1, parallel::kMinElements / std::max<int64_t>(C, 1)); }
 
 // Vectorized<float>::loadu(ptr, count): the first `count` lanes, the rest 0.
 __m256 load_partial(const float* p, int64_t count) {
@@ -172,47 +176,61 @@ std::pair<float, float> rowwise_moments(const float* X, int64_t N) {
 
 }  // namespace
 
+// Rows are independent, and the thread count does not change what a row computes, so large inputs
+// are shared among the threads (parallel.hpp) by rows — or, for dgamma and dbeta, whose sums run
+// over the rows in order, by columns: each column is summed over all rows by one thread, in order.
 void layer_norm_forward(const float* x, const float* gamma, const float* beta, int64_t R, int64_t C, float eps,
                         float* y, float* mean, float* rstd) {
   require_avx2();
-  for (int64_t i = 0; i < R; ++i) {
-    const float* xr = x + i * C;
-    float* yr = y + i * C;
-    auto [mu, var] = rowwise_moments(xr, C);
-    const float rs = 1.0f / std::sqrt(var + eps);
-    const __m256 scale = _mm256_set1_ps(rs), bias = _mm256_set1_ps(-rs * mu);
-    // vec::map3: (x * scale + bias) * gamma + beta, both fused
-    auto f = [&](__m256 xv, __m256 gv, __m256 bv) {
-      return _mm256_fmadd_ps(_mm256_fmadd_ps(xv, scale, bias), gv, bv);
-    };
-    int64_t j = 0;
-    for (; j + kLanes <= C; j += kLanes)
-      _mm256_storeu_ps(yr + j, f(_mm256_loadu_ps(xr + j), _mm256_loadu_ps(gamma + j), _mm256_loadu_ps(beta + j)));
-    if (j < C) {
-      const int64_t r = C - j;
-      store_partial(yr + j, f(load_partial(xr + j, r), load_partial(gamma + j, r), load_partial(beta + j, r)), r);
+  parallel::for_shares(R, min_rows(C), 1, [&](long r0, long r1) {
+    for (int64_t i = r0; i < r1; ++i) {
+      const float* xr = x + i * C;
+      float* yr = y + i * C;
+      auto [mu, var] = rowwise_moments(xr, C);
+      const float rs = 1.0f / std::sqrt(var + eps);
+      const __m256 scale = _mm256_set1_ps(rs), bias = _mm256_set1_ps(-rs * mu);
+      // vec::map3: (x * scale + bias) * gamma + beta, both fused
+      auto f = [&](__m256 xv, __m256 gv, __m256 bv) {
+        return _mm256_fmadd_ps(_mm256_fmadd_ps(xv, scale, bias), gv, bv);
+      };
+      int64_t j = 0;
+      for (; j + kLanes <= C; j += kLanes)
+        _mm256_storeu_ps(yr + j, f(_mm256_loadu_ps(xr + j), _mm256_loadu_ps(gamma + j), _mm256_loadu_ps(beta + j)));
+      if (j < C) {
+        const int64_t r = C - j;
+        store_partial(yr + j, f(load_partial(xr + j, r), load_partial(gamma + j, r), load_partial(beta + j, r)), r);
+      }
+      if (mean) mean[i] = mu;
+      if (rstd) rstd[i] = rs;
     }
-    if (mean) mean[i] = mu;
-    if (rstd) rstd[i] = rs;
-  }
+  });
 }
 
 void layer_norm_backward(const float* dy, const float* x, const float* mean, const float* rstd, const float* gamma,
                          int64_t R, int64_t C, float* dx, float* dgamma, float* dbeta) {
   require_avx2();
-  if (dgamma) std::fill_n(dgamma, C, 0.0f);
-  if (dbeta) std::fill_n(dbeta, C, 0.0f);
+  if (dgamma || dbeta) {  // columns [c0, c1), each summed over the rows in order
+    const long min_cols = R * C >= parallel::kMinElements ? 0 : C + 1;
+    parallel::for_shares(C, min_cols, 16, [&](long c0, long c1) {
+      if (dgamma) std::fill(dgamma + c0, dgamma + c1, 0.0f);
+      if (dbeta) std::fill(dbeta + c0, dbeta + c1, 0.0f);
+      for (int64_t i = 0; i < R; ++i) {
+        const float *dyr = dy + i * C, *xr = x + i * C;
+        if (dgamma) {  // dgamma += dy * (a * x + b), b = -a * mean: both fused
+          const float a = rstd[i], b = -a * mean[i];
+          for (int64_t j = c0; j < c1; ++j) dgamma[j] = std::fma(dyr[j], std::fma(a, xr[j], b), dgamma[j]);
+        }
+        if (dbeta)
+          for (int64_t j = c0; j < c1; ++j) dbeta[j] += dyr[j];
+      }
+    });
+  }
+  if (!dx) return;
   const float scale = 1.0f / static_cast<float>(C);
-  for (int64_t i = 0; i < R; ++i) {
-    const float *dyr = dy + i * C, *xr = x + i * C;
-    const float a = rstd[i];
-    if (dgamma) {  // dgamma += dy * (a * x + b), b = -a * mean: both fused
-      const float b = -a * mean[i];
-      for (int64_t j = 0; j < C; ++j) dgamma[j] = std::fma(dyr[j], std::fma(a, xr[j], b), dgamma[j]);
-    }
-    if (dbeta)
-      for (int64_t j = 0; j < C; ++j) dbeta[j] += dyr[j];
-    if (dx) {
+  parallel::for_shares(R, min_rows(C), 1, [&](long r0, long r1) {
+    for (int64_t i = r0; i < r1; ++i) {
+      const float *dyr = dy + i * C, *xr = x + i * C;
+      const float a = rstd[i];
       const float ds = sum_abc(dyr, xr, gamma, C);  // Σ dy · x · gamma
       const float db = sum_ab(dyr, gamma, C);       // Σ dy · gamma
       const float bb = (std::fma(db, mean[i], -ds) * a * a * a) * scale;
@@ -221,7 +239,7 @@ void layer_norm_backward(const float* dy, const float* x, const float* mean, con
       float* dxr = dx + i * C;
       for (int64_t j = 0; j < C; ++j) dxr[j] = std::fma(bb, xr[j], (a * dyr[j]) * gamma[j]) + cc;
     }
-  }
+  });
 }
 
 void softmax_backward_row(const float* dy, const float* y, float* dx, int64_t C) {
@@ -236,7 +254,9 @@ void layer_norm(const float* x, const float* gamma, const float* beta, int64_t R
   layer_norm_forward(x, gamma, beta, R, C, eps, y, mean, rstd);
 }
 void softmax_backward(const float* dy, const float* y, float* dx, int64_t R, int64_t C) {
-  for (int64_t i = 0; i < R; ++i) softmax_backward_row(dy + i * C, y + i * C, dx + i * C, C);
+  parallel::for_shares(R, min_rows(C), 1, [&](long r0, long r1) {
+    for (int64_t i = r0; i < r1; ++i) softmax_backward_row(dy + i * C, y + i * C, dx + i * C, C);
+  });
 }
 
 }  // namespace z2h::kernels::exact

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/tensor/kernels/exact/exact.hpp"
+#include "common/tensor/parallel.hpp"
 
 namespace z2h::kernels::exact {
 
@@ -49,27 +50,40 @@ void log_softmax_backward_row(const float* g, const float* y, float* dx, float* 
   else for (int64_t j = 0; j < C; ++j) dx[j] += std::fma(-e[j], s, g[j]);
 }
 
+// Rows are independent: large inputs are shared among the threads by rows (parallel.hpp), each
+// share computed exactly as it would be alone. min_rows: the rows of `cols` below which a kernel
+// stays on the calling thread.
+long min_rows(int64_t cols) { return std::max<long>(1, parallel::kMinElements / std::max<int64_t>(cols, 1)); }
+
 }  // namespace
 
-void log_softmax(const float* x, float* y, int64_t rows, int64_t cols) { log_softmax_rows(x, y, rows, cols); }
+void log_softmax(const float* x, float* y, int64_t rows, int64_t cols) {
+  parallel::for_shares(rows, min_rows(cols), 1, [&](long r0, long r1) {
+    log_softmax_rows(x + r0 * cols, y + r0 * cols, r1 - r0, cols);
+  });
+}
 
 // PyTorch's _vec_softmax_lastdim (cpu/SoftMaxKernel.cpp): SLEEF's exp(x - max), their sum in
 // vec::reduce_all's order, then a multiply by 1 / sum.
 void softmax(const float* x, float* y, int64_t rows, int64_t cols) {
-  for (int64_t i = 0; i < rows; ++i) {
-    const float* xr = x + i * cols;
-    float* yr = y + i * cols;
-    const float inv = 1.0f / vec::sum_exp_minus(xr, vec::reduce_max(xr, cols), cols, yr);
-    for (int64_t j = 0; j < cols; ++j) yr[j] *= inv;
-  }
+  parallel::for_shares(rows, min_rows(cols), 1, [&](long r0, long r1) {
+    for (int64_t i = r0; i < r1; ++i) {
+      const float* xr = x + i * cols;
+      float* yr = y + i * cols;
+      const float inv = 1.0f / vec::sum_exp_minus(xr, vec::reduce_max(xr, cols), cols, yr);
+      for (int64_t j = 0; j < cols; ++j) yr[j] *= inv;
+    }
+  });
 }
 
 // dx (+)= dy - exp(y) * Σ dy, one row at a time (log_softmax_backward_row above).
 void log_softmax_backward(const float* dy, const float* y, float* dx, int64_t rows, int64_t cols, bool first) {
-  thread_local std::vector<float> e;
-  e.resize(static_cast<size_t>(cols));
-  for (int64_t i = 0; i < rows; ++i)
-    log_softmax_backward_row(dy + i * cols, y + i * cols, dx + i * cols, e.data(), cols, first);
+  parallel::for_shares(rows, min_rows(cols), 1, [&](long r0, long r1) {
+    thread_local std::vector<float> e;
+    e.resize(static_cast<size_t>(cols));
+    for (int64_t i = r0; i < r1; ++i)
+      log_softmax_backward_row(dy + i * cols, y + i * cols, dx + i * cols, e.data(), cols, first);
+  });
 }
 
 // -Σ v[b] over the rows that count, in nll_loss_out_frame's order (native/LossNLL.cpp): 8 partial
@@ -104,24 +118,26 @@ float nll_sum(const float* y, const int64_t* targets, int64_t N, int64_t C, int6
 void nll_log_softmax_backward(const float* logp, const int64_t* targets, float g, float* dx, int64_t rows,
                               int64_t cols, int64_t ignore_index, bool first) {
   const float gn = -g;  // nll_loss's gradient at the target: -(dout / count)
-  thread_local std::vector<float> e;
-  e.resize(static_cast<size_t>(rows * cols));
-  vec::exp(logp, e.data(), rows * cols);  // exp(y), all rows at once
-  for (int64_t i = 0; i < rows; ++i) {
-    const int64_t t = targets[i];
-    float* d = dx + i * cols;
-    const float* er = e.data() + i * cols;
-    if (t == ignore_index) {  // its nll gradient row is 0, and so is log_softmax's
-      if (first) std::fill_n(d, cols, 0.0f);
-      continue;
+  parallel::for_shares(rows, min_rows(cols), 1, [&](long r0, long r1) {
+    thread_local std::vector<float> e;
+    e.resize(static_cast<size_t>((r1 - r0) * cols));
+    vec::exp(logp + r0 * cols, e.data(), (r1 - r0) * cols);  // exp(y), all the share's rows at once
+    for (int64_t i = r0; i < r1; ++i) {
+      const int64_t t = targets[i];
+      float* d = dx + i * cols;
+      const float* er = e.data() + (i - r0) * cols;
+      if (t == ignore_index) {  // its nll gradient row is 0, and so is log_softmax's
+        if (first) std::fill_n(d, cols, 0.0f);
+        continue;
+      }
+      if (first) {
+        for (int64_t j = 0; j < cols; ++j) d[j] = std::fma(-er[j], gn, 0.0f);
+        d[t] = std::fma(-er[t], gn, gn);
+      } else {
+        for (int64_t j = 0; j < cols; ++j) d[j] += std::fma(-er[j], gn, j == t ? gn : 0.0f);
+      }
     }
-    if (first) {
-      for (int64_t j = 0; j < cols; ++j) d[j] = std::fma(-er[j], gn, 0.0f);
-      d[t] = std::fma(-er[t], gn, gn);
-    } else {
-      for (int64_t j = 0; j < cols; ++j) d[j] += std::fma(-er[j], gn, j == t ? gn : 0.0f);
-    }
-  }
+  });
 }
 
 }  // namespace z2h::kernels::exact
