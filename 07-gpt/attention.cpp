@@ -66,18 +66,29 @@ void scatter_cols(const float* src, int64_t T, int64_t ld, int64_t col, int64_t 
   }
 }
 
+// How much of row i of a causal (T, T) block the softmax must see: the row's prefix 0..i, rounded
+// up to at least 8 entries (the masked ones among them -inf), or the whole row if T < 8.
+// Why that gives the whole row's bits: PyTorch's row kernel sums exp(x - max) in 8 lanes, a partial
+// last vector adding only to its own lanes, and folds the lanes; past the prefix every exp is an
+// exact 0, which adds nothing to a lane, and the max is the prefix's. Only a row shorter than one
+// vector is summed otherwise (left to right), hence the 8.
+int64_t causal_prefix(int64_t i, int64_t T) { return std::min(T, std::max<int64_t>(8, i + 1)); }
+
 // The attention weights of one (batch, head): w (T, T) = softmax(masked(q kᵀ · scale)), the Head
 // module's ops in its order — kᵀ made as transpose(k) (kt, scratch), then q @ kᵀ, * scale,
-// masked_fill, softmax (PyTorch's row kernel in an exact build). The forward and the backward both
-// call it, so the backward's weights are the forward's to the bit.
+// masked_fill, softmax (PyTorch's row kernel in an exact build) — except that the softmax runs on
+// each row's causal prefix only (above; the rest of the row is its exact 0). The forward and the
+// backward both call it, so the backward's weights are the forward's to the bit.
 void attention_weights(const float* q, const float* k, int64_t T, int64_t hs, float scale, float* kt, float* w) {
   constexpr float kNegInf = -std::numeric_limits<float>::infinity();
   transpose_into(k, T, hs, kt);
   product(false, false, T, T, hs, q, kt, 0.0f, w);
   for (int64_t i = 0; i < T; ++i) {
     float* r = w + i * T;
-    for (int64_t j = 0; j < T; ++j) r[j] = j > i ? kNegInf : r[j] * scale;
-    z2h::kernels::softmax(r, r, 1, T);
+    const int64_t n = causal_prefix(i, T);
+    for (int64_t j = 0; j < n; ++j) r[j] = j > i ? kNegInf : r[j] * scale;
+    z2h::kernels::softmax(r, r, 1, n);
+    std::fill(r + n, r + T, 0.0f);
   }
 }
 
