@@ -59,10 +59,21 @@ __attribute__((target("avx512f"))) void map16(Fn16 f, const float* x, float* y, 
 }
 const bool kHasAvx512 = __builtin_cpu_supports("avx512f");
 
-// e[i] = exp(x[i] - max), 16 lanes at a time
-__attribute__((target("avx512f"))) void exp_minus16(const float* x, float max, float* e, int64_t n) {
+// e[i] = exp(x[i] - max) for n > 8, 16 lanes at a time, and their sum in map_sum's order (below):
+// the 8-lane accumulator takes each 16 lanes' low half, then their high half, the partial last
+// vector's missing lanes as zeros (adding 0 to a sum of exps leaves it unchanged).
+__attribute__((target("avx512f"))) __m256 sum_exp_minus16(const float* x, float max, float* e, int64_t n) {
   const __m512 m = _mm512_set1_ps(max);
-  map16([m](__m512 v) __attribute__((target("avx512f"))) { return Sleef_expf16_u10(_mm512_sub_ps(v, m)); }, x, e, n);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 k = n - i >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __m512 v = _mm512_maskz_mov_ps(k, Sleef_expf16_u10(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + i), m)));
+    _mm512_mask_storeu_ps(e + i, k, v);
+    const __m256 lo = _mm512_castps512_ps256(v), hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+    acc = i == 0 ? lo : _mm256_add_ps(acc, lo);
+    if (n - i > 8) acc = _mm256_add_ps(acc, hi);
+  }
+  return acc;
 }
 
 // vec_reduce_all's AVX2 fold (functional_base.h, VecReduceAllSIMD<float>): swap the 128-bit
@@ -170,8 +181,9 @@ float sum_exp_minus(const float* x, float max, int64_t n, float* e) {
   if (!e) return map_sum(f, x, n);
   // the same numbers map_reduce_all would sum, kept; 16 lanes at a time where AVX-512 is there
   // (SLEEF's 16-lane exp gives its 8-lane one's bits, see map16)
-  if (kHasAvx512 && n > 8) exp_minus16(x, max, e, n);
-  else map(f, x, e, n);
+  if (kHasAvx512 && n > 8)
+    return fold(sum_exp_minus16(x, max, e, n), [](__m256 a, __m256 b) { return _mm256_add_ps(a, b); });
+  map(f, x, e, n);
   return reduce_sum(e, n);
 }
 
