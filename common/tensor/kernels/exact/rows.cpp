@@ -56,12 +56,7 @@ void log_softmax(const float* x, float* y, int64_t rows, int64_t cols) { log_sof
 // PyTorch's _vec_softmax_lastdim (cpu/SoftMaxKernel.cpp): SLEEF's exp(x - max), their sum in
 // vec::reduce_all's order, then a multiply by 1 / sum.
 void softmax(const float* x, float* y, int64_t rows, int64_t cols) {
-  for (int64_t i = 0; i < rows; ++i) {
-    const float* xr = x + i * cols;
-    float* yr = y + i * cols;
-    const float inv = 1.0f / vec::sum_exp_minus(xr, vec::reduce_max(xr, cols), cols, yr);
-    for (int64_t j = 0; j < cols; ++j) yr[j] *= inv;
-  }
+  for (int64_t i = 0; i < rows; ++i) vec::softmax_row(x + i * cols, y + i * cols, cols);
 }
 
 // dx (+)= dy - exp(y) * Σ dy, one row at a time (log_softmax_backward_row above).

@@ -111,6 +111,27 @@ float map_sum(Map f, const float* x, int64_t n) {
   return fold(acc, [](__m256 a, __m256 b) { return _mm256_add_ps(a, b); });
 }
 
+// softmax_row for n > 8 with AVX-512: the max of 16-lane chunks (the same number in any order; NaN
+// if there is one), exp(x - max) and its sum as sum_exp_minus16, then y * (1 / sum).
+__attribute__((target("avx512f"))) void softmax_row16(const float* x, float* y, int64_t n) {
+  auto mask = [n](int64_t i) { return n - i >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << (n - i)) - 1); };
+  const __m512 neg_inf = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  __m512 mx = neg_inf;
+  __mmask16 nan = 0;
+  for (int64_t i = 0; i < n; i += 16) {
+    const __m512 v = _mm512_mask_loadu_ps(neg_inf, mask(i), x + i);
+    nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+    mx = _mm512_max_ps(mx, v);
+  }
+  const float max = nan ? std::numeric_limits<float>::quiet_NaN() : _mm512_reduce_max_ps(mx);
+  const __m256 sum = sum_exp_minus16(x, max, y, n);
+  const __m512 inv = _mm512_set1_ps(1.0f / fold(sum, [](__m256 a, __m256 b) { return _mm256_add_ps(a, b); }));
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 k = mask(i);
+    _mm512_mask_storeu_ps(y + i, k, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, y + i), inv));
+  }
+}
+
 // This file is built for AVX2+FMA whatever the rest of the build targets (PyTorch's kernels are
 // AVX2 ones): on an older x86 CPU its instructions would crash the program, so every entry point
 // checks once and stops with one clear line instead.
@@ -172,6 +193,13 @@ float reduce_max(const float* x, int64_t n) {
 float reduce_sum(const float* x, int64_t n) {
   require_avx2();
   return map_sum([](__m256 v) { return v; }, x, n);
+}
+
+void softmax_row(const float* x, float* y, int64_t n) {
+  require_avx2();
+  if (kHasAvx512 && n > 8) return softmax_row16(x, y, n);
+  const float inv = 1.0f / sum_exp_minus(x, reduce_max(x, n), n, y);
+  for (int64_t j = 0; j < n; ++j) y[j] *= inv;
 }
 
 float sum_exp_minus(const float* x, float max, int64_t n, float* e) {
