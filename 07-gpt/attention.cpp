@@ -81,16 +81,14 @@ void scatter_cols(const float* src, int64_t T, int64_t ld, int64_t col, int64_t 
 int64_t causal_prefix(int64_t i, int64_t T) { return std::min(T, std::max<int64_t>(8, i + 1)); }
 
 // The attention weights of one (batch, head): w (T, T) = softmax(masked(q kᵀ · scale)), the Head
-// module's ops in its order — kᵀ made as transpose(k) (kt, scratch), then q @ kᵀ, * scale,
-// masked_fill, softmax (PyTorch's row kernel in an exact build) — except that the softmax runs on
-// each row's causal prefix only (above; the rest of the row is its exact 0). q and k: (T, hs), rows
-// ld floats apart (0: hs). The forward and the backward both call it, so the backward's weights are
-// the forward's to the bit.
-void attention_weights(const float* q, const float* k, int64_t T, int64_t hs, float scale, float* kt, float* w,
-                       int64_t ld = 0) {
+// module's ops in its order — q @ kᵀ (the product reads k transposed: its sums, so its bits, are
+// those of the module's transposed copy), * scale, masked_fill, softmax (PyTorch's row kernel in an
+// exact build) — except that the softmax runs on each row's causal prefix only (above; the rest of
+// the row is its exact 0). q and k: (T, hs), rows ld floats apart (0: hs). The forward and the
+// backward both call it, so the backward's weights are the forward's to the bit.
+void attention_weights(const float* q, const float* k, int64_t T, int64_t hs, float scale, float* w, int64_t ld = 0) {
   constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-  transpose_into(k, T, hs, kt, ld);
-  product(false, false, T, T, hs, q, kt, 0.0f, w, ld);
+  product(false, true, T, T, hs, q, k, 0.0f, w, ld, ld);
   for (int64_t i = 0; i < T; ++i) {
     float* r = w + i * T;
     const int64_t n = causal_prefix(i, T);
@@ -137,7 +135,7 @@ void attention_backward(z2h::Node& o) {
       gather_cols(xb, T, C3, C + h * hs, hs, k.data());
       gather_cols(xb, T, C3, 2 * C + h * hs, hs, v.data());
       gather_cols(o.grad.data() + b * T * C, T, C, h * hs, hs, dout.data());
-      attention_weights(q.data(), k.data(), T, hs, scale, kt.data(), w.data());  // recomputed, not stored
+      attention_weights(q.data(), k.data(), T, hs, scale, w.data());  // recomputed, not stored
       const float* wdrop = w.data();
       if (noisy) {  // the weights after dropout, as the forward used them
         const int64_t base = (h * B + b) * T * T;
@@ -256,13 +254,13 @@ Tensor causal_attention(const Tensor& qkv, int64_t n_head, float scale, float dr
   z2h::parallel::run(parts, [&](int part) {
     long begin, end;
     z2h::parallel::share(NH * B, parts, part, 1, begin, end);
-    std::vector<float> w(T * T), wd(T * T), kt(T * hs);
+    std::vector<float> w(T * T), wd(T * T);
     for (int64_t hb = begin; hb < end; ++hb) {
       const int64_t h = hb / B, b = hb % B;
       // this head's q, k, v (T, hs) in batch row b of qkv, rows C3 apart, read in place
       const float* q = qkv.data() + b * T * C3 + h * hs;
       const float *k = q + C, *v = q + 2 * C;
-      attention_weights(q, k, T, hs, scale, kt.data(), w.data(), C3);
+      attention_weights(q, k, T, hs, scale, w.data(), C3);
       if (wei) std::copy_n(w.data(), T * T, wei->data() + (h * B + b) * T * T);
       const float* wdrop = w.data();
       if (noisy) {
