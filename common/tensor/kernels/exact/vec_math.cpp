@@ -59,7 +59,7 @@ __attribute__((target("avx512f"))) void map16(Fn16 f, const float* x, float* y, 
 }
 const bool kHasAvx512 = __builtin_cpu_supports("avx512f");
 
-// e[i] = exp(x[i] - max) for n > 8, 16 lanes at a time, and their sum in map_sum's order (below):
+// e[i] = exp(x[i] - max) for n >= 8, 16 lanes at a time, and their sum in map_sum's order (below):
 // the 8-lane accumulator takes each 16 lanes' low half, then their high half, the partial last
 // vector's missing lanes as zeros (adding 0 to a sum of exps leaves it unchanged).
 __attribute__((target("avx512f"))) __m256 sum_exp_minus16(const float* x, float max, float* e, int64_t n) {
@@ -111,7 +111,7 @@ float map_sum(Map f, const float* x, int64_t n) {
   return fold(acc, [](__m256 a, __m256 b) { return _mm256_add_ps(a, b); });
 }
 
-// softmax_row for n > 8 with AVX-512: the max of 16-lane chunks (the same number in any order; NaN
+// softmax_row for n >= 8 with AVX-512: the max of 16-lane chunks (the same number in any order; NaN
 // if there is one), exp(x - max) and its sum as sum_exp_minus16, then y * (1 / sum).
 __attribute__((target("avx512f"))) void softmax_row16(const float* x, float* y, int64_t n) {
   auto mask = [n](int64_t i) { return n - i >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << (n - i)) - 1); };
@@ -197,7 +197,7 @@ float reduce_sum(const float* x, int64_t n) {
 
 void softmax_row(const float* x, float* y, int64_t n) {
   require_avx2();
-  if (kHasAvx512 && n > 8) return softmax_row16(x, y, n);
+  if (kHasAvx512 && n >= 8) return softmax_row16(x, y, n);
   const float inv = 1.0f / sum_exp_minus(x, reduce_max(x, n), n, y);
   for (int64_t j = 0; j < n; ++j) y[j] *= inv;
 }
@@ -209,7 +209,7 @@ float sum_exp_minus(const float* x, float max, int64_t n, float* e) {
   if (!e) return map_sum(f, x, n);
   // the same numbers map_reduce_all would sum, kept; 16 lanes at a time where AVX-512 is there
   // (SLEEF's 16-lane exp gives its 8-lane one's bits, see map16)
-  if (kHasAvx512 && n > 8)
+  if (kHasAvx512 && n >= 8)
     return fold(sum_exp_minus16(x, max, e, n), [](__m256 a, __m256 b) { return _mm256_add_ps(a, b); });
   map(f, x, e, n);
   return reduce_sum(e, n);
