@@ -29,28 +29,34 @@ namespace stage07 {
 
 namespace {
 
-// C (M×N) = A (M×K) · op(B), op(B) = B (K×N) or Bᵀ with B stored (N×K); beta 0 or 1.
+// C (M×N) = op(A) · op(B), op(A) = A (M×K) or Aᵀ with A stored (K×M), op(B) = B (K×N) or Bᵀ with
+// B stored (N×K); beta 0 or 1. lda, ldb, ldc: the stored rows' lengths (0: contiguous), so that A,
+// B and C may be one head's columns of a wider matrix.
 // torch.bmm makes a plain loop of float multiply-adds when K·M·N < 400 and calls BLAS otherwise
 // (aten/src/ATen/native/LinearAlgebra.cpp, bmm_out_or_baddbmm_); so does this.
 void product(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A, const float* B, float beta,
-             float* C) {
+             float* C, int64_t lda = 0, int64_t ldb = 0, int64_t ldc = 0) {
+  if (lda == 0) lda = trans_a ? M : K;
+  if (ldb == 0) ldb = trans_b ? K : N;
+  if (ldc == 0) ldc = N;
   if (K * M * N >= 400) {
-    z2h::kernels::gemm(trans_a, trans_b, M, N, K, A, B, beta != 0.0f, C);
+    z2h::kernels::gemm_ld(trans_a, trans_b, M, N, K, A, lda, B, ldb, beta != 0.0f, C, ldc);
     return;
   }
   for (int64_t i = 0; i < M; ++i)
     for (int64_t j = 0; j < N; ++j) {
       float acc = 0.0f;
       for (int64_t k = 0; k < K; ++k)
-        acc += (trans_a ? A[k * M + i] : A[i * K + k]) * (trans_b ? B[j * K + k] : B[k * N + j]);
-      C[i * N + j] = beta == 0.0f ? acc : C[i * N + j] + acc;
+        acc += (trans_a ? A[k * lda + i] : A[i * lda + k]) * (trans_b ? B[j * ldb + k] : B[k * ldb + j]);
+      C[i * ldc + j] = beta == 0.0f ? acc : C[i * ldc + j] + acc;
     }
 }
 
-// dst (cols, rows) = srcᵀ for src (rows, cols)
-void transpose_into(const float* src, int64_t rows, int64_t cols, float* dst) {
+// dst (cols, rows) = srcᵀ for src (rows, cols), whose rows are ld floats apart (0: cols)
+void transpose_into(const float* src, int64_t rows, int64_t cols, float* dst, int64_t ld = 0) {
+  if (ld == 0) ld = cols;
   for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < cols; ++c) dst[c * rows + r] = src[r * cols + c];
+    for (int64_t c = 0; c < cols; ++c) dst[c * rows + r] = src[r * ld + c];
 }
 
 // Copies head h's slice of rows (T, hs) at column offset `col` of a (T, ld) matrix, or back.
@@ -66,18 +72,29 @@ void scatter_cols(const float* src, int64_t T, int64_t ld, int64_t col, int64_t 
   }
 }
 
+// How much of row i of a causal (T, T) block the softmax must see: the row's prefix 0..i, rounded
+// up to at least 8 entries (the masked ones among them -inf), or the whole row if T < 8.
+// Why that gives the whole row's bits: PyTorch's row kernel sums exp(x - max) in 8 lanes, a partial
+// last vector adding only to its own lanes, and folds the lanes; past the prefix every exp is an
+// exact 0, which adds nothing to a lane, and the max is the prefix's. Only a row shorter than one
+// vector is summed otherwise (left to right), hence the 8.
+int64_t causal_prefix(int64_t i, int64_t T) { return std::min(T, std::max<int64_t>(8, i + 1)); }
+
 // The attention weights of one (batch, head): w (T, T) = softmax(masked(q kᵀ · scale)), the Head
-// module's ops in its order — kᵀ made as transpose(k) (kt, scratch), then q @ kᵀ, * scale,
-// masked_fill, softmax (PyTorch's row kernel in an exact build). The forward and the backward both
-// call it, so the backward's weights are the forward's to the bit.
-void attention_weights(const float* q, const float* k, int64_t T, int64_t hs, float scale, float* kt, float* w) {
+// module's ops in its order — q @ kᵀ (the product reads k transposed: its sums, so its bits, are
+// those of the module's transposed copy), * scale, masked_fill, softmax (PyTorch's row kernel in an
+// exact build) — except that the softmax runs on each row's causal prefix only (above; the rest of
+// the row is its exact 0). q and k: (T, hs), rows ld floats apart (0: hs). The forward and the
+// backward both call it, so the backward's weights are the forward's to the bit.
+void attention_weights(const float* q, const float* k, int64_t T, int64_t hs, float scale, float* w, int64_t ld = 0) {
   constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-  transpose_into(k, T, hs, kt);
-  product(false, false, T, T, hs, q, kt, 0.0f, w);
+  product(false, true, T, T, hs, q, k, 0.0f, w, ld, ld);
   for (int64_t i = 0; i < T; ++i) {
     float* r = w + i * T;
-    for (int64_t j = 0; j < T; ++j) r[j] = j > i ? kNegInf : r[j] * scale;
-    z2h::kernels::softmax(r, r, 1, T);
+    const int64_t n = causal_prefix(i, T);
+    for (int64_t j = 0; j < n; ++j) r[j] = j > i ? kNegInf : r[j] * scale;
+    z2h::kernels::softmax(r, r, 1, n);
+    std::fill(r + n, r + T, 0.0f);
   }
 }
 
@@ -118,7 +135,7 @@ void attention_backward(z2h::Node& o) {
       gather_cols(xb, T, C3, C + h * hs, hs, k.data());
       gather_cols(xb, T, C3, 2 * C + h * hs, hs, v.data());
       gather_cols(o.grad.data() + b * T * C, T, C, h * hs, hs, dout.data());
-      attention_weights(q.data(), k.data(), T, hs, scale, kt.data(), w.data());  // recomputed, not stored
+      attention_weights(q.data(), k.data(), T, hs, scale, w.data());  // recomputed, not stored
       const float* wdrop = w.data();
       if (noisy) {  // the weights after dropout, as the forward used them
         const int64_t base = (h * B + b) * T * T;
@@ -152,32 +169,39 @@ void attention_backward(z2h::Node& o) {
   });
 }
 
-// node: inputs {x, w}, and the number of heads.
-struct QkvSaved {
-  int64_t n_head;
-};
+// node: inputs {x, w_0, ..., w_3NH-1}: every Head module's query weights, then the keys, then the values.
 // Every product below is one Head module's linear, with that module's sizes: OpenBLAS's kernels may
 // sum a (rows, 3C) product's elements in another order than a (rows, hs) one's (Haswell's do), so
-// one product per module is what gives the modules' bits on every kernel.
+// one product per module is what gives the modules' bits on every kernel. Each reads and writes its
+// module's columns of the (rows, 3C) matrices in place (kernels::gemm_ld).
 void qkv_backward(z2h::Node& o) {
-  const Tensor &x = o.inputs[0], &w = o.inputs[1];
-  const int64_t C3 = w.size(0), C = w.size(1), rows = x.numel() / C, NH = z2h::saved<QkvSaved>(o).n_head, hs = C3 / 3 / NH;
+  const Tensor& x = o.inputs[0];
+  const int64_t parts = static_cast<int64_t>(o.inputs.size()) - 1, NH = parts / 3, C = x.size(-1), rows = x.numel() / C,
+                hs = o.inputs[1].size(0), C3 = parts * hs;
   const float* g = o.grad.data();
-  bool first_w = false, first_x = false;
-  float* dw = w.requires_grad() ? w.node()->grad_data(&first_w) : nullptr;
+  bool first_x = false;
   float* dx = x.requires_grad() ? x.node()->grad_data(&first_x) : nullptr;
-  std::vector<float> gh(static_cast<size_t>(rows * hs));
-  // dx: the modules' products added in the order PyTorch's autograd adds them — the module created
-  // last first: head NH-1's value, query, key, then head NH-2's, ... (Head::forward makes k, then q,
-  // then v). One (rows, 3C) x (3C, C) product would sum the same terms in another order.
+  std::vector<float> dw_new;
+  // the modules' products added in the order PyTorch's autograd adds them — the module created last
+  // first: head NH-1's value, query, key, then head NH-2's, ... (Head::forward makes k, then q, then v).
+  // One (rows, 3C) x (3C, C) product would sum the same terms in another order.
   for (int64_t h = NH - 1; h >= 0; --h)
     for (int64_t part : {2, 0, 1}) {  // v, q, k in the [q | k | v] layout
-      const int64_t col = part * C + h * hs;
-      for (int64_t r = 0; r < rows; ++r) std::copy_n(g + r * C3 + col, hs, gh.data() + r * hs);
-      if (dw)  // this module's weight: dW = g_hᵀ x
-        z2h::kernels::gemm(true, false, hs, C, rows, gh.data(), x.data(), !first_w, dw + col * C);
-      if (dx) {
-        z2h::kernels::gemm(false, false, rows, C, hs, gh.data(), w.data() + col * C, !first_x, dx);
+      const Tensor& w = o.inputs[static_cast<size_t>(1 + part * NH + h)];
+      const float* gh = g + part * C + h * hs;  // this module's output gradient (rows, hs), rows C3 apart
+      if (w.requires_grad()) {  // dW = g_hᵀ x, put into W's grad, or added to what is there
+        bool first_w;
+        float* dw = w.node()->grad_data(&first_w);
+        if (first_w) {
+          z2h::kernels::gemm_ld(true, false, hs, C, rows, gh, C3, x.data(), C, false, dw, C);
+        } else {
+          dw_new.resize(static_cast<size_t>(hs * C));
+          z2h::kernels::gemm_ld(true, false, hs, C, rows, gh, C3, x.data(), C, false, dw_new.data(), C);
+          for (int64_t i = 0; i < hs * C; ++i) dw[i] += dw_new[static_cast<size_t>(i)];
+        }
+      }
+      if (dx) {  // dx += g_h W
+        z2h::kernels::gemm_ld(false, false, rows, C, hs, gh, C3, w.data(), C, !first_x, dx, C);
         first_x = false;
       }
     }
@@ -185,23 +209,22 @@ void qkv_backward(z2h::Node& o) {
 
 }  // namespace
 
-Tensor qkv_projection(const Tensor& x, const Tensor& w, int64_t n_head) {
-  if (w.ndim() != 2 || x.size(-1) != w.size(1) || w.size(0) % (3 * n_head) != 0)
-    throw std::invalid_argument("qkv_projection: input " + x.shape().str() + " does not fit weight " + w.shape().str());
-  const int64_t C3 = w.size(0), C = w.size(1), rows = x.numel() / C;
+Tensor qkv_projection(const Tensor& x, const std::vector<Tensor>& w) {
+  const int64_t parts = static_cast<int64_t>(w.size());
+  if (parts == 0 || parts % 3 != 0) throw std::invalid_argument("qkv_projection: expected 3 * n_head weights, got " + std::to_string(parts));
+  const int64_t C = x.size(-1), hs = w[0].size(0), C3 = parts * hs, rows = x.numel() / C;
+  for (const Tensor& wi : w)
+    if (wi.ndim() != 2 || wi.size(0) != hs || wi.size(1) != C)
+      throw std::invalid_argument("qkv_projection: input " + x.shape().str() + " does not fit weight " + wi.shape().str());
   z2h::Shape s = x.shape();
   s[s.ndim() - 1] = C3;
-  Tensor out = z2h::make_result(s, "qkv_projection", {x, w}, qkv_backward);
-  const int64_t hs = C3 / 3 / n_head;
-  std::vector<float> oh(static_cast<size_t>(rows * hs));
-  const float *xd = x.data(), *wd = w.data();
-  float* od = out.data();
-  for (int64_t col = 0; col < C3; col += hs) {  // each module's linear, written into its columns
-    z2h::kernels::gemm(false, true, rows, hs, C, xd, wd + col * C, false, oh.data());
-    for (int64_t r = 0; r < rows; ++r) std::copy_n(oh.data() + r * hs, hs, od + r * C3 + col);
-  }
-  z2h::save_for_backward(out, QkvSaved{n_head});
-  z2h::save_for_backward(out, {x, w});
+  std::vector<Tensor> inputs{x};
+  inputs.insert(inputs.end(), w.begin(), w.end());
+  Tensor out = z2h::make_result(s, "qkv_projection", inputs, qkv_backward);
+  for (int64_t i = 0; i < parts; ++i)  // each module's linear x Wᵢᵀ (rows, hs), written into its columns
+    z2h::kernels::gemm_ld(false, true, rows, hs, C, x.data(), C, w[static_cast<size_t>(i)].data(), C, false,
+                          out.data() + i * hs, C3);
+  z2h::save_for_backward(out, inputs);
   return out;
 }
 
@@ -231,14 +254,13 @@ Tensor causal_attention(const Tensor& qkv, int64_t n_head, float scale, float dr
   z2h::parallel::run(parts, [&](int part) {
     long begin, end;
     z2h::parallel::share(NH * B, parts, part, 1, begin, end);
-    std::vector<float> q(T * hs), k(T * hs), v(T * hs), o(T * hs), w(T * T), wd(T * T), kt(T * hs);
+    std::vector<float> w(T * T), wd(T * T);
     for (int64_t hb = begin; hb < end; ++hb) {
       const int64_t h = hb / B, b = hb % B;
-      const float* xb = qkv.data() + b * T * C3;
-      gather_cols(xb, T, C3, h * hs, hs, q.data());
-      gather_cols(xb, T, C3, C + h * hs, hs, k.data());
-      gather_cols(xb, T, C3, 2 * C + h * hs, hs, v.data());
-      attention_weights(q.data(), k.data(), T, hs, scale, kt.data(), w.data());
+      // this head's q, k, v (T, hs) in batch row b of qkv, rows C3 apart, read in place
+      const float* q = qkv.data() + b * T * C3 + h * hs;
+      const float *k = q + C, *v = q + 2 * C;
+      attention_weights(q, k, T, hs, scale, w.data(), C3);
       if (wei) std::copy_n(w.data(), T * T, wei->data() + (h * B + b) * T * T);
       const float* wdrop = w.data();
       if (noisy) {
@@ -246,8 +268,8 @@ Tensor causal_attention(const Tensor& qkv, int64_t n_head, float scale, float dr
         for (int64_t i = 0; i < T * T; ++i) wd[i] = w[i] * (kept[static_cast<size_t>(base + i)] ? keep_scale : 0.0f);
         wdrop = wd.data();
       }
-      product(false, false, T, hs, T, wdrop, v.data(), 0.0f, o.data());  // wei @ v
-      scatter_cols(o.data(), T, C, h * hs, hs, out.data() + b * T * C, false);
+      // wei @ v, written into this head's columns of the (T, C) output
+      product(false, false, T, hs, T, wdrop, v, 0.0f, out.data() + b * T * C + h * hs, 0, C3, C);
     }
   });
   z2h::save_for_backward(out, AttentionSaved{NH, scale, noisy, std::move(kept), keep_scale});

@@ -104,14 +104,15 @@ Tensor MultiHeadAttention::forward(const Tensor& x, const Mode& m) {
     }
     out = z2h::cat(outs, -1);  // (B, T, NH * hs)
   } else {
-    // Exercise 1: the heads as a batch dimension. One product makes every head's q, k and v,
-    // (B, T, 3 * NH * hs) laid out [q of each head | k of each head | v of each head]; the fused
-    // kernel attends per (batch, head) and writes the heads side by side, as torch.cat did.
+    // Exercise 1: the heads as a batch dimension. One op runs every Head module's three linears on
+    // the modules' own weights (so each weight gets its gradient) into one (B, T, 3 * NH * hs),
+    // laid out [q of each head | k of each head | v of each head]; the fused kernel attends per
+    // (batch, head) and writes the heads side by side, as torch.cat did.
     std::vector<Tensor> w;
     for (Head& h : heads) w.push_back(h.query.weight);
     for (Head& h : heads) w.push_back(h.key.weight);
     for (Head& h : heads) w.push_back(h.value.weight);
-    Tensor qkv = qkv_projection(x, z2h::cat(w, 0), static_cast<int64_t>(heads.size()));
+    Tensor qkv = qkv_projection(x, w);
     out = causal_attention(qkv, static_cast<int64_t>(heads.size()), heads[0].scale_of(x.size(2)), dropout, m,
                            keep_weights ? &wei : nullptr);
     if (!keep_weights) wei = Tensor();

@@ -156,10 +156,12 @@ Evaluation estimate_loss(Gpt& model, int64_t eval_iters, Generator& g, const std
 Tensor causal_attention(const Tensor& qkv, int64_t n_head, float scale, float dropout, const Mode& m,
                         Tensor* wei = nullptr);
 
-// x (..., C) @ wᵀ for w (3C, C) = every head's [query | key | value] weights stacked, as one op:
-// each q, k, v is its Head module's linear (the same product, so the same bits on every OpenBLAS
-// kernel), and the gradient into x adds the 3·NH modules' products in PyTorch's autograd order.
-Tensor qkv_projection(const Tensor& x, const Tensor& w, int64_t n_head);
+// x (..., C) -> (..., 3C): x @ wᵀ for w = every head's query weights, then every head's key
+// weights, then the values' (3·NH weights (hs, C), NH · hs = C), as one op: each q, k, v is its Head
+// module's linear (the same product, so the same bits on every OpenBLAS kernel) written straight
+// into its columns, each weight gets its own gradient, and the gradient into x adds the 3·NH
+// modules' products in PyTorch's autograd order.
+Tensor qkv_projection(const Tensor& x, const std::vector<Tensor>& w);
 
 // The attention weights of every head of a block for batch row b, NH tensors (T, T), from the last
 // forward run with sa.keep_weights set.

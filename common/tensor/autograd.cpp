@@ -114,7 +114,9 @@ Tensor make_result(Shape s, const char* op, std::initializer_list<Tensor> inputs
   return make_result(s, op, std::vector<Tensor>(inputs), fn);
 }
 
-void save_for_backward(const Tensor& out, std::initializer_list<Tensor> tensors) {
+namespace {
+template <class Tensors>
+void save_all(const Tensor& out, const Tensors& tensors) {
   Node& n = *out.node();
   if (!n.backward_fn) return;  // not in the graph: nothing to keep
   for (const Tensor& t : tensors) {
@@ -125,5 +127,9 @@ void save_for_backward(const Tensor& out, std::initializer_list<Tensor> tensors)
     } else n.saved_inputs.push_back(t);
   }
 }
+}  // namespace
+
+void save_for_backward(const Tensor& out, std::initializer_list<Tensor> tensors) { save_all(out, tensors); }
+void save_for_backward(const Tensor& out, const std::vector<Tensor>& tensors) { save_all(out, tensors); }
 
 }  // namespace z2h

@@ -97,6 +97,7 @@ void join_graph(Node& n, std::vector<Tensor> inputs, BackwardFn fn);
 // its inputs, and `out` itself (e.g. tanh's backward reads its output). Only what is declared here
 // is kept for backward; the numbers of the other inputs may be freed before backward runs.
 void save_for_backward(const Tensor& out, std::initializer_list<Tensor> tensors);
+void save_for_backward(const Tensor& out, const std::vector<Tensor>& tensors);
 // Keeps what else the op's backward will need (a small struct), if its result joined the graph.
 template <class Saved>
 void save_for_backward(const Tensor& out, Saved what) {

@@ -4,7 +4,9 @@
 // kernels — lecture 2's one-hot (n, 27) @ W (27, 27) and its weight gradient — and the products in
 // OpenBLAS's summation order (gemm_openblas.cpp) over many shapes. References: central finite
 // differences for the element-wise ops, OpenBLAS's cblas_sgemm (blas::sgemm) for matmul.
+#include <cmath>
 #include <cstring>
+#include <limits>
 #include <functional>
 #include <random>
 #include <string>
@@ -403,5 +405,75 @@ TEST_CASE("exact products on two OpenBLAS threads have two-thread OpenBLAS's bit
         CHECK(gemm_bits_differ(c, acc, g) == 0);
       }
   blas::set_num_threads(threads);
+}
+
+TEST_CASE("gemm_ld on blocks of wider matrices has gemm's bits and writes only its block", "[kernels][matmul]") {
+  // 07's batched attention reads each head's q, k, v as columns of a wider matrix and writes each
+  // product into its columns of another: the product's bits must not depend on where it lives.
+  // Shapes as 07 uses them (a (512, 16) slice of (512, 192), q kᵀ and wei @ v per head) and random
+  // ones; on one and on two OpenBLAS threads (the threaded path shares C's rows).
+  const int threads = blas::num_threads();
+  std::vector<GemmCase> cases{{false, true, 512, 16, 64}, {true, false, 16, 64, 512}, {false, false, 512, 64, 16},
+                              {false, false, 32, 32, 16}, {false, false, 32, 16, 32}, {false, true, 2048, 128, 128}};
+  std::mt19937 pick(7);
+  for (int i = 0; i < 30; ++i) {
+    auto upto = [&](int64_t n) { return 1 + static_cast<int64_t>(pick() % static_cast<uint32_t>(n)); };
+    cases.push_back({(pick() & 1) != 0, (pick() & 1) != 0, upto(300), upto(200), upto(300)});
+  }
+  Generator g(17);
+  for (int t : {1, 2}) {
+    blas::set_num_threads(t);
+    for (const GemmCase& c : cases)
+      for (bool acc : {false, true}) {
+        INFO(t << " thread(s), trans " << c.ta << c.tb << " M " << c.M << " N " << c.N << " K " << c.K << " accumulate " << acc);
+        // the stored matrices: A (M, K) or (K, M), B (K, N) or (N, K), C (M, N); each also inside a
+        // wider one, 3 to 17 columns more, at a column offset, its other entries NaN
+        const int64_t ar = c.ta ? c.K : c.M, ac = c.ta ? c.M : c.K, br = c.tb ? c.N : c.K, bc = c.tb ? c.K : c.N;
+        const auto A = randn_vec(ar * ac, g), B = randn_vec(br * bc, g), C0 = randn_vec(c.M * c.N, g);
+        const int64_t lda = ac + 3 + static_cast<int64_t>(pick() % 15), ldb = bc + 3 + static_cast<int64_t>(pick() % 15),
+                      ldc = c.N + 3 + static_cast<int64_t>(pick() % 15), off = 2;
+        auto widen = [&](const std::vector<float>& m, int64_t rows, int64_t cols, int64_t ld) {
+          std::vector<float> w(static_cast<size_t>(rows * ld + off), std::numeric_limits<float>::quiet_NaN());
+          for (int64_t r = 0; r < rows; ++r)
+            std::copy_n(m.begin() + r * cols, cols, w.begin() + r * ld + off);
+          return w;
+        };
+        const auto Aw = widen(A, ar, ac, lda), Bw = widen(B, br, bc, ldb);
+        for (const bool exact : {true, false}) {
+          INFO((exact ? "exact" : "readable"));
+          std::vector<float> ref = C0, Cw = widen(C0, c.M, c.N, ldc);
+          const auto gemm = exact ? kernels::exact::gemm : kernels::readable::gemm;
+          const auto gemm_ld = exact ? kernels::exact::gemm_ld : kernels::readable::gemm_ld;
+          gemm(c.ta, c.tb, c.M, c.N, c.K, A.data(), B.data(), acc, ref.data());
+          gemm_ld(c.ta, c.tb, c.M, c.N, c.K, Aw.data() + off, lda, Bw.data() + off, ldb, acc, Cw.data() + off, ldc);
+          int64_t differ = 0, touched = 0;
+          for (int64_t i = 0; i < static_cast<int64_t>(Cw.size()); ++i) {
+            const int64_t r = (i - off) / ldc, j = (i - off) % ldc;
+            if (i >= off && j < c.N) differ += std::memcmp(&Cw[static_cast<size_t>(i)], &ref[static_cast<size_t>(r * c.N + j)], sizeof(float)) != 0;
+            else touched += !std::isnan(Cw[static_cast<size_t>(i)]);
+          }
+          CHECK(differ == 0);
+          CHECK(touched == 0);
+        }
+      }
+  }
+  blas::set_num_threads(threads);
+}
+
+TEST_CASE("exact softmax: a row's first n >= 8 entries have the bits of the row continued by -inf", "[kernels][softmax]") {
+  // 07's causal attention runs the softmax on each row's unmasked prefix (at least 8 long) and sets
+  // the rest to 0: that must give the bits of PyTorch's kernel on the whole row, -inf past the prefix.
+  Generator g(18);
+  for (int64_t n = 8; n <= 70; ++n)
+    for (int64_t more : {1, 7, 8, 9, 23})
+      for (int64_t masked : {0, 5}) {  // the prefix's last entries may be masked too (a causal row i < 7)
+        INFO("prefix " << n << " of " << n + more << ", its last " << masked << " masked");
+        auto row = randn_vec(n + more, g, 3.0f);
+        for (int64_t j = n - masked; j < n + more; ++j) row[static_cast<size_t>(j)] = -std::numeric_limits<float>::infinity();
+        std::vector<float> whole(row.size()), prefix(row.size(), 0.0f);
+        kernels::exact::softmax(row.data(), whole.data(), 1, n + more);
+        kernels::exact::softmax(row.data(), prefix.data(), 1, n);
+        CHECK(std::memcmp(whole.data(), prefix.data(), whole.size() * sizeof(float)) == 0);
+      }
 }
 #endif

@@ -21,7 +21,9 @@
 // Conventions: row-major contiguous buffers; `Shape`s as in tensor.hpp; a backward kernel writes
 // into an input's gradient, adding to what is there unless the GradTarget says it is the first
 // contribution (then it assigns: no zero-fill, one pass less).
+#include <algorithm>
 #include <cstdint>
+#include <vector>
 
 #include "common/tensor/tensor.hpp"
 
@@ -86,7 +88,12 @@ enum class BinaryOp { add, sub, mul, div };
                                 int64_t rows, int64_t cols, int64_t ignore_index, bool first);         \
   /* C (M×N) = op(A) · op(B) (+ C when accumulate); op(A) is M×K (stored K×M when trans_a), op(B) K×N */ \
   void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A, const float* B, \
-            bool accumulate, float* C);
+            bool accumulate, float* C);                                                                 \
+  /* the same on blocks of wider row-major matrices (cblas_sgemm's leading dimensions): the stored A's  \
+     rows lda floats apart (lda >= K, or >= M when trans_a), B's ldb (>= N, or >= K when trans_b), C's  \
+     ldc (>= N). Each element has gemm's bits. */                                                      \
+  void gemm_ld(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, \
+               const float* B, int64_t ldb, bool accumulate, float* C, int64_t ldc);
 
 namespace readable {
 Z2H_KERNELS
@@ -104,5 +111,23 @@ using namespace readable;  // kernels::exp(...) is readable::exp
 #endif
 
 #undef Z2H_KERNELS
+
+namespace detail {
+// gemm_ld by way of gemm: the blocks copied into contiguous buffers, the product, C copied back.
+template <class Gemm>
+void gemm_ld_packed(Gemm gemm, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A,
+                    int64_t lda, const float* B, int64_t ldb, bool accumulate, float* C, int64_t ldc) {
+  auto pack = [](const float* src, int64_t rows, int64_t cols, int64_t ld) {
+    std::vector<float> dst(static_cast<size_t>(rows * cols));
+    for (int64_t r = 0; r < rows; ++r) std::copy_n(src + r * ld, cols, dst.begin() + r * cols);
+    return dst;
+  };
+  const std::vector<float> a = trans_a ? pack(A, K, M, lda) : pack(A, M, K, lda);
+  const std::vector<float> b = trans_b ? pack(B, N, K, ldb) : pack(B, K, N, ldb);
+  std::vector<float> c = accumulate ? pack(C, M, N, ldc) : std::vector<float>(static_cast<size_t>(M * N));
+  gemm(trans_a, trans_b, M, N, K, a.data(), b.data(), accumulate, c.data());
+  for (int64_t r = 0; r < M; ++r) std::copy_n(c.begin() + r * N, N, C + r * ldc);
+}
+}  // namespace detail
 
 }  // namespace z2h::kernels

@@ -188,4 +188,9 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const flo
   put(rows(C, M, N), xt::linalg::dot(a, b), !accumulate);
 }
 
+void gemm_ld(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
+             int64_t ldb, bool accumulate, float* C, int64_t ldc) {
+  detail::gemm_ld_packed(gemm, trans_a, trans_b, M, N, K, A, lda, B, ldb, accumulate, C, ldc);
+}
+
 }  // namespace z2h::kernels::readable

@@ -261,14 +261,16 @@ void tile(const float* a, int64_t sr, int64_t sk, const float* b, int64_t ldb, i
     }
 }
 
-// The operands of one K block: op(A)[i, k] = a[i * sr + k * sk], op(B)[k, j] = b[k * N + j].
+// The operands of one K block: op(A)[i, k] = a[i * sr + k * sk], op(B)[k, j] = b[k * ldb + j],
+// C[i, j] = C[i * ldc + j].
 struct Block {
   const float* a;
   int64_t sr, sk;
   const float* b;
+  int64_t ldb;
   int64_t kb;
   float* C;
-  int64_t N;
+  int64_t ldc;
   bool zero_c;
 };
 
@@ -278,8 +280,8 @@ void strip(const Block& k, int64_t i, int64_t j0, int64_t j1) {
   const float* a = k.a + i * k.sr;
   int64_t j = j0;
   for (; j + kL < j1; j += 2 * kL)
-    tile<R, 2, NC, U, F>(a, k.sr, k.sk, k.b + j, k.N, k.kb, k.C + i * k.N + j, k.N, j1 - j, k.zero_c);
-  if (j < j1) tile<R, 1, NC, U, F>(a, k.sr, k.sk, k.b + j, k.N, k.kb, k.C + i * k.N + j, k.N, j1 - j, k.zero_c);
+    tile<R, 2, NC, U, F>(a, k.sr, k.sk, k.b + j, k.ldb, k.kb, k.C + i * k.ldc + j, k.ldc, j1 - j, k.zero_c);
+  if (j < j1) tile<R, 1, NC, U, F>(a, k.sr, k.sk, k.b + j, k.ldb, k.kb, k.C + i * k.ldc + j, k.ldc, j1 - j, k.zero_c);
 }
 
 // A rectangle of one scheme, in strips of as many rows as the registers hold.
@@ -328,27 +330,35 @@ inline void transpose8x8(const float* src, int64_t lds, float* dst, int64_t ldd)
   }
 }
 
-// lda: the row length of A where it is stored transposed (K, lda), lda ≥ M (0: M) — a share of C's
-// rows reads a share of A's columns.
+// The row lengths of the stored A, B and C: A (M, K) or, transposed, (K, M); B (K, N) or (N, K);
+// C (M, N) — or more, where each is a block of a wider matrix (a share of C's rows reads a share of
+// a transposed A's columns).
+struct Lds {
+  int64_t a, b, c;
+};
+Lds contiguous(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K) {
+  return {trans_a ? M : K, trans_b ? K : N, N};
+}
+
 void gemm_in_order(const KernelSet& set, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A,
-                   const float* B, bool accumulate, float* C, int64_t lda = 0) {
-  if (lda == 0) lda = M;
+                   const float* B, bool accumulate, float* C, Lds ld) {
   thread_local std::vector<float> bp;  // op(B) of one K block, where B is stored transposed
   thread_local std::vector<Rect> rects;
   rects.clear();
   set.rects(rects, M, N);
   for (int64_t k0 = 0; k0 < K;) {
     const int64_t kb = block_length(set.q, K, k0);
-    Block blk{trans_a ? A + k0 * lda : A + k0, trans_a ? 1 : K, trans_a ? lda : 1, B + k0 * N, kb, C, N,
-              k0 == 0 && !accumulate};
+    Block blk{trans_a ? A + k0 * ld.a : A + k0, trans_a ? 1 : ld.a, trans_a ? ld.a : 1, B + k0 * ld.b, ld.b, kb,
+              C, ld.c, k0 == 0 && !accumulate};
     if (trans_b) {  // B is stored (N, K): copy the block transposed, 8 × 8 at a time
       bp.resize(static_cast<size_t>(kb * N));
       const int64_t N8 = N / 8 * 8, kb8 = kb / 8 * 8;
       for (int64_t j = 0; j < N8; j += 8)
-        for (int64_t k = 0; k < kb8; k += 8) transpose8x8(B + j * K + k0 + k, K, bp.data() + k * N + j, N);
+        for (int64_t k = 0; k < kb8; k += 8) transpose8x8(B + j * ld.b + k0 + k, ld.b, bp.data() + k * N + j, N);
       for (int64_t j = 0; j < N; ++j)  // the edges
-        for (int64_t k = j < N8 ? kb8 : 0; k < kb; ++k) bp[k * N + j] = B[j * K + k0 + k];
+        for (int64_t k = j < N8 ? kb8 : 0; k < kb; ++k) bp[k * N + j] = B[j * ld.b + k0 + k];
       blk.b = bp.data();
+      blk.ldb = N;
     }
     for (const Rect& r : rects) set.fused ? rect_any<true>(blk, r) : rect_any<false>(blk, r);
     k0 += kb;
@@ -356,8 +366,14 @@ void gemm_in_order(const KernelSet& set, bool trans_a, bool trans_b, int64_t M, 
 }
 
 #else
+struct Lds {
+  int64_t a, b, c;
+};
+Lds contiguous(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K) {
+  return {trans_a ? M : K, trans_b ? K : N, N};
+}
 void gemm_in_order(const KernelSet&, bool, bool, int64_t, int64_t, int64_t, const float*, const float*, bool,
-                   float*, int64_t = 0) {}
+                   float*, Lds) {}
 #endif
 
 // The order above is OpenBLAS 0.3.21's (Debian 12's). Another version may block or tile otherwise, so
@@ -382,7 +398,7 @@ bool agrees_with_blas(const KernelSet& set) {
       const bool ta = t & 1, tb = t & 2, acc = t & 4;
       std::vector<float> ref = C0, own = C0;
       blas::sgemm(ta, tb, p.M, p.N, p.K, 1.0f, A.data(), B.data(), acc ? 1.0f : 0.0f, ref.data());
-      gemm_in_order(set, ta, tb, p.M, p.N, p.K, A.data(), B.data(), acc, own.data());
+      gemm_in_order(set, ta, tb, p.M, p.N, p.K, A.data(), B.data(), acc, own.data(), contiguous(ta, tb, p.M, p.N, p.K));
       if (std::memcmp(ref.data(), own.data(), ref.size() * sizeof(float)) != 0) return false;
     }
   }
@@ -415,16 +431,16 @@ const KernelSet* active_set() {
 
 // The product in the one-thread order, its rows shared among `threads` threads where it is large.
 void gemm_in_order_parts(const KernelSet& set, int threads, bool trans_a, bool trans_b, int64_t M, int64_t N,
-                         int64_t K, const float* A, const float* B, bool accumulate, float* C) {
+                         int64_t K, const float* A, const float* B, bool accumulate, float* C, Lds ld) {
   constexpr int64_t kCut = 12;  // rows per share: a multiple of 12 (Haswell's panels) and of 4 (Prescott's)
   const int64_t per = (M + threads - 1) / threads, rows = (per + kCut - 1) / kCut * kCut;
   const int parts = static_cast<int>(std::min<int64_t>(threads, (M + rows - 1) / rows));
   // below 2^24 multiply-adds waking a thread costs more than it saves (07's default run: 512×256×64)
-  if (parts < 2 || M * N * K < (int64_t{1} << 24) || parallel::in_part()) return gemm_in_order(set, trans_a, trans_b, M, N, K, A, B, accumulate, C);
+  if (parts < 2 || M * N * K < (int64_t{1} << 24) || parallel::in_part()) return gemm_in_order(set, trans_a, trans_b, M, N, K, A, B, accumulate, C, ld);
   parallel::run(parts, [&](int p) {
     const int64_t i0 = p * rows, i1 = std::min(M, i0 + rows);
-    gemm_in_order(set, trans_a, trans_b, i1 - i0, N, K, trans_a ? A + i0 : A + i0 * K, B, accumulate, C + i0 * N,
-                  trans_a ? M : 0);
+    gemm_in_order(set, trans_a, trans_b, i1 - i0, N, K, trans_a ? A + i0 : A + i0 * ld.a, B, accumulate, C + i0 * ld.c,
+                  ld);
   });
 }
 
@@ -445,7 +461,8 @@ bool agrees_threaded(const KernelSet& set, int threads, bool trans_a, bool trans
   for (float& x : ref) x = next();
   std::vector<float> own = ref;
   blas::sgemm(trans_a, trans_b, M, N, K, 1.0f, A.data(), B.data(), accumulate ? 1.0f : 0.0f, ref.data());
-  gemm_in_order_parts(set, threads, trans_a, trans_b, M, N, K, A.data(), B.data(), accumulate, own.data());
+  gemm_in_order_parts(set, threads, trans_a, trans_b, M, N, K, A.data(), B.data(), accumulate, own.data(),
+                      contiguous(trans_a, trans_b, M, N, K));
   return std::memcmp(ref.data(), own.data(), ref.size() * sizeof(float)) == 0;
 }
 
@@ -458,11 +475,20 @@ const char* gemm_openblas_order_kernel() {
 
 bool gemm_openblas_order(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A, const float* B,
                          bool accumulate, float* C) {
+  return gemm_openblas_order(trans_a, trans_b, M, N, K, A, 0, B, 0, accumulate, C, 0);
+}
+
+bool gemm_openblas_order(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
+                         const float* B, int64_t ldb, bool accumulate, float* C, int64_t ldc) {
+  Lds ld = contiguous(trans_a, trans_b, M, N, K);
+  if (lda) ld.a = lda;
+  if (ldb) ld.b = ldb;
+  if (ldc) ld.c = ldc;
   const KernelSet* set = active_set();
   if (set == nullptr || M < 1 || N < 1 || K < 1 || M > set->max_rows) return false;
   const int threads = blas::num_threads();
   if (threads == 1) {
-    gemm_in_order(*set, trans_a, trans_b, M, N, K, A, B, accumulate, C);
+    gemm_in_order(*set, trans_a, trans_b, M, N, K, A, B, accumulate, C, ld);
     return true;
   }
   // several threads: this shape's verdict, or check it now (see "several threads" above)
@@ -477,7 +503,7 @@ bool gemm_openblas_order(bool trans_a, bool trans_b, int64_t M, int64_t N, int64
     ok = it->second;
   }
   if (!ok) return false;
-  gemm_in_order_parts(*set, threads, trans_a, trans_b, M, N, K, A, B, accumulate, C);
+  gemm_in_order_parts(*set, threads, trans_a, trans_b, M, N, K, A, B, accumulate, C, ld);
   return true;
 }
 

@@ -19,5 +19,9 @@ const char* gemm_openblas_order_kernel();
 // thread count of threads.
 bool gemm_openblas_order(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A,
                          const float* B, bool accumulate, float* C);
+// The same on blocks of wider matrices: the stored A's rows lda floats apart, B's ldb, C's ldc (0: as
+// stored contiguously). The order of each sum, so each element's bits, are the contiguous product's.
+bool gemm_openblas_order(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
+                         const float* B, int64_t ldb, bool accumulate, float* C, int64_t ldc);
 
 }  // namespace z2h::kernels::exact

@@ -213,4 +213,15 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const flo
   blas::sgemm(trans_a, trans_b, M, N, K, 1.0f, A, B, accumulate ? 1.0f : 0.0f, C);
 }
 
+// Contiguous operands go to gemm; blocks of wider matrices to gemm_openblas_order, which reads them
+// in place, where gemm would use it (not a tall-skinny shape), else to gemm by way of copies.
+void gemm_ld(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
+             int64_t ldb, bool accumulate, float* C, int64_t ldc) {
+  if (lda == (trans_a ? M : K) && ldb == (trans_b ? K : N) && ldc == N)
+    return gemm(trans_a, trans_b, M, N, K, A, B, accumulate, C);
+  const bool skinny_shape = trans_a ? !trans_b && skinny(K, M, N) : skinny(M, K, N);
+  if (!skinny_shape && gemm_openblas_order(trans_a, trans_b, M, N, K, A, lda, B, ldb, accumulate, C, ldc)) return;
+  detail::gemm_ld_packed(gemm, trans_a, trans_b, M, N, K, A, lda, B, ldb, accumulate, C, ldc);
+}
+
 }  // namespace z2h::kernels::exact

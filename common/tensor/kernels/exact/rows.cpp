@@ -67,12 +67,7 @@ void log_softmax(const float* x, float* y, int64_t rows, int64_t cols) {
 // vec::reduce_all's order, then a multiply by 1 / sum.
 void softmax(const float* x, float* y, int64_t rows, int64_t cols) {
   parallel::for_shares(rows, min_rows(cols), 1, [&](long r0, long r1) {
-    for (int64_t i = r0; i < r1; ++i) {
-      const float* xr = x + i * cols;
-      float* yr = y + i * cols;
-      const float inv = 1.0f / vec::sum_exp_minus(xr, vec::reduce_max(xr, cols), cols, yr);
-      for (int64_t j = 0; j < cols; ++j) yr[j] *= inv;
-    }
+    for (int64_t i = r0; i < r1; ++i) vec::softmax_row(x + i * cols, y + i * cols, cols);
   });
 }
 

@@ -59,6 +59,23 @@ __attribute__((target("avx512f"))) void map16(Fn16 f, const float* x, float* y, 
 }
 const bool kHasAvx512 = __builtin_cpu_supports("avx512f");
 
+// e[i] = exp(x[i] - max) for n >= 8, 16 lanes at a time, and their sum in map_sum's order (below):
+// the 8-lane accumulator takes each 16 lanes' low half, then their high half, the partial last
+// vector's missing lanes as zeros (adding 0 to a sum of exps leaves it unchanged).
+__attribute__((target("avx512f"))) __m256 sum_exp_minus16(const float* x, float max, float* e, int64_t n) {
+  const __m512 m = _mm512_set1_ps(max);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 k = n - i >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __m512 v = _mm512_maskz_mov_ps(k, Sleef_expf16_u10(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + i), m)));
+    _mm512_mask_storeu_ps(e + i, k, v);
+    const __m256 lo = _mm512_castps512_ps256(v), hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+    acc = i == 0 ? lo : _mm256_add_ps(acc, lo);
+    if (n - i > 8) acc = _mm256_add_ps(acc, hi);
+  }
+  return acc;
+}
+
 // vec_reduce_all's AVX2 fold (functional_base.h, VecReduceAllSIMD<float>): swap the 128-bit
 // halves, then 64-bit pairs, then neighbours, combining each time; lane 0 is the result.
 template <class Op>
@@ -92,6 +109,27 @@ float map_sum(Map f, const float* x, int64_t n) {
     acc = _mm256_load_ps(a);
   }
   return fold(acc, [](__m256 a, __m256 b) { return _mm256_add_ps(a, b); });
+}
+
+// softmax_row for n >= 8 with AVX-512: the max of 16-lane chunks (the same number in any order; NaN
+// if there is one), exp(x - max) and its sum as sum_exp_minus16, then y * (1 / sum).
+__attribute__((target("avx512f"))) void softmax_row16(const float* x, float* y, int64_t n) {
+  auto mask = [n](int64_t i) { return n - i >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << (n - i)) - 1); };
+  const __m512 neg_inf = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  __m512 mx = neg_inf;
+  __mmask16 nan = 0;
+  for (int64_t i = 0; i < n; i += 16) {
+    const __m512 v = _mm512_mask_loadu_ps(neg_inf, mask(i), x + i);
+    nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+    mx = _mm512_max_ps(mx, v);
+  }
+  const float max = nan ? std::numeric_limits<float>::quiet_NaN() : _mm512_reduce_max_ps(mx);
+  const __m256 sum = sum_exp_minus16(x, max, y, n);
+  const __m512 inv = _mm512_set1_ps(1.0f / fold(sum, [](__m256 a, __m256 b) { return _mm256_add_ps(a, b); }));
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 k = mask(i);
+    _mm512_mask_storeu_ps(y + i, k, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, y + i), inv));
+  }
 }
 
 // This file is built for AVX2+FMA whatever the rest of the build targets (PyTorch's kernels are
@@ -157,12 +195,23 @@ float reduce_sum(const float* x, int64_t n) {
   return map_sum([](__m256 v) { return v; }, x, n);
 }
 
+void softmax_row(const float* x, float* y, int64_t n) {
+  require_avx2();
+  if (kHasAvx512 && n >= 8) return softmax_row16(x, y, n);
+  const float inv = 1.0f / sum_exp_minus(x, reduce_max(x, n), n, y);
+  for (int64_t j = 0; j < n; ++j) y[j] *= inv;
+}
+
 float sum_exp_minus(const float* x, float max, int64_t n, float* e) {
   require_avx2();
   const __m256 m = _mm256_set1_ps(max);
   auto f = [m](__m256 v) { return Sleef_expf8_u10(_mm256_sub_ps(v, m)); };
   if (!e) return map_sum(f, x, n);
-  map(f, x, e, n);  // the same numbers map_reduce_all would sum, kept
+  // the same numbers map_reduce_all would sum, kept; 16 lanes at a time where AVX-512 is there
+  // (SLEEF's 16-lane exp gives its 8-lane one's bits, see map16)
+  if (kHasAvx512 && n >= 8)
+    return fold(sum_exp_minus16(x, max, e, n), [](__m256 a, __m256 b) { return _mm256_add_ps(a, b); });
+  map(f, x, e, n);
   return reduce_sum(e, n);
 }
 

@@ -32,5 +32,8 @@ float reduce_sum(const float* x, int64_t n);
 // Σ exp(x[i] - max) in the same order (vec::map_reduce_all in _vec_log_softmax_lastdim).
 // If e is not null it also receives exp(x[i] - max) (the numbers that were summed).
 float sum_exp_minus(const float* x, float max, int64_t n, float* e = nullptr);
+// y = softmax(x) of one row (x and y may be the same buffer): e = exp(x - max) summed as above, then
+// y = e * (1 / Σ e), as _vec_softmax_lastdim.
+void softmax_row(const float* x, float* y, int64_t n);
 
 }  // namespace z2h::vec
