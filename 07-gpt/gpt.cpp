@@ -4,9 +4,11 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <stdexcept>
 
 #include "common/app/error.hpp"
+#include "common/tensor/parallel.hpp"
 
 namespace stage07 {
 
@@ -266,16 +268,47 @@ Evaluation estimate_loss(Gpt& model, const Split& data, int64_t batch, int64_t e
   });
 }
 
+namespace {
+// Whether a forward of `rows` rows has a product large enough to be shared among the threads
+// (kernels::gemm shares those of 2^24 multiply-adds and more): the feed-forward's (rows, C) x (C, 4C).
+bool products_shared(const Config& c, int64_t rows) { return rows * c.n_embd * 4 * c.n_embd >= (int64_t{1} << 24); }
+}  // namespace
+
 Evaluation estimate_loss(Gpt& model, int64_t eval_iters, Generator& g, const std::function<Batch(bool train)>& get) {
   z2h::NoGradGuard no_grad;
   const Mode m{false, &g};  // model.eval()
   Evaluation e;
+  // With several threads and a model too small to share its products (the Colab's, 512 rows), the
+  // evaluation shares its forwards instead: the batches are drawn first, in the loop's order, then
+  // each thread computes its share of the losses on a copy of the weights of its own (a Tensor
+  // handle's count is a plain int: threads must not share handles), with the same kernels — so the
+  // same losses as one forward after another.
+  const int threads = std::min<int>(z2h::parallel::threads(), static_cast<int>(eval_iters));
+  std::vector<std::unique_ptr<Gpt>> copies;
   for (int split = 0; split < 2; ++split) {
     Tensor losses = z2h::zeros({eval_iters});
-    for (int64_t k = 0; k < eval_iters; ++k) {
-      const Batch b = get(split == 0);
-      losses.data()[k] = model.forward(b.x, &b.y, m).loss.item();
+    std::vector<Batch> batches;
+    for (int64_t k = 0; k < eval_iters; ++k) batches.push_back(get(split == 0));
+    const bool share = threads > 1 && !products_shared(model.cfg, batches[0].x.numel());
+    if (share && copies.empty()) {
+      Generator scratch(0);  // the copies' initial weights are overwritten at once
+      for (int t = 1; t < threads; ++t) {
+        copies.push_back(std::make_unique<Gpt>(model.cfg, scratch));
+        const std::vector<Tensor> from = model.parameters(), to = copies.back()->parameters();
+        for (size_t i = 0; i < from.size(); ++i) std::copy_n(from[i].data(), from[i].numel(), to[i].data());
+      }
     }
+    float* out = losses.data();
+    z2h::parallel::run(share ? threads : 1, [&](int part) {
+      z2h::NoGradGuard no_grad_here;  // (grad mode is per thread)
+      Gpt& mine = part == 0 ? model : *copies[static_cast<size_t>(part - 1)];
+      long begin, end;
+      z2h::parallel::share(eval_iters, share ? threads : 1, part, 1, begin, end);
+      for (long k = begin; k < end; ++k) {
+        const Batch& b = batches[static_cast<size_t>(k)];
+        out[k] = mine.forward(b.x, &b.y, m).loss.item();
+      }
+    });
     (split == 0 ? e.train : e.val) = z2h::mean(losses).item();  // losses.mean(), in torch's order
   }
   return e;

@@ -514,3 +514,37 @@ TEST_CASE("exercise 2: the addition GPT's 100 losses, its evaluations and its he
     CHECK(std::abs(score.correct - G["correct"].get<int64_t>()) <= 10);
   }
 }
+
+// With several threads a small model's evaluation shares its forwards among them (each thread on a
+// copy of the weights): the same two losses, to the bit, as the forwards one after another.
+TEST_CASE("estimate_loss on 2 threads (the forwards shared) equals the forwards one after another", "[gpt][threads]") {
+  const std::string t = text();
+  const z2h::Vocab vocab = z2h::Vocab::from_text(t);
+  const Split data = split_data(vocab.encode(t));
+  Generator g(1337);
+  Gpt model({.vocab_size = 65, .block_size = 32, .n_embd = 64, .n_head = 4, .n_layer = 4}, g);
+  for (int threads : {1, 2}) {
+    z2h::blas::set_num_threads(threads);
+    INFO(threads << " thread(s)");
+    const int64_t iters = 7;  // an odd count: the threads' shares differ in size
+    Generator a(42), b(42);
+    const Evaluation shared = estimate_loss(model, data, 16, iters, a);
+    float one_by_one[2];
+    {
+      z2h::NoGradGuard no_grad;
+      const Mode m{false, &b};
+      for (int split = 0; split < 2; ++split) {
+        Tensor losses = z2h::zeros({iters});
+        for (int64_t k = 0; k < iters; ++k) {
+          const Batch bt = get_batch(split == 0 ? data.train : data.val, 16, 32, b);
+          losses.data()[k] = model.forward(bt.x, &bt.y, m).loss.item();
+        }
+        one_by_one[split] = z2h::mean(losses).item();
+      }
+    }
+    CHECK(shared.train == one_by_one[0]);
+    CHECK(shared.val == one_by_one[1]);
+    CHECK(Generator::encode_state(a.state()) == Generator::encode_state(b.state()));  // the same draws
+  }
+  z2h::blas::set_num_threads(1);
+}

@@ -2,7 +2,7 @@
 // common/tensor/parallel.hpp — work shared among the program's threads (--threads, OpenBLAS's count).
 //
 // OpenBLAS runs its own products on its threads; the course's own kernels that share work (the
-// products in OpenBLAS's order, 07's attention, and through for_shares the row and element-wise
+// products in OpenBLAS's order, 07's attention and evaluation, and through for_shares the row and element-wise
 // loops of LayerNorm, softmax, cross-entropy, ReLU, dropout, arithmetic and AdamW) run their parts
 // here. Each part must write its own memory only and draw no random numbers, so that the result
 // does not depend on the thread count.
