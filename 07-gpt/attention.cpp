@@ -108,7 +108,7 @@ struct AttentionSaved {
   int64_t n_head;
   float scale;
   bool noisy;              // dropout on the weights
-  std::vector<bool> kept;  // dropout's mask over (NH, B, T, T), one bit per weight (if noisy)
+  std::vector<uint64_t> kept;  // dropout's mask over (NH, B, T, T), one bit per weight (if noisy)
   float keep_scale;        // a kept weight's factor, 1 / (1 - p)
 };
 void attention_backward(z2h::Node& o) {
@@ -139,7 +139,7 @@ void attention_backward(z2h::Node& o) {
       const float* wdrop = w.data();
       if (noisy) {  // the weights after dropout, as the forward used them
         const int64_t base = (h * B + b) * T * T;
-        for (int64_t i = 0; i < T * T; ++i) nz[i] = sv.kept[static_cast<size_t>(base + i)] ? keep_scale : 0.0f;
+        for (int64_t i = 0; i < T * T; ++i) nz[i] = z2h::bit_at(sv.kept.data(), base + i) ? keep_scale : 0.0f;
         for (int64_t i = 0; i < T * T; ++i) wd[i] = w[i] * nz[i];
         wdrop = wd.data();
       }
@@ -236,20 +236,16 @@ Tensor causal_attention(const Tensor& qkv, int64_t n_head, float scale, float dr
   // nn.Dropout's noise: bernoulli_(1 - p) head after head, each (B, T, T) as the Head modules draw
   // it, kept as bits; a kept weight is multiplied by 1 / (1 - p) (the float the noise tensor holds)
   const float keep_scale = noisy ? (dropout >= 1.0f ? 0.0f : 1.0f / (1.0f - dropout)) : 0.0f;
-  std::vector<bool> kept(noisy ? static_cast<size_t>(NH * B * T * T) : 0, false);
+  std::vector<uint64_t> kept(noisy ? static_cast<size_t>((NH * B * T * T + 63) / 64) : 0, 0);
   if (wei) *wei = z2h::empty({NH, B, T, T});
   Tensor out = z2h::make_result({B, T, C}, "causal_attention", {qkv}, attention_backward);
   if (noisy && dropout < 1.0f) {
-    // the draws run in the order of the (NH, B, T, T) mask, one (b, h) block at a time, before the
-    // heads are shared among the threads; with p = 1 nothing is drawn and nothing kept, as nn.Dropout
-    std::vector<float> draw(T * T);
-    for (int64_t hb = 0; hb < NH * B; ++hb) {
-      z2h::bernoulli_(draw.data(), static_cast<size_t>(T * T), 1.0 - static_cast<double>(dropout), *m.gen);
-      for (int64_t i = 0; i < T * T; ++i) kept[static_cast<size_t>(hb * T * T + i)] = draw[i] != 0.0f;
-    }
+    // the draws run in the order of the (NH, B, T, T) mask, before the heads are shared among the
+    // threads; with p = 1 nothing is drawn and nothing kept, as nn.Dropout
+    z2h::bernoulli_bits(kept.data(), 0, static_cast<size_t>(NH * B * T * T), 1.0 - static_cast<double>(dropout), *m.gen);
   }
   // each (head, batch row) writes its own columns of its own rows: shared among the threads (the
-  // mask's bits are only read here; std::vector<bool> packs them, so no part writes it)
+  // mask's bits are only read here)
   const int parts = worth_sharing(NH * B * T * T * hs) ? static_cast<int>(std::min<int64_t>(z2h::parallel::threads(), NH * B)) : 1;
   z2h::parallel::run(parts, [&](int part) {
     long begin, end;
@@ -265,7 +261,7 @@ Tensor causal_attention(const Tensor& qkv, int64_t n_head, float scale, float dr
       const float* wdrop = w.data();
       if (noisy) {
         const int64_t base = hb * T * T;
-        for (int64_t i = 0; i < T * T; ++i) wd[i] = w[i] * (kept[static_cast<size_t>(base + i)] ? keep_scale : 0.0f);
+        for (int64_t i = 0; i < T * T; ++i) wd[i] = w[i] * (z2h::bit_at(kept.data(), base + i) ? keep_scale : 0.0f);
         wdrop = wd.data();
       }
       // wei @ v, written into this head's columns of the (T, C) output

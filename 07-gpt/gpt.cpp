@@ -269,9 +269,9 @@ Evaluation estimate_loss(Gpt& model, const Split& data, int64_t batch, int64_t e
 }
 
 namespace {
-// Whether a forward of `rows` rows has a product large enough to be shared among the threads
-// (kernels::gemm shares those of 2^24 multiply-adds and more): the feed-forward's (rows, C) x (C, 4C).
-bool products_shared(const Config& c, int64_t rows) { return rows * c.n_embd * 4 * c.n_embd >= (int64_t{1} << 24); }
+// Whether a forward of `rows` rows has a product large enough to be shared among the threads: the
+// largest, the feed-forward's (rows, C) x (C, 4C).
+bool products_shared(const Config& c, int64_t rows) { return rows * c.n_embd * 4 * c.n_embd >= z2h::parallel::kMinProductMacs; }
 }  // namespace
 
 Evaluation estimate_loss(Gpt& model, int64_t eval_iters, Generator& g, const std::function<Batch(bool train)>& get) {

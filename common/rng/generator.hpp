@@ -180,6 +180,8 @@ void bernoulli_(float* x, size_t n, double p, Generator& g);
 // is bit 64·w + b) to 1 if kept, 0 if not; the other bits are left as they were. Masks kept as bits
 // (dropout) are written 64 at a time, without a float per element.
 void bernoulli_bits(uint64_t* bits, size_t offset, size_t n, double p, Generator& g);
+// Bit i of such a mask.
+inline bool bit_at(const uint64_t* bits, int64_t i) { return (bits[i >> 6] >> (i & 63)) & 1u; }
 
 // x.random_(low, high) / torch.randint(low, high): (r % (high - low)) + low with r = random() when the
 // range is < 2**32, else random64(). Plain modulo, bias included, exactly as torch.

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/rng/generator.hpp"
 #include "common/tensor/ops_internal.hpp"
 #include "common/tensor/parallel.hpp"
 
@@ -341,7 +342,7 @@ void relu_unpack(Node& o) {
   float* y = o.storage->data;
   const float* v = s.values.data();
   for (int64_t i = 0, n = o.shape.numel(); i < n; ++i)
-    y[i] = (s.positive[static_cast<size_t>(i >> 6)] >> (i & 63)) & 1 ? *v++ : 0.0f;
+    y[i] = bit_at(s.positive.data(), i) ? *v++ : 0.0f;
 }
 }  // namespace
 
@@ -377,7 +378,7 @@ void relu_backward(Node& o) {
   const ReluSaved* packed = o.recompute ? &saved<ReluSaved>(o) : nullptr;
   const float* y = packed ? nullptr : o.data();
   auto kept = [&](int64_t i) {  // out[i] > 0
-    return packed ? ((packed->positive[static_cast<size_t>(i >> 6)] >> (i & 63)) & 1) != 0 : y[i] > 0.0f;
+    return packed ? bit_at(packed->positive.data(), i) : y[i] > 0.0f;
   };
   if (!x.node()->grad.defined() && !o.retains_grad) {
     // The first contribution to dx: computed in dout's buffer, which then becomes dx's (dout is

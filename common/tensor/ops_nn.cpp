@@ -291,7 +291,7 @@ namespace {
 struct DropoutSaved {
   std::vector<uint64_t> kept;  // bit i: element i of x was kept
   float scale;                 // 1 / (1 - p): a kept element's noise
-  float noise(int64_t i) const { return (kept[static_cast<size_t>(i) / 64] >> (i % 64)) & 1u ? scale : 0.0f; }
+  float noise(int64_t i) const { return bit_at(kept.data(), i) ? scale : 0.0f; }
 };
 }  // namespace
 Tensor dropout(const Tensor& x, float p, bool training, Generator& g) {

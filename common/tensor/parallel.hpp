@@ -52,4 +52,8 @@ void for_shares(long n, long min_n, long align, F&& f) {
 // Elements below which an element-wise loop stays on one thread (a quarter of a MiB of floats).
 inline constexpr long kMinElements = long{1} << 16;
 
+// Multiply-adds below which a matrix product stays on one thread (waking a thread costs more than
+// it saves: 07's default run, 512×256×64, stays; its CPU config's feed-forward is shared).
+inline constexpr long kMinProductMacs = long{1} << 24;
+
 }  // namespace z2h::parallel

@@ -435,8 +435,7 @@ void gemm_in_order_parts(const KernelSet& set, int threads, bool trans_a, bool t
   constexpr int64_t kCut = 12;  // rows per share: a multiple of 12 (Haswell's panels) and of 4 (Prescott's)
   const int64_t per = (M + threads - 1) / threads, rows = (per + kCut - 1) / kCut * kCut;
   const int parts = static_cast<int>(std::min<int64_t>(threads, (M + rows - 1) / rows));
-  // below 2^24 multiply-adds waking a thread costs more than it saves (07's default run: 512×256×64)
-  if (parts < 2 || M * N * K < (int64_t{1} << 24) || parallel::in_part()) return gemm_in_order(set, trans_a, trans_b, M, N, K, A, B, accumulate, C, ld);
+  if (parts < 2 || M * N * K < parallel::kMinProductMacs || parallel::in_part()) return gemm_in_order(set, trans_a, trans_b, M, N, K, A, B, accumulate, C, ld);
   parallel::run(parts, [&](int p) {
     const int64_t i0 = p * rows, i1 = std::min(M, i0 + rows);
     gemm_in_order(set, trans_a, trans_b, i1 - i0, N, K, trans_a ? A + i0 : A + i0 * ld.a, B, accumulate, C + i0 * ld.c,
