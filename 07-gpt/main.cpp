@@ -24,6 +24,7 @@
 #include "common/app/error.hpp"
 #include "common/rng/generator.hpp"
 #include "common/tensor/ops.hpp"
+#include "common/tensor/parallel.hpp"
 #include "common/nn/optim.hpp"
 #include "common/io/output.hpp"
 #include "common/app/run_report.hpp"
@@ -36,6 +37,8 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <exception>
+#include <memory>
 #include <functional>
 #include <span>
 #include <stdexcept>
@@ -70,6 +73,7 @@ struct Hyper {
   std::string load{}, resume{};
   int64_t digits = 2;            // --config add: a, b < 10^digits
   int64_t grad_accum = 1;        // micro-batches per step (gradient accumulation)
+  int64_t replicas = 1;          // data-parallel copies of the model, one thread each (Replicas)
 };
 
 // --config: each script's settings, as the fields that differ from the Colab's above (and
@@ -86,11 +90,12 @@ const std::map<std::string, Preset> kPresets = {
     {"bigram", {3000, {.batch_size = 32, .model = {.block_size = 8, .n_embd = 0, .n_head = 0, .n_layer = 0}, .eval_interval = 300,
                        .learning_rate = 1e-2, .gen = 500}}},
     // between the two: a CPU-sized transformer (4 layers, 4 heads, 128 wide, block 64) with exercise
-    // 4's cosine schedule: val ≈ 1.59 after its 2500 steps, in ≈ 4.5 minutes as 2 ranks of 16 rows
-    {"cpu", {2500, {.batch_size = 32,
+    // 4's cosine schedule, trained as 2 replicas of 16 rows (a batch of 32, on 2 threads): val ≈ 1.59
+    // after its 2500 steps, in ≈ 4.5 minutes on 2 cores
+    {"cpu", {2500, {.batch_size = 16,
                     .model = {.block_size = 64, .n_embd = 128, .scale = Scale::HeadSize, .init = Init::Gpt},
                     .eval_interval = 500, .learning_rate = 2e-3, .cosine = true, .warmup = 100, .eval_iters = 50,
-                    .gen = 500}}},
+                    .gen = 500, .replicas = 2}}},
     // gpt.py at HEAD: 10.79 M parameters
     {"gpt", {5000, {.batch_size = 64,
                     .model = {.block_size = 256, .n_embd = 384, .n_head = 6, .n_layer = 6, .dropout = 0.2,
@@ -159,6 +164,10 @@ void declare(z2h::Settings& s, Hyper& hp, z2h::CommonOptions& opt) {
   s.option("--grad-accum", hp.grad_accum,
            "micro-batches of --batch-size per step, their gradients averaged (gradient accumulation)")
       ->check(z2h::at_least(1));
+  s.option("--replicas", hp.replicas,
+           "data-parallel training on this many threads, one copy of the model each, each on --batch-size rows of every "
+           "batch (mpirun -np N's numbers, in one process)")
+      ->check(z2h::in_range(1, 64));
 }
 
 // The model these settings describe, for a vocabulary of vocab_size tokens.
@@ -292,14 +301,15 @@ Evaluation estimate_loss_of_steps(Gpt& model, const Split& data, const Hyper& hp
 // One step's gradient on this rank: K = --grad-accum micro-batches of batch_size rows, each loss
 // scaled by 1/K. Each micro-batch's gradient is added to the sum of the ones before it, as PyTorch's
 // AccumulateGrad adds a new gradient to the one a parameter holds. Returns the sum of the K losses.
-float accumulate_gradients(Gpt& model, const Hyper& hp, const LongTensor& train_data, Generator& g, const Mode& m) {
+// The micro-batches come from next_batch(), one call each, in order.
+float accumulate_gradients(Gpt& model, const Hyper& hp, const std::function<Batch()>& next_batch, const Mode& m) {
   const int64_t K = hp.grad_accum;
   std::vector<Tensor> params = model.parameters();
   std::vector<Tensor> sum;  // the gradients of the micro-batches so far
   float loss_sum = 0;
   for (int64_t k = 0; k < K; ++k) {
     for (Tensor& p : params) p.zero_grad();
-    const Batch b = rank_batch(train_data, hp.batch_size, hp.model.block_size, g);
+    const Batch b = next_batch();
     Tensor loss = model.forward(b.x, &b.y, m).loss;
     loss_sum += loss.item();
     if (K == 1) {
@@ -352,6 +362,158 @@ std::string hex(uint64_t x) {
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(x));
   return buf;
 }
+
+// ================================================================================================
+// replicas (--replicas R): the same data parallelism on R threads of one process
+// ================================================================================================
+// Replica 0 is the model; replicas 1 .. R-1 are copies of it. Each step, thread r runs replica r on
+// rows [r * B, (r + 1) * B) of the batch of R * B rows drawn from g, its dropout masks drawn from a
+// generator of its own seeded as rank r's; then replica 0's gradient becomes the mean of the R
+// gradients (summed in replica order), AdamW steps replica 0, and the others copy its weights.
+// That is what `mpirun -np R` computes, in one process: for R = 2 bit for bit (a sum of two has one
+// order; MPI's sum of more may take another). Each thread keeps to its own replica's tensors (a
+// Tensor handle's count is a plain int: threads must not share handles), and every kernel called
+// from a thread of a replica computes alone (z2h::parallel::in_part), so OpenBLAS runs on one thread.
+class Replicas {
+ public:
+  Replicas(Gpt& model, int count, uint64_t seed, int64_t start) : model_(model) {
+    Generator scratch(0);  // the copies' initial weights are overwritten at once
+    for (int r = 0; r < count; ++r) {
+      if (r > 0) copies_.push_back(std::make_unique<Gpt>(model.cfg, scratch));
+      dropout_.emplace_back(seed + 1000 * static_cast<uint64_t>(start) + static_cast<uint64_t>(r) + 1);
+    }
+    copy_weights();
+  }
+  int size() const { return static_cast<int>(dropout_.size()); }
+
+  // One step's gradient, left in replica 0's parameters: the K micro-batches of R * B rows each,
+  // drawn from g in the order of one process's K batches of R * B rows. Returns the sum of the R * K
+  // micro-batch losses, in replica order.
+  float gradients(const Hyper& hp, const LongTensor& train_data, Generator& g) {
+    const std::vector<std::vector<Batch>> rows = draw(train_data, hp, hp.grad_accum, g);
+    std::vector<float> sums(dropout_.size());
+    run([&](int r) {
+      size_t k = 0;
+      sums[r] = accumulate_gradients(replica(r), hp, [&] { return rows[r][k++]; }, Mode{true, &dropout_[r]});
+    });
+    average_gradients();
+    float all = 0;
+    for (float x : sums) all += x;
+    return all;
+  }
+
+  // estimate_loss_of_steps() on R threads: every batch drawn first, then each replica computes the
+  // losses of its rows of all of them; batch k's loss is the sum over the replicas, in replica
+  // order, of their micro-batches' losses, over R * K.
+  Evaluation estimate_loss(const Split& data, const Hyper& hp, Generator& g) {
+    const int64_t K = hp.grad_accum, R = size();
+    Evaluation e;
+    for (int split = 0; split < 2; ++split) {
+      const std::vector<std::vector<Batch>> rows = draw(split == 0 ? data.train : data.val, hp, hp.eval_iters * K, g);
+      std::vector<std::vector<float>> sums(dropout_.size(), std::vector<float>(static_cast<size_t>(hp.eval_iters), 0.0f));
+      run([&](int r) {
+        z2h::NoGradGuard no_grad;  // (grad mode is per thread)
+        const Mode m{false, &dropout_[r]};  // model.eval()
+        for (size_t i = 0; i < rows[r].size(); ++i)
+          sums[r][i / static_cast<size_t>(K)] += replica(r).forward(rows[r][i].x, &rows[r][i].y, m).loss.item();
+      });
+      Tensor losses = z2h::zeros({hp.eval_iters});
+      float* l = losses.data();
+      for (int64_t k = 0; k < hp.eval_iters; ++k) {
+        for (const std::vector<float>& s : sums) l[k] += s[static_cast<size_t>(k)];
+        l[k] /= static_cast<float>(K * R);
+      }
+      (split == 0 ? e.train : e.val) = z2h::mean(losses).item();
+    }
+    return e;
+  }
+
+  // Replica 0's weights into the others (after each AdamW step), one thread per replica.
+  void copy_weights() {
+    const std::vector<std::vector<float*>> w = pointers([](const Tensor& t) { return t.data(); });
+    const std::vector<Tensor> params = model_.parameters();
+    run([&](int r) {
+      if (r == 0) return;
+      for (size_t i = 0; i < params.size(); ++i) std::copy_n(w[0][i], params[i].numel(), w[static_cast<size_t>(r)][i]);
+    });
+  }
+
+  // Each replica's weights_fnv1a(), in replica order.
+  std::vector<uint64_t> hashes() {
+    std::vector<uint64_t> h;
+    for (int r = 0; r < size(); ++r) h.push_back(weights_fnv1a(replica(r)));
+    return h;
+  }
+
+ private:
+  Gpt& replica(int r) { return r == 0 ? model_ : *copies_[static_cast<size_t>(r - 1)]; }
+
+  // n batches of R * B rows from `data`, cut into each replica's rows: result[r][i] is batch i's.
+  std::vector<std::vector<Batch>> draw(const LongTensor& data, const Hyper& hp, int64_t n, Generator& g) const {
+    const int64_t B = hp.batch_size;
+    std::vector<std::vector<Batch>> rows(dropout_.size());
+    for (int64_t i = 0; i < n; ++i) {
+      const Batch all = get_batch(data, B * size(), hp.model.block_size, g);
+      for (int64_t r = 0; r < size(); ++r) rows[static_cast<size_t>(r)].push_back({all.x.slice(0, r * B, (r + 1) * B), all.y.slice(0, r * B, (r + 1) * B)});
+    }
+    return rows;
+  }
+
+  // Replica 0's gradient = the mean of the replicas' (the sum in replica order, times 1/R, as
+  // dist::allreduce_average), its elements shared among the replicas' threads.
+  void average_gradients() {
+    const std::vector<std::vector<float*>> grads = pointers([](const Tensor& t) {
+      const Tensor g = t.grad();
+      if (!g.defined()) throw std::logic_error("a parameter received no gradient");
+      return g.data();
+    });
+    std::vector<int64_t> sizes;
+    for (const Tensor& p : model_.parameters()) sizes.push_back(p.numel());
+    const float scale = 1.0f / static_cast<float>(size());
+    run([&](int part) {
+      for (size_t i = 0; i < sizes.size(); ++i) {
+        long begin, end;
+        z2h::parallel::share(static_cast<long>(sizes[i]), size(), part, 16, begin, end);
+        float* mean = grads[0][i];
+        for (long j = begin; j < end; ++j) {
+          float sum = mean[j];
+          for (size_t r = 1; r < grads.size(); ++r) sum += grads[r][i][j];
+          mean[j] = sum * scale;
+        }
+      }
+    });
+  }
+
+  // f(parameter) for every parameter of every replica, taken here, on the calling thread.
+  template <class F>
+  std::vector<std::vector<float*>> pointers(F&& f) {
+    std::vector<std::vector<float*>> p;
+    for (int r = 0; r < size(); ++r) {
+      p.emplace_back();
+      for (const Tensor& t : replica(r).parameters()) p.back().push_back(f(t));
+    }
+    return p;
+  }
+
+  // part(r) for every replica r, each on a thread of its own; an exception of any part is thrown
+  // here, on the calling thread, once all have ended.
+  void run(const std::function<void(int)>& part) {
+    std::vector<std::exception_ptr> errors(dropout_.size());
+    z2h::parallel::run(size(), [&](int r) {
+      try {
+        part(r);
+      } catch (...) {
+        errors[static_cast<size_t>(r)] = std::current_exception();
+      }
+    });
+    for (const std::exception_ptr& e : errors)
+      if (e) std::rethrow_exception(e);
+  }
+
+  Gpt& model_;
+  std::vector<std::unique_ptr<Gpt>> copies_;
+  std::vector<Generator> dropout_;  // each replica's dropout stream
+};
 
 // ================================================================================================
 // mode train
@@ -428,6 +590,8 @@ int run_train(const Hyper& hp, const z2h::CommonOptions& opt, const z2h::Setting
   // seeded with seed + 1000 * start + rank + 1, and keep g, the batches' stream, the same on all.
   Generator rank_g(opt.seed + 1000 * static_cast<uint64_t>(start) + static_cast<uint64_t>(rank) + 1);
   const Mode train{true, ranks == 1 ? &g : &rank_g};
+  Replicas replicas(model, static_cast<int>(hp.replicas), opt.seed, start);  // --replicas: R - 1 copies
+  const int R = replicas.size();
   dist::last_words("error: the job was stopped (a rank ended, or mpirun was interrupted) before its first checkpoint");
   const bool is_bigram = hp.model.n_embd == 0;
   const int64_t K = hp.grad_accum;
@@ -439,15 +603,16 @@ int run_train(const Hyper& hp, const z2h::CommonOptions& opt, const z2h::Setting
     if (it % hp.eval_interval == 0 || (!is_bigram && it == opt.steps - 1)) {
       const Generator::State before_eval = g.state();  // what a resumed run restores
       z2h::Stopwatch ec;
-      const Evaluation e = ranks == 1 && K == 1 ? estimate_loss(model, data, hp.batch_size, hp.eval_iters, g)
-                                                : estimate_loss_of_steps(model, data, hp, g);
+      const Evaluation e = R > 1                    ? replicas.estimate_loss(data, hp, g)
+                           : ranks == 1 && K == 1 ? estimate_loss(model, data, hp.batch_size, hp.eval_iters, g)
+                                                  : estimate_loss_of_steps(model, data, hp, g);
       eval_s += ec.seconds();
       report.println(eval_line(it, e));
       evals[it] = {e.train, e.val};
       eval_json[std::to_string(it)] = {{"train", e.train}, {"val", e.val}};
-      const std::vector<uint64_t> h = dist::allgather(weights_fnv1a(model));
-      if (std::count(h.begin(), h.end(), h[0]) != ranks)
-        throw std::logic_error("the ranks' weights differ at step " + std::to_string(it));
+      const std::vector<uint64_t> h = R > 1 ? replicas.hashes() : dist::allgather(weights_fnv1a(model));
+      if (std::count(h.begin(), h.end(), h[0]) != static_cast<std::ptrdiff_t>(h.size()))
+        throw std::logic_error("the ranks' (replicas') weights differ at step " + std::to_string(it));
       if (rank == 0) {
         z2h::Metadata meta = model_metadata(settings, vocab.chars());
         meta["step"] = std::to_string(it);
@@ -458,20 +623,25 @@ int run_train(const Hyper& hp, const z2h::CommonOptions& opt, const z2h::Setting
                          " (step " + std::to_string(it) + "), continues it: add --resume " + ckpt);
       }
     }
-    const float loss_sum = accumulate_gradients(model, hp, data.train, g, train);
-    average_gradients(model);
-    float all_losses = loss_sum;
-    dist::allreduce_sum({&all_losses, 1});
+    float all_losses = 0;
+    if (R > 1) {
+      all_losses = replicas.gradients(hp, data.train, g);
+    } else {
+      all_losses = accumulate_gradients(model, hp, [&] { return rank_batch(data.train, hp.batch_size, hp.model.block_size, g); }, train);
+      average_gradients(model);
+      dist::allreduce_sum({&all_losses, 1});
+    }
     optimizer.lr = lr_at(hp, it, opt.steps);
     optimizer.step();
-    const float step_loss = all_losses / static_cast<float>(K * ranks);  // the mean over every row of the step
+    if (R > 1) replicas.copy_weights();
+    const float step_loss = all_losses / static_cast<float>(K * ranks * R);  // the mean over every row of the step
     losses.push_back(step_loss);
     report.step(it, step_loss);
   }
   const double wall = report.stop();
   const double cpu_s = static_cast<double>(std::clock() - cpu0) / CLOCKS_PER_SEC;
   // what every rank holds at the end (the same weights) and the CPU time its training took
-  const std::vector<uint64_t> hashes = dist::allgather(weights_fnv1a(model));
+  const std::vector<uint64_t> hashes = R > 1 ? replicas.hashes() : dist::allgather(weights_fnv1a(model));
   const std::vector<double> rank_cpu_s = dist::allgather(cpu_s);
   if (rank != 0) return 0;
 
@@ -481,12 +651,14 @@ int run_train(const Hyper& hp, const z2h::CommonOptions& opt, const z2h::Setting
   const std::string sample = vocab.decode(std::vector<int>(idx.data.begin(), idx.data.end()));
   std::cout << sample << "\n";
   const int64_t steps = opt.steps - start;
-  const int64_t global_batch = hp.batch_size * K * ranks;
+  const int64_t global_batch = hp.batch_size * K * ranks * R;
   const double tokens_per_s = wall > 0 ? static_cast<double>(steps * global_batch * hp.model.block_size) / wall : 0.0;
   char more[96] = "";  // one process without accumulation: nothing, as the lecture's run prints
   if (ranks > 1)
     std::snprintf(more, sizeof more, ", %d ranks (all-reduce %.1f s), global batch %lld", ranks, dist::allreduce_seconds(),
                   static_cast<long long>(global_batch));
+  else if (R > 1)
+    std::snprintf(more, sizeof more, ", %d replicas, global batch %lld", R, static_cast<long long>(global_batch));
   else if (K > 1)
     std::snprintf(more, sizeof more, ", global batch %lld", static_cast<long long>(global_batch));
   std::printf("%lld steps in %.1f s (%.1f steps/s, %.0f tokens/s, evaluations %.1f s), %d thread(s)%s, BLAS kernel %s\n",
@@ -514,7 +686,7 @@ int run_train(const Hyper& hp, const z2h::CommonOptions& opt, const z2h::Setting
   report.summary.update({{"mode", hp.mode}, {"params", model.num_parameters()}, {"evals", eval_json},
                          {"sample", sample}, {"samples", {sample}}, {"eval_s", eval_s},
                          {"tokens_per_s", tokens_per_s}, {"blas_core", z2h::blas::core_name()},
-                         {"ranks", ranks}, {"global_batch", global_batch}, {"allreduce_s", dist::allreduce_seconds()},
+                         {"ranks", ranks}, {"replicas", R}, {"global_batch", global_batch}, {"allreduce_s", dist::allreduce_seconds()},
                          {"rank_train_cpu_s", rank_cpu_s}, {"weights_fnv1a", nlohmann::json::array()}});
   for (uint64_t h : hashes) report.summary["weights_fnv1a"].push_back(hex(h));
   if (!evals.empty())
@@ -649,6 +821,18 @@ int main(int argc, char** argv) {
                            settings.flag_of(hp.model.n_head) + " " + std::to_string(hp.model.n_head));
     if (dist::size() > 1 && (hp.config == "add" || hp.mode != "train"))
       throw z2h::UserError("only the training of --config colab, bigram, cpu or gpt runs on several processes: start this one without mpirun");
+    if (hp.replicas > 1 && !settings.given(hp.replicas) && (dist::size() > 1 || hp.config == "add" || hp.mode != "train"))
+      hp.replicas = 1;  // a config's replicas: under mpirun each rank is one; sampling has none
+    if (hp.replicas > 1) {
+      const std::string r = settings.flag_of(hp.replicas) + " " + std::to_string(hp.replicas);
+      if (dist::size() > 1) throw z2h::UserError(r + " under mpirun: each rank is one replica already; pass --replicas 1");
+      if (hp.config == "add" || hp.mode != "train")
+        throw z2h::UserError(r + " is for training --config colab, bigram, cpu or gpt: pass --replicas 1");
+      if (opt.threads > 1)
+        throw z2h::UserError(r + " computes each replica on one thread of its own: drop --threads, or pass --replicas 1 --batch-size " +
+                             std::to_string(hp.replicas * hp.batch_size) + " to share one model's work among --threads " +
+                             std::to_string(opt.threads));
+    }
     if (hp.config == "add") {
       if (hp.mode != "train" || !hp.resume.empty() || settings.given(hp.model.block_size))
         throw z2h::UserError("--config add trains from scratch on problems of 3 * digits + 2 tokens: drop " +

@@ -35,6 +35,58 @@ TEST_CASE("cli: bad input is one error line, exit 2, and no files", "[cli]") {
   expect_usage_error("--mode sample --quiet", "needs --load");
   expect_usage_error("--no-such-flag --quiet", "--no-such-flag");
   expect_usage_error("--data /no/such/file.txt --quiet", "check --data");
+  expect_usage_error("--replicas 0 --quiet", "--replicas");
+  expect_usage_error("--replicas 2 --threads 2 --quiet", "pass --replicas 1 --batch-size 32");
+  expect_usage_error("--config cpu --threads 2 --quiet", "pass --replicas 1 --batch-size 32");
+  expect_usage_error("--replicas 2 --mode sample --quiet", "--replicas 2 is for training");
+  expect_usage_error("--replicas 2 --config add --quiet", "--replicas 2 is for training");
+}
+
+TEST_CASE("cli: --replicas 2 trains two copies on two threads: bit for bit one process's two accumulated half-batches "
+          "without dropout, each replica's own masks with it, and a checkpoint resumes on any count", "[cli][replicas]") {
+  TempDir tmp;
+  const std::string model = "--n-embd 16 --n-head 2 --n-layer 1 --block-size 8 --eval-interval 3 --eval-iters 4 --gen 40 --quiet ";
+  const std::string b4 = "--batch-size 4 ";
+  const fs::path two = tmp.path / "two", accum = tmp.path / "accum", whole = tmp.path / "whole", drop = tmp.path / "drop",
+                 drop_accum = tmp.path / "drop_accum";
+  const Run r = run(model + b4 + "--dropout 0 --steps 6 --replicas 2 --out " + two.string(), tmp);
+  REQUIRE(r.rc == 0);
+  REQUIRE(run(model + b4 + "--dropout 0 --steps 6 --grad-accum 2 --out " + accum.string(), tmp).rc == 0);
+  REQUIRE(run(model + "--dropout 0 --steps 6 --batch-size 8 --out " + whole.string(), tmp).rc == 0);
+  const json s2 = json::parse(slurp(two / "summary.json")), sa = json::parse(slurp(accum / "summary.json")),
+             sw = json::parse(slurp(whole / "summary.json"));
+  CHECK(r.out.find("2 replicas, global batch 8") != std::string::npos);
+  CHECK(s2["replicas"] == 2);
+  CHECK(s2["global_batch"] == 8);
+  // the two replicas hold the same weights, those of one process that summed the halves' gradients
+  REQUIRE(s2["weights_fnv1a"].size() == 2);
+  CHECK(s2["weights_fnv1a"][0] == s2["weights_fnv1a"][1]);
+  CHECK(s2["weights_fnv1a"][0] == sa["weights_fnv1a"][0]);
+  CHECK(slurp(two / "metrics.csv") == slurp(accum / "metrics.csv"));
+  CHECK(s2["evals"] == sa["evals"]);
+  CHECK(s2["sample"] == sa["sample"]);
+  // the same rows as one batch of 8 (the same batches drawn), summed in another order
+  CHECK(s2["weights_fnv1a"][0] != sw["weights_fnv1a"][0]);
+  for (const char* step : {"0", "3", "5"}) CHECK(std::abs(s2["evals"][step]["val"].get<double>() - sw["evals"][step]["val"].get<double>()) < 1e-5);
+  // with dropout each replica draws its masks from a stream of its own: other losses than the
+  // accumulation's (one stream), and still one set of weights
+  REQUIRE(run(model + b4 + "--dropout 0.2 --steps 6 --replicas 2 --out " + drop.string(), tmp).rc == 0);
+  REQUIRE(run(model + b4 + "--dropout 0.2 --steps 6 --grad-accum 2 --out " + drop_accum.string(), tmp).rc == 0);
+  const json sd = json::parse(slurp(drop / "summary.json"));
+  CHECK(sd["weights_fnv1a"][0] == sd["weights_fnv1a"][1]);
+  CHECK(slurp(drop / "metrics.csv") != slurp(drop_accum / "metrics.csv"));
+  // a checkpoint of one process (step 3 of 4 steps) resumes as 2 replicas: the uninterrupted 2-replica run's steps
+  const fs::path part = tmp.path / "part", resumed = tmp.path / "resumed";
+  REQUIRE(run(model + b4 + "--dropout 0 --steps 4 --grad-accum 2 --out " + part.string(), tmp).rc == 0);
+  const Run c = run(model + b4 + "--dropout 0 --steps 6 --replicas 2 --resume " + (part / "model.safetensors").string() + " --out " +
+                        resumed.string(), tmp);
+  REQUIRE(c.rc == 0);
+  CHECK(c.out.find("resumed from") != std::string::npos);
+  const std::string full = slurp(two / "metrics.csv"), rest = slurp(resumed / "metrics.csv");
+  REQUIRE(rest.rfind("step,loss\n3,", 0) == 0);
+  const std::string body = rest.substr(std::string("step,loss\n").size());
+  CHECK(full.substr(full.size() - body.size()) == body);
+  CHECK(json::parse(slurp(resumed / "summary.json"))["weights_fnv1a"] == s2["weights_fnv1a"]);
 }
 
 TEST_CASE("cli: a short run writes metrics.csv, summary.json, plots and a checkpoint that --sample-only reads", "[cli]") {

@@ -145,10 +145,25 @@ TEST_CASE("mpi: a checkpoint resumes on any number of ranks, continuing the run 
   CHECK(losses(one).size() == 2);
 }
 
+TEST_CASE("mpi: 2 replicas on 2 threads of one process are 2 ranks bit for bit, dropout's masks included", "[mpi][replicas]") {
+  TempDir tmp;
+  const fs::path ranks = tmp.path / "ranks", replicas = tmp.path / "replicas";
+  std::string args = kModel + "--steps 6 --batch-size 4 ";
+  args.replace(args.find("--dropout 0 "), 12, "--dropout 0.2 ");
+  REQUIRE(mpi(2, args + "--out " + ranks.string(), tmp).rc == 0);
+  REQUIRE(run(args + "--replicas 2 --out " + replicas.string(), tmp).rc == 0);
+  const json sm = summary(ranks), sr = summary(replicas);
+  CHECK(slurp(ranks / "metrics.csv") == slurp(replicas / "metrics.csv"));
+  CHECK(sm["evals"] == sr["evals"]);
+  CHECK(sm["sample"] == sr["sample"]);
+  CHECK(sm["weights_fnv1a"] == sr["weights_fnv1a"]);
+  CHECK(max_weight_diff(ranks / "model.safetensors", replicas / "model.safetensors") == 0);
+}
+
 TEST_CASE("mpi: bad input under mpirun is one error line from rank 0, and no files", "[mpi]") {
   TempDir tmp;
   for (const std::string args : {"--grad-accum 0", "--mode sample --load /dev/null", "--config add", "--data /no/such/file.txt",
-                                 "--resume /dev/null"}) {
+                                 "--resume /dev/null", "--replicas 2"}) {
     INFO(args);
     const fs::path out = tmp.path / "out";
     const Run r = mpi(2, args + " --quiet --out " + out.string(), tmp);
