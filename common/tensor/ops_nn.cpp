@@ -145,10 +145,11 @@ struct NormSaved {
 };
 void layer_norm_recompute(Node& o);
 }  // namespace
-// A LayerNorm output of at least this many elements (16 MB, gpt.py's (64, 256, 384) activations) is
+// A LayerNorm output of at least this many elements (8 MB: gpt.py's (64, 256, 384) activations, and
+// the (32, 256, 384) of each of its 2 replicas (07-gpt --replicas) or ranks) is
 // not kept for the next op's backward but recomputed when that backward reads it (Node::recompute in
 // autograd.hpp): one more LayerNorm forward per backward, one activation less in memory.
-constexpr int64_t kRecomputeLayerNormFrom = int64_t{1} << 22;
+constexpr int64_t kRecomputeLayerNormFrom = int64_t{1} << 21;
 
 Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps) {
   const int64_t C = x.size(-1), R = C ? x.numel() / C : 0;

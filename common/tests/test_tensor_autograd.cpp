@@ -195,7 +195,7 @@ TEST_CASE("a second backward through a graph whose saved numbers were freed is a
   CHECK_THROWS_AS(y.backward(), std::logic_error);
 }
 
-// A large LayerNorm output (>= 2^22 elements) feeding a Linear is not kept for the Linear's backward:
+// A large LayerNorm output (>= 2^21 elements) feeding a Linear is not kept for the Linear's backward:
 // it is freed during the forward and recomputed, to the same bits, when that backward reads it.
 TEST_CASE("a large LayerNorm output is recomputed for the next op's backward, to the same gradients", "[autograd][memory]") {
   const int64_t R = 1024, C = 4096, O = 8;  // R * C = 2^22
