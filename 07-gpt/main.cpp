@@ -3,8 +3,9 @@
 //   07-gpt                          the Colab's finished model: 0.209729 M parameters, 5000 steps,
 //                                   `step 0: train loss 4.4116, val loss 4.4022` ... then 2000 characters
 //   07-gpt --config bigram          bigram.py: the (65, 65) table, 3000 steps, eval every 300
-//   07-gpt --config cpu             a CPU-sized transformer (4 layers, 4 heads, 128 wide, block 64)
+//   07-gpt --config cpu             a CPU-sized transformer (4 layers, 4 heads, 128 wide, block 64), 2 replicas
 //   07-gpt --config gpt             gpt.py's 10.79 M model (checkpoint every eval, --resume)
+//   07-gpt --config gpt --replicas 2 --batch-size 32   the same batch of 64 on 2 threads, one copy of the model each (Replicas)
 //   07-gpt --config add --digits 2  exercise 2: a GPT that learns a+b=c, scored on held-out problems
 //   07-gpt --mode lecture           the Colab's cells before the finished model, with their numbers
 //   07-gpt --mode sample --load F   sample from a checkpoint (--temperature, --top-k, --prompt)
@@ -91,7 +92,7 @@ const std::map<std::string, Preset> kPresets = {
                        .learning_rate = 1e-2, .gen = 500}}},
     // between the two: a CPU-sized transformer (4 layers, 4 heads, 128 wide, block 64) with exercise
     // 4's cosine schedule, trained as 2 replicas of 16 rows (a batch of 32, on 2 threads): val ≈ 1.59
-    // after its 2500 steps, in ≈ 4.5 minutes on 2 cores
+    // after its 2500 steps, in ≈ 4.3 minutes on 2 cores
     {"cpu", {2500, {.batch_size = 16,
                     .model = {.block_size = 64, .n_embd = 128, .scale = Scale::HeadSize, .init = Init::Gpt},
                     .eval_interval = 500, .learning_rate = 2e-3, .cosine = true, .warmup = 100, .eval_iters = 50,
