@@ -48,7 +48,8 @@ DATA = os.path.join(os.environ.get('Z2H_DATA_DIR', os.path.join(HERE, '..', 'dat
 
 # name: batch, block, iters, eval_interval, lr, eval_iters, n_embd, n_head, n_layer, dropout, scale, init,
 # activation (relu: the lecture; gelu: exercise 4), lr_schedule and warmup (constant: the lecture; cosine:
-# exercise 4, nanoGPT's get_lr)
+# exercise 4, nanoGPT's get_lr). The C++ program trains 'cpu' as 2 replicas of 16 rows (--replicas 2): the same
+# batches of 32 as here, the gradient summed in another order.
 CONFIGS = {
     'colab': dict(batch=16, block=32, steps=5000, eval_interval=100, lr=1e-3, eval_iters=200,
                   n_embd=64, n_head=4, n_layer=4, dropout=0.0, scale='n_embd', init='torch', activation='relu',
