@@ -24,20 +24,22 @@ NoGradGuard::~NoGradGuard() { g_grad_enabled = prev_; }
 // accumulate (+=) into their inputs' grads, so a tensor used twice receives both contributions.
 // ================================================================================================
 namespace {
-uint32_t g_pass = 0;
+// Each backward marks the nodes it has visited with a number of its own. Per thread: threads that
+// run backward at the same time (07-gpt's replicas) each walk a graph of their own.
+thread_local uint32_t g_pass = 0;
 
 void topo_sort(Node* root, std::vector<Node*>& order) {
   // Iterative depth-first search (graphs of long training loops can be deep).
-  ++g_pass;
+  const uint32_t pass = ++g_pass;
   std::vector<std::pair<Node*, size_t>> stack;
-  root->visit = g_pass;
+  root->visit = pass;
   stack.emplace_back(root, 0);
   while (!stack.empty()) {
     auto& [node, next] = stack.back();
     if (next < node->inputs.size()) {
       Node* child = node->inputs[next++].node();
-      if (child->requires_grad && child->backward_fn && child->visit != g_pass) {
-        child->visit = g_pass;
+      if (child->requires_grad && child->backward_fn && child->visit != pass) {
+        child->visit = pass;
         stack.emplace_back(child, 0);
       }
     } else {

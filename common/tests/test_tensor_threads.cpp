@@ -6,6 +6,7 @@
 #include <cstring>
 #include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/nn/optim.hpp"
@@ -166,4 +167,28 @@ TEST_CASE("threads: AdamW's steps give the same bits on 1, 2 and 3 threads", "[t
     }
     return Results{copy_of(big), copy_of(small)};
   });
+}
+
+// Two threads that run backward at the same time, each on a graph of its own (07-gpt's replicas),
+// each get their graph's gradients: backward's marks of visited nodes are per thread, so one
+// thread's pass never makes the other's visited nodes look new (which would run their rules twice).
+TEST_CASE("threads: backward on two threads at once, each on its own graph, gives each graph's gradient", "[threads][autograd]") {
+  // a deep graph where every node is used twice: y <- y * y + y, 200 times
+  auto gradient_of = [](uint64_t seed) {
+    Generator g(seed);
+    Tensor x = (randn({64}, g) * 0.1f).requires_grad_();
+    Tensor y = x;
+    for (int i = 0; i < 200; ++i) y = y * y + y;
+    sum(y).backward();
+    return copy_of(x.grad());
+  };
+  const std::vector<float> want_a = gradient_of(1), want_b = gradient_of(2);
+  int wrong_a = 0, wrong_b = 0;
+  std::thread other([&] {
+    for (int k = 0; k < 100; ++k) wrong_b += gradient_of(2) != want_b;
+  });
+  for (int k = 0; k < 100; ++k) wrong_a += gradient_of(1) != want_a;
+  other.join();
+  CHECK(wrong_a == 0);
+  CHECK(wrong_b == 0);
 }
