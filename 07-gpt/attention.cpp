@@ -228,21 +228,21 @@ Tensor qkv_projection(const Tensor& x, const std::vector<Tensor>& w) {
   return out;
 }
 
-Tensor causal_attention(const Tensor& qkv, int64_t n_head, float scale, float dropout, const Mode& m, Tensor* wei) {
+Tensor causal_attention(const Tensor& qkv, int64_t n_head, float scale, double dropout, const Mode& m, Tensor* wei) {
   if (qkv.ndim() != 3 || qkv.size(2) % (3 * n_head) != 0)
     throw std::invalid_argument("causal_attention: expected (B, T, 3 * n_head * hs), got " + qkv.shape().str());
   const int64_t B = qkv.size(0), T = qkv.size(1), C3 = qkv.size(2), C = C3 / 3, NH = n_head, hs = C / NH;
-  const bool noisy = m.training && dropout > 0.0f;
+  const bool noisy = m.training && dropout > 0.0;
   // nn.Dropout's noise: bernoulli_(1 - p) head after head, each (B, T, T) as the Head modules draw
   // it, kept as bits; a kept weight is multiplied by 1 / (1 - p) (the float the noise tensor holds)
-  const float keep_scale = noisy ? (dropout >= 1.0f ? 0.0f : 1.0f / (1.0f - dropout)) : 0.0f;
+  const float keep_scale = noisy ? (dropout >= 1.0 ? 0.0f : 1.0f / static_cast<float>(1.0 - dropout)) : 0.0f;
   std::vector<uint64_t> kept(noisy ? static_cast<size_t>((NH * B * T * T + 63) / 64) : 0, 0);
   if (wei) *wei = z2h::empty({NH, B, T, T});
   Tensor out = z2h::make_result({B, T, C}, "causal_attention", {qkv}, attention_backward);
-  if (noisy && dropout < 1.0f) {
+  if (noisy && dropout < 1.0) {
     // the draws run in the order of the (NH, B, T, T) mask, before the heads are shared among the
     // threads; with p = 1 nothing is drawn and nothing kept, as nn.Dropout
-    z2h::bernoulli_bits(kept.data(), 0, static_cast<size_t>(NH * B * T * T), 1.0 - static_cast<double>(dropout), *m.gen);
+    z2h::bernoulli_bits(kept.data(), 0, static_cast<size_t>(NH * B * T * T), 1.0 - dropout, *m.gen);
   }
   // each (head, batch row) writes its own columns of its own rows: shared among the threads (the
   // mask's bits are only read here)

@@ -65,7 +65,7 @@ Head::Head(const Config& cfg, int64_t head_size, Generator& g)
       query(cfg.n_embd, head_size, false, g),
       value(cfg.n_embd, head_size, false, g),
       scale(cfg.scale),
-      dropout(static_cast<float>(cfg.dropout)) {}
+      dropout(cfg.dropout) {}
 
 // `C**-0.5` (a Python double, then a float32 multiply) with C = n_embd, or head_size**-0.5
 float Head::scale_of(int64_t C) const {
@@ -93,7 +93,7 @@ MultiHeadAttention::MultiHeadAttention(const Config& cfg, Generator& g)
         return hs;
       }()),
       proj(cfg.head_size() * cfg.n_head, cfg.n_embd, true, g),
-      dropout(static_cast<float>(cfg.dropout)),
+      dropout(cfg.dropout),
       attention(cfg.attention) {}
 
 Tensor MultiHeadAttention::forward(const Tensor& x, const Mode& m) {
@@ -123,7 +123,7 @@ Tensor MultiHeadAttention::forward(const Tensor& x, const Mode& m) {
 }
 
 FeedForward::FeedForward(const Config& cfg, Generator& g)
-    : fc(cfg.n_embd, 4 * cfg.n_embd, true, g), proj(4 * cfg.n_embd, cfg.n_embd, true, g), dropout(static_cast<float>(cfg.dropout)), gelu(cfg.gelu) {}
+    : fc(cfg.n_embd, 4 * cfg.n_embd, true, g), proj(4 * cfg.n_embd, cfg.n_embd, true, g), dropout(cfg.dropout), gelu(cfg.gelu) {}
 
 Tensor FeedForward::forward(const Tensor& x, const Mode& m) {
   Tensor h = fc.forward(x);

@@ -80,7 +80,7 @@ struct Head {
   z2h::nn::TorchLinear key, query, value;
   float scale_of(int64_t C) const;
   Scale scale;
-  float dropout;
+  double dropout;  // nn.Dropout's p, a double as in Python
   bool keep_weights = false;  // keep the next forward's weights in `wei` (for the heatmaps)
   Tensor wei;                 // the attention weights (B, T, T) of the last forward with keep_weights
 };
@@ -90,7 +90,7 @@ struct MultiHeadAttention {
   Tensor forward(const Tensor& x, const Mode& m);
   std::vector<Head> heads;
   z2h::nn::TorchLinear proj;
-  float dropout;
+  double dropout;  // nn.Dropout's p, a double as in Python
   Attention attention;
   bool keep_weights = false;  // keep the next forward's weights (attention_maps reads them)
   Tensor wei;                 // batched attention: the weights (NH, B, T, T) of that forward
@@ -100,7 +100,7 @@ struct FeedForward {
   FeedForward(const Config& cfg, Generator& g);
   Tensor forward(const Tensor& x, const Mode& m);
   z2h::nn::TorchLinear fc, proj;
-  float dropout;
+  double dropout;  // nn.Dropout's p, a double as in Python
   bool gelu;
 };
 
@@ -153,7 +153,7 @@ Evaluation estimate_loss(Gpt& model, int64_t eval_iters, Generator& g, const std
 // causal mask, softmax, dropout (masks drawn head by head, as the modules draw them), S @ v.
 // It keeps for its backward only q, k, v (its input) and dropout's mask as bits: the backward
 // recomputes the weights. *wei, if given, receives the attention weights before dropout, (NH, B, T, T).
-Tensor causal_attention(const Tensor& qkv, int64_t n_head, float scale, float dropout, const Mode& m,
+Tensor causal_attention(const Tensor& qkv, int64_t n_head, float scale, double dropout, const Mode& m,
                         Tensor* wei = nullptr);
 
 // x (..., C) -> (..., 3C): x @ wᵀ for w = every head's query weights, then every head's key

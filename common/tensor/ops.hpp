@@ -97,7 +97,7 @@ struct BatchStats {
 Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps,
                   BatchStats* stats = nullptr);
 // Zeroes each element with probability p and scales the rest by 1/(1-p) (identity if !training).
-Tensor dropout(const Tensor& x, float p, bool training, Generator& g);
-Tensor dropout(const Tensor& x, float p, bool training);  // the global generator
+Tensor dropout(const Tensor& x, double p, bool training, Generator& g);
+Tensor dropout(const Tensor& x, double p, bool training);  // the global generator
 
 }  // namespace z2h

@@ -283,7 +283,9 @@ void batch_norm_backward(Node& o) {
 
 // ---- dropout -------------------------------------------------------------------------------
 // As PyTorch's CPU dropout: noise = bernoulli(1 - p) / (1 - p); out = x * noise.  dx += dout * noise
-// The noise takes two values, 0 and the float 1 / (1 - p), so the graph keeps which elements were
+// p is a double, as nn.Dropout's Python float: bernoulli_ compares its draws with 1 - p in double
+// (1 - 0.2 is 0.8, where 1 - 0.2f is 0.79999999702, which keeps one draw in 3·10^8 less). The
+// noise takes two values, 0 and the float 1 / (1 - p), so the graph keeps which elements were
 // kept, one bit each (bernoulli_bits writes them 64 at a time) — a 32nd of the float tensor PyTorch
 // keeps — and each element is multiplied by the same float as with the tensor: the same bits,
 // forward and backward. The mask is drawn on the calling thread (one random stream); applying it
@@ -295,13 +297,13 @@ struct DropoutSaved {
   float noise(int64_t i) const { return bit_at(kept.data(), i) ? scale : 0.0f; }
 };
 }  // namespace
-Tensor dropout(const Tensor& x, float p, bool training, Generator& g) {
-  if (p < 0.0f || p > 1.0f) throw std::invalid_argument("dropout: p must be in [0, 1], got " + std::to_string(p));
-  if (!training || p == 0.0f) return x;
+Tensor dropout(const Tensor& x, double p, bool training, Generator& g) {
+  if (!(p >= 0.0 && p <= 1.0)) throw std::invalid_argument("dropout: p must be in [0, 1], got " + std::to_string(p));
+  if (!training || p == 0.0) return x;
   const int64_t n = x.numel();
-  DropoutSaved mask{std::vector<uint64_t>(static_cast<size_t>((n + 63) / 64), 0), p == 1.0f ? 0.0f : 1.0f / (1.0f - p)};
-  if (p < 1.0f)  // p == 1 draws nothing and keeps nothing
-    bernoulli_bits(mask.kept.data(), 0, static_cast<size_t>(n), 1.0 - static_cast<double>(p), g);
+  DropoutSaved mask{std::vector<uint64_t>(static_cast<size_t>((n + 63) / 64), 0), p == 1.0 ? 0.0f : 1.0f / static_cast<float>(1.0 - p)};
+  if (p < 1.0)  // p == 1 draws nothing and keeps nothing
+    bernoulli_bits(mask.kept.data(), 0, static_cast<size_t>(n), 1.0 - p, g);
   Tensor out = make_result(x.shape(), "dropout", {x}, dropout_backward);
   const float* xv = x.data();
   float* y = out.data();
@@ -324,6 +326,6 @@ void dropout_backward(Node& o) {
 }
 }  // namespace
 
-Tensor dropout(const Tensor& x, float p, bool training) { return dropout(x, p, training, default_generator()); }
+Tensor dropout(const Tensor& x, double p, bool training) { return dropout(x, p, training, default_generator()); }
 
 }  // namespace z2h
