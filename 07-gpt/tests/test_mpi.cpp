@@ -158,6 +158,15 @@ TEST_CASE("mpi: 2 replicas on 2 threads of one process are 2 ranks bit for bit, 
   CHECK(sm["sample"] == sr["sample"]);
   CHECK(sm["weights_fnv1a"] == sr["weights_fnv1a"]);
   CHECK(max_weight_diff(ranks / "model.safetensors", replicas / "model.safetensors") == 0);
+  // and with 2 accumulated micro-batches of 2 rows on each
+  const fs::path ranks_accum = tmp.path / "ranks_accum", replicas_accum = tmp.path / "replicas_accum";
+  std::string accum = args;
+  accum.replace(accum.find("--batch-size 4"), 14, "--batch-size 2 --grad-accum 2");
+  REQUIRE(mpi(2, accum + "--out " + ranks_accum.string(), tmp).rc == 0);
+  REQUIRE(run(accum + "--replicas 2 --out " + replicas_accum.string(), tmp).rc == 0);
+  CHECK(slurp(ranks_accum / "metrics.csv") == slurp(replicas_accum / "metrics.csv"));
+  CHECK(summary(ranks_accum)["evals"] == summary(replicas_accum)["evals"]);
+  CHECK(summary(ranks_accum)["weights_fnv1a"] == summary(replicas_accum)["weights_fnv1a"]);
 }
 
 TEST_CASE("mpi: bad input under mpirun is one error line from rank 0, and no files", "[mpi]") {
