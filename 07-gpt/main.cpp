@@ -275,6 +275,12 @@ Batch rank_batch(const LongTensor& data, int64_t B, int64_t T, Generator& g) {
   return {all.x.slice(0, r * B, (r + 1) * B), all.y.slice(0, r * B, (r + 1) * B)};
 }
 
+// The seed of the generator rank (or replica) r draws dropout's masks from, in a run of several that
+// starts at step `start`: each its own stream, and another one after a resume.
+uint64_t dropout_seed(uint64_t seed, int64_t start, int r) {
+  return seed + 1000 * static_cast<uint64_t>(start) + static_cast<uint64_t>(r) + 1;
+}
+
 // estimate_loss() on the batches the run trains on: each of the eval_iters batches is K micro-
 // batches of size() * batch_size rows (rank_batch), each rank computing the losses of its rows; a
 // batch's loss is the mean of its micro-batches' losses over all ranks, and the mean over the
@@ -373,15 +379,16 @@ std::string hex(uint64_t x) {
 // gradients (summed in replica order), AdamW steps replica 0, and the others copy its weights.
 // That is what `mpirun -np R` computes, in one process: for R = 2 bit for bit (a sum of two has one
 // order; MPI's sum of more may take another). Each thread keeps to its own replica's tensors (a
-// Tensor handle's count is a plain int: threads must not share handles), and every kernel called
-// from a thread of a replica computes alone (z2h::parallel::in_part), so OpenBLAS runs on one thread.
+// Tensor handle's count is a plain int: threads must not share handles); every kernel called from a
+// replica's thread computes alone (z2h::parallel::in_part), and OpenBLAS runs on one thread (--replicas
+// takes --threads 1).
 class Replicas {
  public:
   Replicas(Gpt& model, int count, uint64_t seed, int64_t start) : model_(model) {
     Generator scratch(0);  // the copies' initial weights are overwritten at once
     for (int r = 0; r < count; ++r) {
       if (r > 0) copies_.push_back(std::make_unique<Gpt>(model.cfg, scratch));
-      dropout_.emplace_back(seed + 1000 * static_cast<uint64_t>(start) + static_cast<uint64_t>(r) + 1);
+      dropout_.emplace_back(dropout_seed(seed, start, r));
     }
     copy_weights();
   }
@@ -589,7 +596,7 @@ int run_train(const Hyper& hp, const z2h::CommonOptions& opt, const z2h::Setting
 
   // One process draws dropout's masks from g. Several draw them from a generator of each rank's own,
   // seeded with seed + 1000 * start + rank + 1, and keep g, the batches' stream, the same on all.
-  Generator rank_g(opt.seed + 1000 * static_cast<uint64_t>(start) + static_cast<uint64_t>(rank) + 1);
+  Generator rank_g(dropout_seed(opt.seed, start, rank));
   const Mode train{true, ranks == 1 ? &g : &rank_g};
   Replicas replicas(model, static_cast<int>(hp.replicas), opt.seed, start);  // --replicas: R - 1 copies
   const int R = replicas.size();
