@@ -265,14 +265,17 @@ int run_ranks(const std::function<int()>& body) {
   }
 }
 
+// Rows [r * B, (r + 1) * B) of a batch: rank (or replica) r's share.
+Batch share_of(const Batch& all, int64_t B, int64_t r) {
+  return {all.x.slice(0, r * B, (r + 1) * B), all.y.slice(0, r * B, (r + 1) * B)};
+}
+
 // This rank's rows of the batch. Every rank draws the offsets of the whole batch, size() * B rows,
 // from the same generator g (exactly what one process with batch size() * B draws) and keeps rows
 // [rank * B, (rank + 1) * B): N ranks see the data one process sees, and g is the same on all.
 Batch rank_batch(const LongTensor& data, int64_t B, int64_t T, Generator& g) {
   if (dist::size() == 1) return get_batch(data, B, T, g);
-  const Batch all = get_batch(data, B * dist::size(), T, g);
-  const int64_t r = dist::rank();
-  return {all.x.slice(0, r * B, (r + 1) * B), all.y.slice(0, r * B, (r + 1) * B)};
+  return share_of(get_batch(data, B * dist::size(), T, g), B, dist::rank());
 }
 
 // The seed of the generator rank (or replica) r draws dropout's masks from, in a run of several that
@@ -462,7 +465,7 @@ class Replicas {
     std::vector<std::vector<Batch>> rows(dropout_.size());
     for (int64_t i = 0; i < n; ++i) {
       const Batch all = get_batch(data, B * size(), hp.model.block_size, g);
-      for (int64_t r = 0; r < size(); ++r) rows[static_cast<size_t>(r)].push_back({all.x.slice(0, r * B, (r + 1) * B), all.y.slice(0, r * B, (r + 1) * B)});
+      for (int64_t r = 0; r < size(); ++r) rows[static_cast<size_t>(r)].push_back(share_of(all, B, r));
     }
     return rows;
   }
