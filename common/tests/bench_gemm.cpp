@@ -1,4 +1,4 @@
-// The products of 06-wavenet's and 07-gpt's (`--config cpu`) training steps, one thread, timed with
+// The products of 06-wavenet's and 07-gpt's (the Colab's model) training steps, one thread, timed with
 // Google Benchmark two ways: `blas` — cblas_sgemm, the call ATen makes — and `exact` —
 // kernels::exact::gemm, what the tensor layer runs: the same bits, from own kernels where they
 // reproduce the OpenBLAS kernel set in use (gemm_openblas.cpp), else cblas_sgemm again.
@@ -47,7 +47,7 @@ std::vector<Product> products() {
   add_linear(ps, "06 L2", false, 64, 256, 128);
   add_linear(ps, "06 L3", false, 32, 256, 128);
   add_linear(ps, "06 out", false, 32, 128, 27);
-  // 07-gpt --config cpu: batch 16 × block 32 rows, n_embd 64, 4 heads of 16, vocabulary 65.
+  // 07-gpt's default (the Colab's) model: batch 16 × block 32 rows, n_embd 64, 4 heads of 16, vocabulary 65.
   add_linear(ps, "07 qkv", true, 512, 64, 192);
   add_linear(ps, "07 proj", true, 512, 64, 64);
   add_linear(ps, "07 ffwd1", true, 512, 64, 256);
